@@ -1,0 +1,134 @@
+package dev.pgkeyset.connect;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.common.config.Config;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.connect.connector.Task;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.ExactlyOnceSupport;
+import org.apache.kafka.connect.source.SourceConnector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.config.ConnectorValidation;
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.TaskConfig;
+import dev.pgkeyset.connect.offset.OffsetCodec;
+import dev.pgkeyset.connect.offset.TablePartition;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.source.CapturedTable;
+import dev.pgkeyset.connect.source.TableDiscovery;
+import dev.pgkeyset.connect.source.TaskAssignment;
+
+/**
+ * Kafka Connect source connector for PostgreSQL tables, read by keyset over server-side cursors.
+ * It lists the captured tables once at start and spreads them over tasks.
+ */
+public class PgKeysetSourceConnector extends SourceConnector {
+
+    private static final Logger log = LoggerFactory.getLogger(PgKeysetSourceConnector.class);
+
+    /** How long validation and start-up wait for the database to answer. */
+    private static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+    private Map<String, String> props;
+    private List<CapturedTable> tables;
+
+    @Override
+    public String version() {
+        return Version.get();
+    }
+
+    @Override
+    public void start(Map<String, String> props) {
+        this.props = Map.copyOf(props);
+        PgKeysetConfig config = new PgKeysetConfig(props);
+        ConnectorValidation.requireImplementedSnapshotMode(config);
+        long start = System.nanoTime();
+        TableDiscovery.Result found;
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            found = TableDiscovery.discover(connection, config);
+            connection.commit();
+        } catch (SQLException e) {
+            throw new ConnectException("Could not list the tables of " + config.connectionUrl() + ": "
+                    + SqlErrors.describe(e), e);
+        }
+        if (!found.problems().isEmpty()) {
+            throw new ConnectException(String.join("; ", found.problems()));
+        }
+        found.skippedViews().forEach(v -> log.warn("{} {} matches table.include.list but is not captured: it has no "
+                + "primary key; add it to key.columns to capture it", v.kind(), v.id()));
+        if (found.captured().isEmpty()) {
+            log.warn("No table matches table.include.list {} (after table.exclude.list); the connector is idle",
+                    config.getList(PgKeysetConfig.TABLE_INCLUDE_LIST));
+        }
+        this.tables = found.captured();
+        log.info("Capturing {} table(s), listed in {} ms: {}", tables.size(), (System.nanoTime() - start) / 1_000_000,
+                tables.stream().map(t -> t.info().id().canonical()).toList());
+    }
+
+    @Override
+    public Class<? extends Task> taskClass() {
+        return PgKeysetSourceTask.class;
+    }
+
+    @Override
+    public List<Map<String, String>> taskConfigs(int maxTasks) {
+        List<Map<String, String>> configs = new ArrayList<>();
+        for (List<TableId> assigned : TaskAssignment.assign(tables, maxTasks)) {
+            Map<String, String> taskProps = new HashMap<>(props);
+            taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeTables(assigned));
+            configs.add(taskProps);
+        }
+        return configs;
+    }
+
+    @Override
+    public void stop() {
+        tables = null;
+    }
+
+    @Override
+    public ConfigDef config() {
+        return PgKeysetConfig.CONFIG_DEF;
+    }
+
+    @Override
+    public Config validate(Map<String, String> connectorConfigs) {
+        return ConnectorValidation.validate(super.validate(connectorConfigs), connectorConfigs, CONNECT_TIMEOUT_SECONDS);
+    }
+
+    /** Offsets are keyset positions: the same rows re-read from one always yield the same records. */
+    @Override
+    public ExactlyOnceSupport exactlyOnceSupport(Map<String, String> connectorConfig) {
+        return ExactlyOnceSupport.SUPPORTED;
+    }
+
+    /** Checks offsets a user writes over REST; a null offset (a reset) is always allowed. */
+    @Override
+    public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
+        offsets.forEach((partition, offset) -> {
+            Object table = partition == null ? null : partition.get(TablePartition.TABLE);
+            if (!(table instanceof String)) {
+                throw new ConnectException("A source partition must be {\"" + TablePartition.TABLE
+                        + "\": \"<schema>.<table>\"}, found " + partition);
+            }
+            if (offset != null) {
+                try {
+                    OffsetCodec.fromMap(offset);
+                } catch (IllegalArgumentException e) {
+                    throw new ConnectException("Offset for table " + table + " is invalid: " + e.getMessage());
+                }
+            }
+        });
+        return true;
+    }
+}

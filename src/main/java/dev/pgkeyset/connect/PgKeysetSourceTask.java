@@ -1,0 +1,104 @@
+package dev.pgkeyset.connect;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.SourceTask;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.config.TaskConfig;
+import dev.pgkeyset.connect.pg.Catalog;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.source.TableSet;
+
+/**
+ * Reads the tables the connector assigned to it. {@code poll()} returns at most one bounded batch
+ * and returns regularly (null when there is nothing to read), because Kafka Connect calls
+ * {@link #stop()} on the same thread once {@code poll()} returns.
+ */
+public class PgKeysetSourceTask extends SourceTask {
+
+    private static final Logger log = LoggerFactory.getLogger(PgKeysetSourceTask.class);
+
+    private TaskConfig config;
+    private ConnectionFactory connections;
+    private TableSet tables;
+
+    @Override
+    public String version() {
+        return Version.get();
+    }
+
+    @Override
+    public void start(Map<String, String> props) {
+        config = new TaskConfig(props);
+        List<TableId> assigned = config.tables();
+        connections = ConnectionFactory.forTask(config, "pgkeyset-task");
+        try {
+            List<TableInfo> infos = describe(assigned);
+            tables = TableSet.open(infos, config, connections, context.offsetStorageReader());
+        } catch (RuntimeException e) {
+            connections.close();
+            throw e;
+        }
+        log.info("Task started with {} table(s): {}", assigned.size(), assigned);
+    }
+
+    private List<TableInfo> describe(List<TableId> assigned) {
+        Set<TableId> wanted = new HashSet<>(assigned);
+        try (Connection connection = connections.open()) {
+            List<TableInfo> infos = Catalog.tables(connection, wanted::contains);
+            connection.commit();
+            Set<TableId> missing = new HashSet<>(wanted);
+            infos.forEach(t -> missing.remove(t.id()));
+            if (!missing.isEmpty()) {
+                throw new ConnectException("Table(s) " + missing + " no longer exist (dropped or renamed since the "
+                        + "connector listed them)");
+            }
+            List<TableInfo> ordered = new ArrayList<>(infos.size());
+            for (TableId id : assigned) {
+                infos.stream().filter(t -> t.id().equals(id)).findFirst().ifPresent(ordered::add);
+            }
+            return ordered;
+        } catch (SQLException e) {
+            throw new ConnectException("Could not read the catalog of " + config.connectionUrl() + ": "
+                    + SqlErrors.describe(e), e);
+        }
+    }
+
+    @Override
+    public List<SourceRecord> poll() throws InterruptedException {
+        List<SourceRecord> batch = tables.poll();
+        if (batch == null) {
+            Thread.sleep(config.pollInterval().toMillis());
+        }
+        return batch;
+    }
+
+    @Override
+    public void stop() {
+        if (tables != null) {
+            tables.close();
+        }
+        if (connections != null) {
+            connections.close();
+        }
+        log.info("Task stopped");
+    }
+
+    /** For tests and metrics: rows handed to Kafka Connect by this task instance. */
+    long rowsDelivered() {
+        return tables == null ? 0 : tables.rowsDelivered();
+    }
+}

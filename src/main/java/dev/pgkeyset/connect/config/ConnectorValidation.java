@@ -1,0 +1,102 @@
+package dev.pgkeyset.connect.config;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.common.config.Config;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.ConfigValue;
+import org.apache.kafka.connect.errors.ConnectException;
+
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.source.TableDiscovery;
+
+/**
+ * The checks behind {@code PUT /connector-plugins/.../config/validate} that one key's validator
+ * cannot make: combinations of keys and what the database says. Each error is attached to the key
+ * a person has to change; no stack trace reaches the response.
+ */
+public final class ConnectorValidation {
+
+    private ConnectorValidation() {
+    }
+
+    /** Until the change phase exists, only the snapshot-only mode can run. */
+    public static void requireImplementedSnapshotMode(PgKeysetConfig config) {
+        String problem = snapshotModeProblem(config);
+        if (problem != null) {
+            throw new ConnectException(problem);
+        }
+    }
+
+    private static String snapshotModeProblem(PgKeysetConfig config) {
+        SnapshotMode mode = config.snapshotMode();
+        return switch (mode) {
+            case INITIAL_ONLY -> null;
+            case INITIAL, NEVER -> "snapshot.mode '" + mode.configName() + "' needs the change phase, which this "
+                    + "version does not implement yet; use snapshot.mode=initial_only";
+        };
+    }
+
+    public static Config validate(Config perKey, Map<String, String> props, int connectTimeoutSeconds) {
+        Map<String, ConfigValue> values = perKey.configValues().stream()
+                .collect(Collectors.toMap(ConfigValue::name, Function.identity()));
+        if (values.values().stream().anyMatch(v -> !v.errorMessages().isEmpty())) {
+            return perKey; // fix the single keys first; a connection attempt would only add noise
+        }
+        PgKeysetConfig config;
+        try {
+            config = new PgKeysetConfig(props);
+        } catch (ConfigException e) {
+            // The list formats (key.columns, incremental.columns, patterns) name their key in the message.
+            String key = keyNamedIn(e.getMessage(), values);
+            values.get(key).addErrorMessage(e.getMessage());
+            return perKey;
+        }
+        String modeProblem = snapshotModeProblem(config);
+        if (modeProblem != null) {
+            values.get(PgKeysetConfig.SNAPSHOT_MODE).addErrorMessage(modeProblem);
+        }
+        try (Connection connection = ConnectionFactory.openOnce(config, connectTimeoutSeconds)) {
+            TableDiscovery.Result found = TableDiscovery.discover(connection, config);
+            connection.commit();
+            if (found.captured().isEmpty() && found.problems().isEmpty()) {
+                values.get(PgKeysetConfig.TABLE_INCLUDE_LIST).addErrorMessage("No table of the database matches "
+                        + "table.include.list (after table.exclude.list); patterns must match 'schema.table' as a whole");
+            }
+            for (String problem : found.problems()) {
+                String key = problem.startsWith("key.columns") ? PgKeysetConfig.KEY_COLUMNS
+                        : PgKeysetConfig.TABLE_INCLUDE_LIST;
+                values.get(key).addErrorMessage(problem);
+            }
+        } catch (SQLException e) {
+            connectionProblem(values, e);
+        }
+        return perKey;
+    }
+
+    private static void connectionProblem(Map<String, ConfigValue> values, SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String message = "Could not connect: " + SqlErrors.describe(e);
+        if (state.startsWith("28")) {
+            values.get(PgKeysetConfig.CONNECTION_USER).addErrorMessage(message);
+            values.get(PgKeysetConfig.CONNECTION_PASSWORD).addErrorMessage(message);
+        } else {
+            values.get(PgKeysetConfig.CONNECTION_URL).addErrorMessage(message);
+        }
+    }
+
+    private static String keyNamedIn(String message, Map<String, ConfigValue> values) {
+        for (String key : new String[] {PgKeysetConfig.KEY_COLUMNS, PgKeysetConfig.INCREMENTAL_COLUMNS,
+                PgKeysetConfig.TABLE_INCLUDE_LIST, PgKeysetConfig.TABLE_EXCLUDE_LIST}) {
+            if (message.contains(key)) {
+                return key;
+            }
+        }
+        return PgKeysetConfig.TABLE_INCLUDE_LIST;
+    }
+}

@@ -1,0 +1,240 @@
+package dev.pgkeyset.connect.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.Width;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+
+import dev.pgkeyset.connect.pg.TableId;
+
+/** The connector's configuration: one {@link ConfigDef} and typed accessors. */
+public class PgKeysetConfig extends AbstractConfig {
+
+    private static final String GROUP_CONNECTION = "Connection";
+    private static final String GROUP_TABLES = "Tables";
+    private static final String GROUP_READING = "Reading";
+    private static final String GROUP_TYPES = "Types";
+
+    public static final String CONNECTION_URL = "connection.url";
+    public static final String CONNECTION_URL_DOC = "JDBC URL of the PostgreSQL database, "
+            + "'jdbc:postgresql://host:port/database[?params]'. TLS and other driver settings go in the URL "
+            + "parameters (e.g. 'sslmode=verify-full').";
+
+    public static final String CONNECTION_USER = "connection.user";
+    public static final String CONNECTION_USER_DOC = "Database user. Needs CONNECT on the database, USAGE on "
+            + "the schemas and SELECT on the captured tables.";
+
+    public static final String CONNECTION_PASSWORD = "connection.password";
+    public static final String CONNECTION_PASSWORD_DOC = "Password of 'connection.user'. Never logged; masked in "
+            + "the REST API.";
+
+    public static final String TABLE_INCLUDE_LIST = "table.include.list";
+    public static final String TABLE_INCLUDE_LIST_DOC = "Comma-separated regular expressions matched against "
+            + "'schema.table' (the whole name must match). Tables, partitioned tables (captured through their "
+            + "parent, never partition by partition), views and materialized views are candidates; views need "
+            + "'key.columns'.";
+
+    public static final String TABLE_EXCLUDE_LIST = "table.exclude.list";
+    public static final String TABLE_EXCLUDE_LIST_DOC = "Comma-separated regular expressions on 'schema.table'; "
+            + "a table matching one is not captured even if it matches the include list.";
+    public static final String TABLE_EXCLUDE_LIST_DEFAULT = "";
+
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String TOPIC_PREFIX_DOC = "A table's records go to '<topic.prefix>.<schema>.<table>'. "
+            + "Characters Kafka does not allow in topic names (outside [A-Za-z0-9._-]) become '_'.";
+
+    public static final String KEY_COLUMNS = "key.columns";
+    public static final String KEY_COLUMNS_DOC = "Keyset key per table, as 'schema.table:col1|col2' entries. "
+            + "Required for tables without a primary key and for views; overrides the primary key otherwise. "
+            + "The columns must be unique together and never NULL.";
+    public static final String KEY_COLUMNS_DEFAULT = "";
+
+    public static final String SNAPSHOT_MODE = "snapshot.mode";
+    public static final String SNAPSHOT_MODE_DOC = "'initial': copy each table, then follow its changes; "
+            + "'initial_only': copy each table, then stay idle; 'never': follow changes only. "
+            + "This version implements 'initial_only'.";
+    public static final String SNAPSHOT_MODE_DEFAULT = SnapshotMode.INITIAL.configName();
+
+    public static final String INCREMENTAL_COLUMN = "incremental.column";
+    public static final String INCREMENTAL_COLUMN_DOC = "Default tracking column (e.g. 'updated_at') for every "
+            + "captured table that has a column of this name.";
+
+    public static final String INCREMENTAL_COLUMNS = "incremental.columns";
+    public static final String INCREMENTAL_COLUMNS_DOC = "Per-table tracking column, as 'schema.table:column' "
+            + "entries; overrides 'incremental.column'.";
+    public static final String INCREMENTAL_COLUMNS_DEFAULT = "";
+
+    public static final String FETCH_SIZE = "fetch.size";
+    public static final String FETCH_SIZE_DOC = "Rows fetched per round trip of the server-side cursor.";
+    public static final int FETCH_SIZE_DEFAULT = 5000;
+
+    public static final String BATCH_MAX_ROWS = "batch.max.rows";
+    public static final String BATCH_MAX_ROWS_DOC = "Most records one poll() hands to Kafka Connect.";
+    public static final int BATCH_MAX_ROWS_DEFAULT = 5000;
+
+    public static final String BATCH_MAX_BYTES = "batch.max.bytes";
+    public static final String BATCH_MAX_BYTES_DOC = "Most estimated bytes of record data one poll() hands to "
+            + "Kafka Connect. A single row larger than this still goes out, alone in its batch.";
+    public static final long BATCH_MAX_BYTES_DEFAULT = 8L * 1024 * 1024;
+
+    public static final String POLL_INTERVAL_MS = "poll.interval.ms";
+    public static final String POLL_INTERVAL_MS_DOC = "Wait between polls once there is nothing to read.";
+    public static final long POLL_INTERVAL_MS_DEFAULT = 1000L;
+
+    public static final String CURSOR_MAX_AGE_MS = "cursor.max.age.ms";
+    public static final String CURSOR_MAX_AGE_MS_DOC = "A cursor (and its transaction) older than this is "
+            + "closed and reopened at the last key read, so a long snapshot never holds back VACUUM for hours.";
+    public static final long CURSOR_MAX_AGE_MS_DEFAULT = 300_000L;
+
+    public static final String NUMERIC_MAPPING = "numeric.mapping";
+    public static final String NUMERIC_MAPPING_DOC = "How 'numeric' columns are represented: 'precise' "
+            + "(Connect Decimal where the column declares its scale, the exact decimal string where it does not), "
+            + "'double' (FLOAT64, may round) or 'string' (exact decimal string).";
+    public static final String NUMERIC_MAPPING_DEFAULT = NumericMapping.PRECISE.configName();
+
+    public static final ConfigDef CONFIG_DEF = configDef();
+
+    public PgKeysetConfig(Map<String, String> props) {
+        this(CONFIG_DEF, props);
+    }
+
+    protected PgKeysetConfig(ConfigDef definition, Map<String, String> props) {
+        super(definition, props, false);
+        // Cross-checks of the list formats, so a bad entry fails at start-up, naming the key.
+        keyColumns();
+        incrementalColumns();
+        tableFilter();
+    }
+
+    private static ConfigDef configDef() {
+        int order = 0;
+        ConfigDef def = new ConfigDef();
+        def.define(CONNECTION_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new JdbcUrlValidator(),
+                Importance.HIGH, CONNECTION_URL_DOC, GROUP_CONNECTION, ++order, Width.LONG, "JDBC URL");
+        def.define(CONNECTION_USER, Type.STRING, null, Importance.HIGH, CONNECTION_USER_DOC,
+                GROUP_CONNECTION, ++order, Width.MEDIUM, "User");
+        def.define(CONNECTION_PASSWORD, Type.PASSWORD, null, Importance.HIGH, CONNECTION_PASSWORD_DOC,
+                GROUP_CONNECTION, ++order, Width.MEDIUM, "Password");
+
+        order = 0;
+        def.define(TABLE_INCLUDE_LIST, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString() {
+                    @Override
+                    public void ensureValid(String name, Object value) {
+                        if (value == null || ((List<?>) value).isEmpty()) {
+                            throw new ConfigException(name, value, "at least one pattern is required");
+                        }
+                    }
+
+                    @Override
+                    public String toString() {
+                        return "non-empty list of regular expressions";
+                    }
+                }, Importance.HIGH, TABLE_INCLUDE_LIST_DOC, GROUP_TABLES, ++order, Width.LONG, "Include tables");
+        def.define(TABLE_EXCLUDE_LIST, Type.LIST, TABLE_EXCLUDE_LIST_DEFAULT, Importance.MEDIUM,
+                TABLE_EXCLUDE_LIST_DOC, GROUP_TABLES, ++order, Width.LONG, "Exclude tables");
+        def.define(TOPIC_PREFIX, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+                Importance.HIGH, TOPIC_PREFIX_DOC, GROUP_TABLES, ++order, Width.MEDIUM, "Topic prefix");
+        def.define(KEY_COLUMNS, Type.LIST, KEY_COLUMNS_DEFAULT, Importance.MEDIUM, KEY_COLUMNS_DOC,
+                GROUP_TABLES, ++order, Width.LONG, "Key columns");
+
+        order = 0;
+        def.define(SNAPSHOT_MODE, Type.STRING, SNAPSHOT_MODE_DEFAULT,
+                EnumValidator.of(SnapshotMode.names(), SnapshotMode::parse), Importance.HIGH, SNAPSHOT_MODE_DOC,
+                GROUP_READING, ++order, Width.SHORT, "Snapshot mode");
+        def.define(INCREMENTAL_COLUMN, Type.STRING, null, Importance.MEDIUM, INCREMENTAL_COLUMN_DOC,
+                GROUP_READING, ++order, Width.MEDIUM, "Tracking column");
+        def.define(INCREMENTAL_COLUMNS, Type.LIST, INCREMENTAL_COLUMNS_DEFAULT, Importance.MEDIUM,
+                INCREMENTAL_COLUMNS_DOC, GROUP_READING, ++order, Width.LONG, "Tracking columns per table");
+        def.define(FETCH_SIZE, Type.INT, FETCH_SIZE_DEFAULT, Range.between(1, 1_000_000), Importance.MEDIUM,
+                FETCH_SIZE_DOC, GROUP_READING, ++order, Width.SHORT, "Fetch size");
+        def.define(BATCH_MAX_ROWS, Type.INT, BATCH_MAX_ROWS_DEFAULT, Range.between(1, 1_000_000),
+                Importance.MEDIUM, BATCH_MAX_ROWS_DOC, GROUP_READING, ++order, Width.SHORT, "Batch rows");
+        def.define(BATCH_MAX_BYTES, Type.LONG, BATCH_MAX_BYTES_DEFAULT, Range.between(1024L, 1L << 31),
+                Importance.MEDIUM, BATCH_MAX_BYTES_DOC, GROUP_READING, ++order, Width.SHORT, "Batch bytes");
+        def.define(POLL_INTERVAL_MS, Type.LONG, POLL_INTERVAL_MS_DEFAULT, Range.between(10L, 3_600_000L),
+                Importance.MEDIUM, POLL_INTERVAL_MS_DOC, GROUP_READING, ++order, Width.SHORT, "Poll interval");
+        def.define(CURSOR_MAX_AGE_MS, Type.LONG, CURSOR_MAX_AGE_MS_DEFAULT, Range.atLeast(1000L),
+                Importance.LOW, CURSOR_MAX_AGE_MS_DOC, GROUP_READING, ++order, Width.SHORT, "Cursor max age");
+
+        order = 0;
+        def.define(NUMERIC_MAPPING, Type.STRING, NUMERIC_MAPPING_DEFAULT,
+                EnumValidator.of(NumericMapping.names(), NumericMapping::parse), Importance.MEDIUM,
+                NUMERIC_MAPPING_DOC, GROUP_TYPES, ++order, Width.SHORT, "Numeric mapping");
+        return def;
+    }
+
+    public String connectionUrl() {
+        return getString(CONNECTION_URL);
+    }
+
+    public String user() {
+        return getString(CONNECTION_USER);
+    }
+
+    /** The password, or null. Kept as {@link Password} until the moment it is handed to the driver. */
+    public Password password() {
+        return getPassword(CONNECTION_PASSWORD);
+    }
+
+    public TableFilter tableFilter() {
+        return TableFilter.of(TABLE_INCLUDE_LIST, getList(TABLE_INCLUDE_LIST),
+                TABLE_EXCLUDE_LIST, getList(TABLE_EXCLUDE_LIST));
+    }
+
+    public String topicPrefix() {
+        return getString(TOPIC_PREFIX);
+    }
+
+    public TableColumnsOverrides keyColumns() {
+        return TableColumnsOverrides.parse(KEY_COLUMNS, getList(KEY_COLUMNS), false);
+    }
+
+    public SnapshotMode snapshotMode() {
+        return SnapshotMode.parse(getString(SNAPSHOT_MODE));
+    }
+
+    public String incrementalColumn() {
+        return getString(INCREMENTAL_COLUMN);
+    }
+
+    public TableColumnsOverrides incrementalColumns() {
+        return TableColumnsOverrides.parse(INCREMENTAL_COLUMNS, getList(INCREMENTAL_COLUMNS), true);
+    }
+
+    public int fetchSize() {
+        return getInt(FETCH_SIZE);
+    }
+
+    public int batchMaxRows() {
+        return getInt(BATCH_MAX_ROWS);
+    }
+
+    public long batchMaxBytes() {
+        return getLong(BATCH_MAX_BYTES);
+    }
+
+    public Duration pollInterval() {
+        return Duration.ofMillis(getLong(POLL_INTERVAL_MS));
+    }
+
+    public Duration cursorMaxAge() {
+        return Duration.ofMillis(getLong(CURSOR_MAX_AGE_MS));
+    }
+
+    public NumericMapping numericMapping() {
+        return NumericMapping.parse(getString(NUMERIC_MAPPING));
+    }
+
+    /** The topic a table's records go to. */
+    public String topicFor(TableId table) {
+        return TopicNames.forTable(topicPrefix(), table);
+    }
+}

@@ -1,0 +1,29 @@
+package dev.pgkeyset.connect.config;
+
+import dev.pgkeyset.connect.pg.TableId;
+
+/** Topic names for tables: {@code <prefix>.<schema>.<table>}, made legal for Kafka. */
+public final class TopicNames {
+
+    /** Kafka's own limit on a topic name's length. */
+    public static final int MAX_LENGTH = 249;
+
+    private TopicNames() {
+    }
+
+    public static String forTable(String prefix, TableId table) {
+        return sanitize(prefix + "." + table.schema() + "." + table.table());
+    }
+
+    /** Every character outside {@code [A-Za-z0-9._-]} becomes {@code _}, one {@code _} per code point. */
+    public static String sanitize(String name) {
+        StringBuilder out = new StringBuilder(name.length());
+        name.codePoints().forEach(cp -> out.append(isLegal(cp) ? (char) cp : '_'));
+        return out.toString();
+    }
+
+    private static boolean isLegal(int cp) {
+        return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')
+                || cp == '.' || cp == '_' || cp == '-';
+    }
+}

@@ -1,0 +1,118 @@
+package dev.pgkeyset.connect.offset;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Source offsets as Kafka Connect stores them: a flat map of primitives (a Connect rule), the key
+ * and its columns as JSON array strings, e.g.
+ * {@code {"phase": "snapshot", "key_columns": "[\"region\",\"id\"]", "key": "[\"eu\",1001]"}}.
+ * Reading is defensive: every malformed offset is refused with a message saying what is wrong,
+ * so the same code serves offsets read at start-up and offsets a user alters over REST.
+ */
+public final class OffsetCodec {
+
+    public static final String PHASE = "phase";
+    public static final String KEY_COLUMNS = "key_columns";
+    public static final String KEY = "key";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private OffsetCodec() {
+    }
+
+    public static Map<String, Object> toMap(KeysetOffset offset) {
+        Map<String, Object> map = new HashMap<>(4);
+        map.put(PHASE, offset.phase().wireName());
+        map.put(KEY_COLUMNS, writeJson(offset.keyColumns()));
+        map.put(KEY, writeJson(offset.key()));
+        return map;
+    }
+
+    /** Writes the key values only; used per record, so it avoids the list copy of {@link #toMap}. */
+    public static String keyJson(Object[] keyValues) {
+        try {
+            return JSON.writeValueAsString(keyValues);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("key values must be JSON scalars", e);
+        }
+    }
+
+    public static String keyColumnsJson(List<String> keyColumns) {
+        return writeJson(keyColumns);
+    }
+
+    /**
+     * @throws IllegalArgumentException naming what is wrong with the offset
+     */
+    public static KeysetOffset fromMap(Map<String, ?> map) {
+        if (map == null) {
+            throw new IllegalArgumentException("the offset is null");
+        }
+        Phase phase = Phase.fromWire(requireString(map, PHASE));
+        List<String> keyColumns = new ArrayList<>();
+        for (JsonNode column : requireArray(map, KEY_COLUMNS)) {
+            if (!column.isTextual()) {
+                throw new IllegalArgumentException("'" + KEY_COLUMNS + "' must be a JSON array of column names");
+            }
+            keyColumns.add(column.asText());
+        }
+        List<Object> key = new ArrayList<>();
+        for (JsonNode value : requireArray(map, KEY)) {
+            key.add(scalar(value));
+        }
+        return new KeysetOffset(phase, keyColumns, key);
+    }
+
+    private static Object scalar(JsonNode value) {
+        if (value.isIntegralNumber() && value.canConvertToLong()) {
+            return value.asLong();
+        }
+        if (value.isNumber()) {
+            // Keep the digits as written; PostgreSQL parses them exactly.
+            return value.asText();
+        }
+        if (value.isBoolean()) {
+            return value.asBoolean();
+        }
+        if (value.isTextual()) {
+            return value.asText();
+        }
+        throw new IllegalArgumentException("'" + KEY + "' values must be numbers, booleans or strings, not " + value);
+    }
+
+    private static String requireString(Map<String, ?> map, String field) {
+        Object value = map.get(field);
+        if (!(value instanceof String s)) {
+            throw new IllegalArgumentException("'" + field + "' must be a string, found " + value);
+        }
+        return s;
+    }
+
+    private static JsonNode requireArray(Map<String, ?> map, String field) {
+        String text = requireString(map, field);
+        try {
+            JsonNode node = JSON.readTree(text);
+            if (node == null || !node.isArray()) {
+                throw new IllegalArgumentException("'" + field + "' must be a JSON array, found " + text);
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("'" + field + "' is not valid JSON: " + text);
+        }
+    }
+
+    private static String writeJson(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.pgkeyset.connect.pg;
+
+import java.sql.SQLException;
+
+/**
+ * Sorts database errors by what a task should do about them, from their SQLState class
+ * (PostgreSQL's Appendix A): connection loss, serialization failures, resource shortage and
+ * administrator shutdowns pass; authentication, missing objects and privileges need a person.
+ */
+public final class SqlErrors {
+
+    private SqlErrors() {
+    }
+
+    /** True when retrying the same work later can succeed without anyone changing anything. */
+    public static boolean isTransient(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null) {
+            // pgjdbc leaves the state empty for some I/O failures; those are connection problems.
+            return true;
+        }
+        return state.startsWith("08")        // connection exception
+                || state.startsWith("40")    // transaction rollback: serialization failure, deadlock
+                || state.startsWith("53")    // insufficient resources: too many connections, out of memory
+                || state.startsWith("57P");  // admin/crash shutdown, cannot connect now
+    }
+
+    /** A one-line description with the SQLState, for logs and task errors. */
+    public static String describe(SQLException e) {
+        return e.getMessage() + " (SQLState " + e.getSQLState() + ")";
+    }
+}

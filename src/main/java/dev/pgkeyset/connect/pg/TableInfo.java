@@ -1,0 +1,18 @@
+package dev.pgkeyset.connect.pg;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A relation as the catalog describes it.
+ *
+ * @param primaryKey     primary key columns in key order; empty when there is none
+ * @param estimatedRows  {@code pg_class.reltuples} (summed over partitions), 0 when never analysed
+ */
+public record TableInfo(TableId id, TableKind kind, List<ColumnInfo> columns, List<String> primaryKey,
+                        long estimatedRows) {
+
+    public Optional<ColumnInfo> column(String name) {
+        return columns.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+}

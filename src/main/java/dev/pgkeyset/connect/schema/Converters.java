@@ -1,0 +1,194 @@
+package dev.pgkeyset.connect.schema;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.HexFormat;
+
+import org.apache.kafka.connect.data.Date;
+import org.apache.kafka.connect.data.Decimal;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Time;
+import org.apache.kafka.connect.data.Timestamp;
+import org.apache.kafka.connect.errors.DataException;
+
+import dev.pgkeyset.connect.config.NumericMapping;
+import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.TableId;
+
+/**
+ * Chooses the converter of a column from its type. Types without a dedicated mapping travel as
+ * their PostgreSQL text form (a STRING field), so an unexpected type never stops a table.
+ */
+public final class Converters {
+
+    private static final long MILLIS_PER_DAY = 86_400_000L;
+    private static final HexFormat HEX = HexFormat.of();
+
+    private Converters() {
+    }
+
+    public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping) {
+        boolean optional = !column.notNull();
+        String where = table.canonical() + "." + column.name();
+        switch (column.typeOid()) {
+            case PgTypes.INT2:
+                return fixed(SchemaBuilder.int16(), optional, 2, (rs, i) -> {
+                    short v = rs.getShort(i);
+                    return rs.wasNull() ? null : v;
+                }, v -> ((Short) v).longValue());
+            case PgTypes.INT4:
+                return fixed(SchemaBuilder.int32(), optional, 4, (rs, i) -> {
+                    int v = rs.getInt(i);
+                    return rs.wasNull() ? null : v;
+                }, v -> ((Integer) v).longValue());
+            case PgTypes.INT8:
+            case PgTypes.OID:
+                return fixed(SchemaBuilder.int64(), optional, 8, (rs, i) -> {
+                    long v = rs.getLong(i);
+                    return rs.wasNull() ? null : v;
+                }, v -> v);
+            case PgTypes.FLOAT4:
+                return fixed(SchemaBuilder.float32(), optional, 4, (rs, i) -> {
+                    float v = rs.getFloat(i);
+                    return rs.wasNull() ? null : v;
+                }, Object::toString);
+            case PgTypes.FLOAT8:
+                return fixed(SchemaBuilder.float64(), optional, 8, (rs, i) -> {
+                    double v = rs.getDouble(i);
+                    return rs.wasNull() ? null : v;
+                }, Object::toString);
+            case PgTypes.BOOL:
+                return fixed(SchemaBuilder.bool(), optional, 1, (rs, i) -> {
+                    boolean v = rs.getBoolean(i);
+                    return rs.wasNull() ? null : v;
+                }, v -> v);
+            case PgTypes.TEXT:
+            case PgTypes.VARCHAR:
+            case PgTypes.BPCHAR:
+            case PgTypes.NAME:
+            case PgTypes.CHAR:
+            case PgTypes.UUID:
+                return text(optional);
+            case PgTypes.BYTEA:
+                return new SimpleConverter(build(SchemaBuilder.bytes(), optional), (rs, i) -> rs.getBytes(i),
+                        v -> v, v -> "\\x" + HEX.formatHex((byte[]) v), v -> ((byte[]) v).length);
+            case PgTypes.NUMERIC:
+                return numeric(where, column, optional, numericMapping);
+            case PgTypes.DATE:
+                return fixed(Date.builder(), optional, 4, (rs, i) -> rs.getObject(i, LocalDate.class),
+                        v -> new java.util.Date(multiply(where, ((LocalDate) v).toEpochDay(), MILLIS_PER_DAY)),
+                        Object::toString);
+            case PgTypes.TIME:
+                return fixed(Time.builder(), optional, 8, (rs, i) -> rs.getObject(i, LocalTime.class),
+                        v -> new java.util.Date(((LocalTime) v).toNanoOfDay() / 1_000_000L), Object::toString);
+            case PgTypes.TIMESTAMP:
+                return fixed(Timestamp.builder(), optional, 8, (rs, i) -> rs.getObject(i, LocalDateTime.class),
+                        v -> new java.util.Date(epochMillis(where, ((LocalDateTime) v).toInstant(ZoneOffset.UTC))),
+                        Object::toString);
+            case PgTypes.TIMESTAMPTZ:
+                return fixed(Timestamp.builder(), optional, 8, (rs, i) -> rs.getObject(i, OffsetDateTime.class),
+                        v -> new java.util.Date(epochMillis(where, ((OffsetDateTime) v).toInstant())),
+                        Object::toString);
+            default:
+                return text(optional);
+        }
+    }
+
+    /** True when the column travels as its text form because no dedicated mapping exists (yet). */
+    public static boolean isTextFallback(ColumnInfo column) {
+        return switch (column.typeOid()) {
+            case PgTypes.INT2, PgTypes.INT4, PgTypes.INT8, PgTypes.OID, PgTypes.FLOAT4, PgTypes.FLOAT8,
+                 PgTypes.BOOL, PgTypes.TEXT, PgTypes.VARCHAR, PgTypes.BPCHAR, PgTypes.NAME, PgTypes.CHAR,
+                 PgTypes.UUID, PgTypes.BYTEA, PgTypes.NUMERIC, PgTypes.DATE, PgTypes.TIME, PgTypes.TIMESTAMP,
+                 PgTypes.TIMESTAMPTZ -> false;
+            default -> true;
+        };
+    }
+
+    private static ColumnConverter text(boolean optional) {
+        return new SimpleConverter(build(SchemaBuilder.string(), optional), (rs, i) -> rs.getString(i),
+                v -> v, v -> v, v -> ((String) v).length());
+    }
+
+    private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
+                                         SimpleConverter.Reader reader, java.util.function.Function<Object, Object> toOffset) {
+        return new SimpleConverter(build(builder, optional), reader, v -> v, toOffset, v -> size);
+    }
+
+    private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
+                                         SimpleConverter.Reader reader,
+                                         java.util.function.Function<Object, Object> toConnect,
+                                         java.util.function.Function<Object, Object> toOffset) {
+        return new SimpleConverter(build(builder, optional), reader, toConnect, toOffset, v -> size);
+    }
+
+    /**
+     * numeric is read as text: exact, and the only form that also carries {@code NaN} and
+     * {@code ±Infinity}. The raw value (and the offset) is that text.
+     */
+    private static ColumnConverter numeric(String where, ColumnInfo column, boolean optional, NumericMapping mapping) {
+        SimpleConverter.Reader reader = (rs, i) -> rs.getString(i);
+        int scale = numericScale(column.typmod());
+        return switch (mapping) {
+            case DOUBLE -> new SimpleConverter(build(SchemaBuilder.float64(), optional), reader,
+                    v -> Double.parseDouble((String) v), v -> v, v -> 8);
+            case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
+                    v -> v, v -> v, v -> ((String) v).length());
+            case PRECISE -> scale < 0
+                    // Unconstrained numeric: every value may have its own scale, which a Connect
+                    // Decimal (one scale per schema) cannot hold; the exact text can.
+                    ? new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
+                            v -> v, v -> v, v -> ((String) v).length())
+                    : new SimpleConverter(build(Decimal.builder(scale), optional), reader,
+                            v -> decimal(where, (String) v, scale), v -> v, v -> ((String) v).length());
+        };
+    }
+
+    /** numeric's typmod packs precision and scale as {@code ((precision << 16) | scale) + 4}; -1 means none. */
+    static int numericScale(int typmod) {
+        if (typmod < 4) {
+            return -1;
+        }
+        int scale = (typmod - 4) & 0x7ff;
+        // PostgreSQL 15 allows negative scales (stored as 11-bit two's complement); a Connect Decimal
+        // with a negative scale is legal, but many sinks reject it: treat those as unconstrained.
+        return scale > 1000 ? -1 : scale;
+    }
+
+    private static BigDecimal decimal(String where, String text, int scale) {
+        try {
+            return new BigDecimal(text).setScale(scale, RoundingMode.UNNECESSARY);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new DataException("Column " + where + " holds the numeric value '" + text
+                    + "', which a Connect Decimal cannot represent; set numeric.mapping=string to carry it as text");
+        }
+    }
+
+    private static long epochMillis(String where, java.time.Instant instant) {
+        try {
+            return instant.toEpochMilli();
+        } catch (ArithmeticException e) {
+            throw new DataException("Column " + where + " holds " + instant
+                    + ", outside what a Connect Timestamp can represent (e.g. 'infinity')");
+        }
+    }
+
+    private static long multiply(String where, long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new DataException("Column " + where + " holds a date outside what a Connect Date can represent"
+                    + " (e.g. 'infinity')");
+        }
+    }
+
+    private static Schema build(SchemaBuilder builder, boolean optional) {
+        return optional ? builder.optional().build() : builder.build();
+    }
+}

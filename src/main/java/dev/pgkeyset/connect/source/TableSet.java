@@ -1,0 +1,104 @@
+package dev.pgkeyset.connect.source;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.offset.KeysetOffset;
+import dev.pgkeyset.connect.offset.OffsetCodec;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.TableInfo;
+
+/**
+ * A task's tables, read one after another in the order assigned; one batch may span the end of
+ * one table and the start of the next. Each resumes from its committed offset.
+ */
+public final class TableSet implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TableSet.class);
+
+    private final List<TableReader> readers;
+    private final int batchMaxRows;
+    private final long batchMaxBytes;
+    private boolean idleLogged;
+
+    private TableSet(List<TableReader> readers, int batchMaxRows, long batchMaxBytes) {
+        this.readers = readers;
+        this.batchMaxRows = batchMaxRows;
+        this.batchMaxBytes = batchMaxBytes;
+    }
+
+    public static TableSet open(List<TableInfo> tables, PgKeysetConfig config, ConnectionFactory connections,
+                                OffsetStorageReader offsets) {
+        List<TablePlan> plans = new ArrayList<>(tables.size());
+        for (TableInfo info : tables) {
+            CapturedTable.Resolution resolution = CapturedTable.resolve(info, config.keyColumns());
+            if (!resolution.ok()) {
+                throw new ConnectException(resolution.problem());
+            }
+            plans.add(new TablePlan(resolution.table(), config));
+        }
+        Map<Map<String, Object>, Map<String, Object>> committed =
+                plans.isEmpty() ? Map.of() : offsets.offsets(plans.stream().map(TablePlan::partition).toList());
+        List<TableReader> readers = new ArrayList<>(plans.size());
+        for (TablePlan plan : plans) {
+            readers.add(new TableReader(plan, connections, config.fetchSize(), config.cursorMaxAge(),
+                    committedOffset(plan, committed == null ? new HashMap<>() : committed)));
+        }
+        return new TableSet(readers, config.batchMaxRows(), config.batchMaxBytes());
+    }
+
+    private static KeysetOffset committedOffset(TablePlan plan, Map<Map<String, Object>, Map<String, Object>> committed) {
+        Map<String, Object> offset = committed.get(plan.partition());
+        if (offset == null) {
+            return null;
+        }
+        try {
+            return OffsetCodec.fromMap(offset);
+        } catch (IllegalArgumentException e) {
+            throw new ConnectException("The committed offset of table " + plan.id() + " is malformed (" + e.getMessage()
+                    + "): " + offset + ". Correct or delete it with PATCH/DELETE /connectors/<name>/offsets.");
+        }
+    }
+
+    /** The next batch, or null when every table is finished. */
+    public List<SourceRecord> poll() {
+        RecordBatch batch = new RecordBatch(batchMaxRows, batchMaxBytes);
+        for (TableReader reader : readers) {
+            if (reader.complete()) {
+                continue;
+            }
+            reader.readInto(batch);
+            if (!reader.complete()) {
+                // The batch is full (or the cursor was just reopened); the next poll continues here.
+                break;
+            }
+        }
+        if (batch.isEmpty()) {
+            if (!idleLogged) {
+                idleLogged = true;
+                log.info("All {} table(s) of this task are snapshotted; idle (snapshot.mode=initial_only)",
+                        readers.size());
+            }
+            return null;
+        }
+        return batch.records();
+    }
+
+    public long rowsDelivered() {
+        return readers.stream().mapToLong(TableReader::rowsDelivered).sum();
+    }
+
+    @Override
+    public void close() {
+        readers.forEach(TableReader::close);
+    }
+}
