@@ -117,10 +117,11 @@ final class TableReader implements AutoCloseable {
             openCursor();
         }
         int delivered = 0;
+        boolean ended = false;
         while (true) {
             if (pendingRow == null) {
                 if (!readAhead()) {
-                    finish();
+                    ended = true;
                     break;
                 }
                 continue;
@@ -135,11 +136,14 @@ final class TableReader implements AutoCloseable {
             batch.add(plan.toRecord(row, position, more ? Phase.SNAPSHOT : Phase.SNAPSHOT_COMPLETE), bytes);
             delivered++;
             if (!more) {
-                finish();
+                ended = true;
                 break;
             }
         }
         progress.rowsDelivered(delivered, System.nanoTime());
+        if (ended) {
+            finish();
+        }
     }
 
     /**

@@ -1,0 +1,77 @@
+package dev.pgkeyset.connect.testing;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.quota.ClientQuotaAlteration;
+import org.apache.kafka.common.quota.ClientQuotaEntity;
+import org.apache.kafka.connect.json.JsonConverter;
+import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+
+/** A real KRaft broker and a real distributed Connect worker, in this JVM. */
+public final class ConnectFixture {
+
+    private ConnectFixture() {
+    }
+
+    /** Worker settings the tests share: JSON with schemas, numeric decimals, quick offset commits. */
+    public static Map<String, String> workerProps() {
+        Map<String, String> worker = new HashMap<>();
+        // Finds the connector through META-INF/services, as a worker with plugin.discovery=service_load would.
+        worker.put("plugin.discovery", "service_load");
+        worker.put("offset.flush.interval.ms", "500");
+        worker.put("key.converter", JsonConverter.class.getName());
+        worker.put("value.converter", JsonConverter.class.getName());
+        worker.put("key.converter.schemas.enable", "true");
+        worker.put("value.converter.schemas.enable", "true");
+        worker.put("key.converter.decimal.format", "NUMERIC");
+        worker.put("value.converter.decimal.format", "NUMERIC");
+        worker.put("scheduled.rebalance.max.delay.ms", "0");
+        return worker;
+    }
+
+    public static EmbeddedConnectCluster start(String name) throws InterruptedException {
+        return start(name, Map.of());
+    }
+
+    public static EmbeddedConnectCluster start(String name, Map<String, String> extraWorkerProps)
+            throws InterruptedException {
+        Map<String, String> worker = workerProps();
+        worker.putAll(extraWorkerProps);
+        EmbeddedConnectCluster cluster = new EmbeddedConnectCluster.Builder()
+                .name(name).numWorkers(1).numBrokers(1).workerProps(worker).build();
+        cluster.start();
+        cluster.assertions().assertAtLeastNumWorkersAreUp(1, "the Connect worker did not start");
+        return cluster;
+    }
+
+    /**
+     * Throttles every producer of the cluster to {@code bytesPerSecond} (a broker client quota),
+     * or lifts the throttle with null. Slows a snapshot down so a test can stop or kill it midway,
+     * without any test-only switch in the connector.
+     */
+    public static void throttleProducers(String bootstrapServers, Double bytesPerSecond) throws Exception {
+        ClientQuotaEntity allClients = new ClientQuotaEntity(java.util.Collections.singletonMap(
+                ClientQuotaEntity.CLIENT_ID, null));
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
+            admin.alterClientQuotas(List.of(new ClientQuotaAlteration(allClients,
+                    List.of(new ClientQuotaAlteration.Op("producer_byte_rate", bytesPerSecond)))))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    public static void waitFor(String what, Duration timeout, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("Timed out after " + timeout.toSeconds() + " s waiting for " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+}

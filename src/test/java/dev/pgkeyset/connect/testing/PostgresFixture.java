@@ -1,0 +1,100 @@
+package dev.pgkeyset.connect.testing;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.PostgreSQLContainer;
+
+/**
+ * The PostgreSQL server the tests use: the one named by the libpq variables {@code PGHOST},
+ * {@code PGPORT}, {@code PGUSER}, {@code PGPASSWORD} when {@code PGHOST} is set; otherwise a
+ * Testcontainers {@code postgres:16} when Docker runs; otherwise the tests stop at once, saying so.
+ * Every test class works in a database of its own, created here and dropped when it closes.
+ */
+public final class PostgresFixture {
+
+    private static Server server;
+
+    private PostgresFixture() {
+    }
+
+    /** Where the server is and how to log in as a superuser. */
+    public record Server(String host, int port, String user, String password) {
+        public String jdbcUrl(String database) {
+            return "jdbc:postgresql://" + host + ":" + port + "/" + database;
+        }
+    }
+
+    public static synchronized Server server() {
+        if (server == null) {
+            server = locate(System.getenv());
+        }
+        return server;
+    }
+
+    static Server locate(Map<String, String> env) {
+        String host = env.get("PGHOST");
+        if (host != null && !host.isBlank()) {
+            if (host.startsWith("/")) {
+                throw new IllegalStateException("PGHOST=" + host + " is a Unix socket directory; the JDBC driver "
+                        + "needs a TCP host, e.g. PGHOST=127.0.0.1");
+            }
+            int port = Integer.parseInt(env.getOrDefault("PGPORT", "5432"));
+            String user = env.getOrDefault("PGUSER", System.getProperty("user.name"));
+            return new Server(host, port, user, env.get("PGPASSWORD"));
+        }
+        if (dockerAvailable()) {
+            @SuppressWarnings("resource") // lives as long as the test JVM; Testcontainers' reaper removes it
+            PostgreSQLContainer<?> container = new PostgreSQLContainer<>("postgres:16");
+            container.start();
+            return new Server(container.getHost(), container.getMappedPort(5432), container.getUsername(),
+                    container.getPassword());
+        }
+        throw new IllegalStateException("No PostgreSQL for the tests: set PGHOST (and PGPORT, PGUSER, PGPASSWORD) "
+                + "to a PostgreSQL 12+ server whose user may create databases, e.g. "
+                + "'PGHOST=127.0.0.1 PGUSER=postgres mvn verify', or run a Docker engine so Testcontainers can "
+                + "start postgres:16.");
+    }
+
+    private static boolean dockerAvailable() {
+        try {
+            return DockerClientFactory.instance().isDockerAvailable();
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** A fresh database named after the test; drop it with {@link TestDatabase#close()}. */
+    public static TestDatabase createDatabase(String purpose) {
+        Server s = server();
+        String name = "pgkeyset_" + purpose.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "_") + "_"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+        try (Connection admin = adminConnection(s); Statement st = admin.createStatement()) {
+            st.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("Could not create test database " + name + " on " + s.host() + ":"
+                    + s.port() + " as " + s.user() + ": " + e.getMessage(), e);
+        }
+        return new TestDatabase(s, name);
+    }
+
+    static Connection adminConnection(Server s) throws SQLException {
+        return DriverManager.getConnection(s.jdbcUrl("postgres"), credentials(s));
+    }
+
+    static Properties credentials(Server s) {
+        Properties props = new Properties();
+        props.setProperty("user", s.user());
+        if (s.password() != null) {
+            props.setProperty("password", s.password());
+        }
+        return props;
+    }
+}

@@ -1,0 +1,81 @@
+package dev.pgkeyset.connect.testing;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
+
+/** A database of one test class's own. */
+public final class TestDatabase implements AutoCloseable {
+
+    private final PostgresFixture.Server server;
+    private final String name;
+
+    TestDatabase(PostgresFixture.Server server, String name) {
+        this.server = server;
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String jdbcUrl() {
+        return server.jdbcUrl(name);
+    }
+
+    public String user() {
+        return server.user();
+    }
+
+    public String password() {
+        return server.password();
+    }
+
+    /** The connection keys of a connector config pointing at this database. */
+    public Map<String, String> connectionProps() {
+        Map<String, String> props = new HashMap<>();
+        props.put("connection.url", jdbcUrl());
+        props.put("connection.user", user());
+        if (password() != null) {
+            props.put("connection.password", password());
+        }
+        return props;
+    }
+
+    /** An autocommit connection for setting up and checking data. */
+    public Connection connect() throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(), PostgresFixture.credentials(server));
+    }
+
+    public void execute(String... statements) {
+        try (Connection c = connect(); Statement st = c.createStatement()) {
+            for (String sql : statements) {
+                st.execute(sql);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL failed: " + e.getMessage(), e);
+        }
+    }
+
+    public long queryLong(String sql) {
+        try (Connection c = connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try (Connection admin = PostgresFixture.adminConnection(server); Statement st = admin.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        } catch (SQLException e) {
+            throw new IllegalStateException("Could not drop test database " + name + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.pgkeyset.connect.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Reads topics written with JsonConverter (schemas on) record by record, so a test can check
+ * hundreds of thousands of rows without holding them all.
+ */
+public final class TopicReader implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+
+    /** One record: key and value payloads (value null for a tombstone) and the op header. */
+    public record Row(String topic, JsonNode key, JsonNode value, String op) {
+    }
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<String, Long> recordsPerTopic = new java.util.TreeMap<>();
+
+    public TopicReader(String bootstrapServers, List<String> topics) {
+        this(bootstrapServers, topics, Map.of());
+    }
+
+    public TopicReader(String bootstrapServers, List<String> topics, Map<String, Object> extra) {
+        Map<String, Object> props = new java.util.HashMap<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000));
+        props.putAll(extra);
+        consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        consumer.assign(partitionsOnceCreated(topics, Duration.ofMinutes(2)));
+    }
+
+    /**
+     * Waits for the topics (the worker creates them as the first records arrive) and returns their
+     * partitions. Assigning instead of subscribing: a group rebalance as topics appear would
+     * rewind to the earliest offset and read records twice, hiding real duplicates in noise.
+     */
+    private List<TopicPartition> partitionsOnceCreated(List<String> topics, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<TopicPartition> partitions = new java.util.ArrayList<>();
+        for (String topic : topics) {
+            while (true) {
+                List<PartitionInfo> infos = consumer.listTopics(Duration.ofSeconds(5)).get(topic);
+                if (infos != null && !infos.isEmpty()) {
+                    infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("Topic " + topic + " was not created within " + timeout.toSeconds() + " s");
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError("interrupted", e);
+                }
+            }
+        }
+        return partitions;
+    }
+
+    /** Hands every record to {@code each} until {@code done} holds; fails after {@code timeout}. */
+    public void readUntil(BooleanSupplier done, Duration timeout, Consumer<Row> each) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("Timed out after " + timeout.toSeconds() + " s reading "
+                        + consumer.assignment() + "; records read so far: " + recordsPerTopic);
+            }
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                each.accept(decode(record));
+            }
+        }
+    }
+
+    /** Reads whatever arrives within {@code quiet} (e.g. to make sure nothing more comes). */
+    public void readFor(Duration quiet, Consumer<Row> each) {
+        long end = System.nanoTime() + quiet.toNanos();
+        while (System.nanoTime() < end) {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                each.accept(decode(record));
+            }
+        }
+    }
+
+    private Row decode(ConsumerRecord<byte[], byte[]> record) {
+        recordsPerTopic.merge(record.topic(), 1L, Long::sum);
+        Header op = record.headers().lastHeader("pgkeyset.op");
+        return new Row(record.topic(), payload(record.key()), payload(record.value()),
+                op == null ? null : new String(op.value(), StandardCharsets.UTF_8));
+    }
+
+    private static JsonNode payload(byte[] bytes) {
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            JsonNode envelope = JSON.readTree(bytes);
+            JsonNode payload = envelope.get("payload");
+            return payload == null || payload.isNull() ? null : payload;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        consumer.close();
+    }
+}
