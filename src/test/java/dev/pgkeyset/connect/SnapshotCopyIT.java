@@ -35,6 +35,7 @@ import org.junit.jupiter.api.TestInstance;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.pgkeyset.connect.testing.CommittedOffsets;
 import dev.pgkeyset.connect.testing.ConnectFixture;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.RowHash;
@@ -280,5 +281,49 @@ class SnapshotCopyIT {
         assertEquals(201, byId.size());
         assertTrue(Objects.requireNonNull(byId.get(1)).get("n").decimalValue().compareTo(new BigDecimal("1.125")) == 0);
         assertNull(byId.get(1000).get("t").textValue());
+    }
+
+    @Test
+    void resumesAtTheCommittedKeyAfterAStop() throws Exception {
+        String bootstrap = connect.kafka().bootstrapServers();
+        Map<String, String> config = connectorConfig("resume", "public\\.big");
+        config.put("tasks.max", "1");
+        long keyAtStop;
+        // Throttled to a few MB/s so the stop lands in the middle of the table.
+        ConnectFixture.throttleProducers(bootstrap, 4_000_000.0);
+        try {
+            connect.configureConnector("resume", config);
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("resume", 1, "connector did not start");
+            ConnectFixture.waitFor("a committed key past 20000", TIMEOUT,
+                    () -> CommittedOffsets.snapshotKey(connect, "resume", "public.big") > 20_000);
+            connect.stopConnector("resume");
+            connect.assertions().assertConnectorIsStopped("resume", "connector did not stop");
+            keyAtStop = CommittedOffsets.snapshotKey(connect, "resume", "public.big");
+        } finally {
+            ConnectFixture.throttleProducers(bootstrap, null);
+        }
+        assertTrue(keyAtStop < BIG_ROWS, "stopped mid-table (committed key " + keyAtStop + ")");
+
+        connect.resumeConnector("resume");
+        int[] seen = new int[BIG_ROWS + 1];
+        AtomicLong distinct = new AtomicLong();
+        try (TopicReader reader = new TopicReader(bootstrap, List.of("resume.public.big"))) {
+            reader.readUntil(() -> distinct.get() == BIG_ROWS, TIMEOUT, row -> {
+                if (seen[row.key().get("id").asInt()]++ == 0) {
+                    distinct.incrementAndGet();
+                }
+            });
+            reader.readFor(Duration.ofSeconds(2), row -> seen[row.key().get("id").asInt()]++);
+        }
+        int duplicates = 0;
+        for (int id = 1; id <= BIG_ROWS; id++) {
+            if (id <= keyAtStop) {
+                assertEquals(1, seen[id], "row " + id + " at or before the committed key " + keyAtStop
+                        + " must not be read again");
+            }
+            duplicates += Math.max(0, seen[id] - 1);
+        }
+        System.out.printf("resume after stop: committed key %d, %d re-delivered rows%n", keyAtStop, duplicates);
+        connect.deleteConnector("resume");
     }
 }
