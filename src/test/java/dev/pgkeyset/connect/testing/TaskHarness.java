@@ -1,0 +1,128 @@
+package dev.pgkeyset.connect.testing;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.SourceTaskContext;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
+
+import dev.pgkeyset.connect.PgKeysetSourceConnector;
+import dev.pgkeyset.connect.PgKeysetSourceTask;
+
+/**
+ * Runs the connector and one task in this thread without a worker, the way Kafka Connect drives
+ * them: the connector plans the task, the task polls, and the offsets of the records it returns
+ * count as committed (what a worker does once the producer acknowledges them). Restarting keeps
+ * those offsets, like a worker restart.
+ */
+public final class TaskHarness implements AutoCloseable {
+
+    private final Map<String, String> connectorProps;
+    private final Map<Map<String, Object>, Map<String, Object>> committed = new HashMap<>();
+    private PgKeysetSourceTask task;
+
+    public TaskHarness(Map<String, String> connectorProps) {
+        this.connectorProps = Map.copyOf(connectorProps);
+    }
+
+    public TaskHarness start() {
+        PgKeysetSourceConnector connector = new PgKeysetSourceConnector();
+        connector.start(connectorProps);
+        List<Map<String, String>> taskConfigs = connector.taskConfigs(1);
+        connector.stop();
+        if (taskConfigs.size() != 1) {
+            throw new AssertionError("expected one task config, got " + taskConfigs.size());
+        }
+        task = new PgKeysetSourceTask();
+        task.initialize(new Context(taskConfigs.get(0)));
+        task.start(taskConfigs.get(0));
+        return this;
+    }
+
+    /** One poll; the returned records' offsets count as committed. */
+    public List<SourceRecord> poll() throws InterruptedException {
+        List<SourceRecord> records = task.poll();
+        if (records != null) {
+            for (SourceRecord record : records) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> partition = (Map<String, Object>) record.sourcePartition();
+                @SuppressWarnings("unchecked")
+                Map<String, Object> offset = (Map<String, Object>) record.sourceOffset();
+                committed.put(partition, offset);
+            }
+        }
+        return records;
+    }
+
+    /** Polls until a poll returns nothing, handing every record to {@code each}; returns the record count. */
+    public long pollUntilIdle(Consumer<SourceRecord> each) throws InterruptedException {
+        long count = 0;
+        List<SourceRecord> records;
+        while ((records = poll()) != null) {
+            records.forEach(each);
+            count += records.size();
+        }
+        return count;
+    }
+
+    public Map<Map<String, Object>, Map<String, Object>> committed() {
+        return committed;
+    }
+
+    public void stop() {
+        if (task != null) {
+            task.stop();
+            task = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private final class Context implements SourceTaskContext {
+        private final Map<String, String> configs;
+
+        Context(Map<String, String> configs) {
+            this.configs = configs;
+        }
+
+        @Override
+        public Map<String, String> configs() {
+            return configs;
+        }
+
+        @Override
+        public OffsetStorageReader offsetStorageReader() {
+            return new OffsetStorageReader() {
+                @Override
+                public <T> Map<String, Object> offset(Map<String, T> partition) {
+                    return committed.get(partition);
+                }
+
+                @Override
+                public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
+                    Map<Map<String, T>, Map<String, Object>> result = new HashMap<>();
+                    for (Map<String, T> partition : partitions) {
+                        Map<String, Object> offset = committed.get(partition);
+                        if (offset != null) {
+                            result.put(partition, offset);
+                        }
+                    }
+                    return result;
+                }
+            };
+        }
+
+        @Override
+        public PluginMetrics pluginMetrics() {
+            return null;
+        }
+    }
+}
