@@ -88,8 +88,9 @@ final class TableReader implements AutoCloseable {
     /**
      * Adds this table's next rows to the batch until it is full or the table ends.
      *
-     * @throws RetriableException for a transient database error; the next call reopens the cursor
-     *                            after the last row read, so nothing is skipped or read twice
+     * <p>A transient database error ends the call early: with rows in the batch it returns them,
+     * otherwise it throws {@link RetriableException}; either way the next call reopens the cursor
+     * after the last row read, so nothing is skipped or read twice.
      */
     void readInto(RecordBatch batch) {
         if (complete) {
@@ -100,6 +101,14 @@ final class TableReader implements AutoCloseable {
         } catch (SQLException e) {
             closeCursor(false);
             if (SqlErrors.isTransient(e)) {
+                if (!batch.isEmpty()) {
+                    // Rows already in the batch were read and must leave now: thrown away with the
+                    // batch, they would be skipped, since the position has moved past them.
+                    log.warn("Table {}: reading failed after {} rows of this batch; handing those over, the cursor "
+                            + "reopens after the last key read on the next poll: {}", plan.id(), batch.size(),
+                            SqlErrors.describe(e));
+                    return;
+                }
                 throw new RetriableException("Reading table " + plan.id() + " failed; the cursor will be reopened "
                         + "after the last key read: " + SqlErrors.describe(e), e);
             }
