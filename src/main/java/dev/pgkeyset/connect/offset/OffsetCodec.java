@@ -6,8 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 
 /**
  * Source offsets as Kafka Connect stores them: a flat map of primitives (a Connect rule), the key
@@ -22,7 +24,10 @@ public final class OffsetCodec {
     public static final String KEY_COLUMNS = "key_columns";
     public static final String KEY = "key";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Reads decimals as written ({@code 1.10} stays {@code 1.10}), for key values a user types. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
 
     private OffsetCodec() {
     }
@@ -76,7 +81,7 @@ public final class OffsetCodec {
         }
         if (value.isNumber()) {
             // Keep the digits as written; PostgreSQL parses them exactly.
-            return value.asText();
+            return value.decimalValue().toPlainString();
         }
         if (value.isBoolean()) {
             return value.asBoolean();

@@ -1,0 +1,21 @@
+package dev.pgkeyset.connect.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.pg.TableId;
+
+class TopicNamesTest {
+
+    @Test
+    void legalNamesPassUnchanged() {
+        assertEquals("db1.public.orders_2024-v2", TopicNames.forTable("db1", new TableId("public", "orders_2024-v2")));
+    }
+
+    @Test
+    void everyIllegalCharacterBecomesOneUnderscore() {
+        assertEquals("app.My_Schema.t_ble__x_", TopicNames.forTable("app", new TableId("My Schema", "tÄble\"$x;")));
+        assertEquals("p.s.__", TopicNames.forTable("p", new TableId("s", "\uD83D\uDE00/")), "a surrogate pair is one _");
+    }
+}

@@ -1,0 +1,35 @@
+package dev.pgkeyset.connect.pg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.SQLException;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class SqlTest {
+
+    @Test
+    void quotesEveryIdentifierAndDoublesQuotes() {
+        assertEquals("\"orders\"", Sql.quoteIdentifier("orders"));
+        assertEquals("\"Mixed Case\"", Sql.quoteIdentifier("Mixed Case"));
+        assertEquals("\"a\"\"; drop table x; --\"", Sql.quoteIdentifier("a\"; drop table x; --"));
+        assertEquals("\"a\", \"b\"", Sql.quotedList(List.of("a", "b")));
+        assertEquals("\"s\".\"t\"", new TableId("s", "t").quoted());
+        assertThrows(IllegalArgumentException.class, () -> Sql.quoteIdentifier("a\0b"));
+    }
+
+    @Test
+    void sqlStateDecidesWhatIsTransient() {
+        assertTrue(SqlErrors.isTransient(new SQLException("gone", "08006")));
+        assertTrue(SqlErrors.isTransient(new SQLException("admin", "57P01")));
+        assertTrue(SqlErrors.isTransient(new SQLException("serialization", "40001")));
+        assertTrue(SqlErrors.isTransient(new SQLException("too many connections", "53300")));
+        assertFalse(SqlErrors.isTransient(new SQLException("auth", "28P01")));
+        assertFalse(SqlErrors.isTransient(new SQLException("no table", "42P01")));
+        assertFalse(SqlErrors.isTransient(new SQLException("no privilege", "42501")));
+    }
+}

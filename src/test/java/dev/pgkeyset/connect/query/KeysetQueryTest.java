@@ -1,0 +1,62 @@
+package dev.pgkeyset.connect.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.TableId;
+
+class KeysetQueryTest {
+
+    private static final ColumnInfo REGION = new ColumnInfo("region", 25, "text", -1, true);
+    private static final ColumnInfo ID = new ColumnInfo("id", 23, "integer", -1, true);
+    private static final ColumnInfo AMOUNT = new ColumnInfo("amount", 1700, "numeric(12,2)", 786438, false);
+    private static final TableId ORDERS = new TableId("public", "orders");
+
+    @Test
+    void firstQueryOfATableHasNoPredicate() {
+        KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID, AMOUNT), List.of(REGION, ID), List.of());
+        assertEquals("SELECT \"region\", \"id\", \"amount\" FROM ONLY \"public\".\"orders\""
+                + " ORDER BY \"region\", \"id\"", query.sql());
+        assertEquals(List.of(), query.binds());
+    }
+
+    @Test
+    void compositeKeyResumesWithARowComparisonAndOrderedBinds() {
+        // Last row delivered: ('eu', 1001). Next come ('eu', 1002), ('fr', 1), …; never ('de', 5000).
+        KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID, AMOUNT), List.of(REGION, ID),
+                List.of("eu", 1001L));
+        assertEquals("SELECT \"region\", \"id\", \"amount\" FROM ONLY \"public\".\"orders\""
+                + " WHERE (\"region\", \"id\") > (CAST(? AS text), CAST(? AS integer))"
+                + " ORDER BY \"region\", \"id\"", query.sql());
+        assertEquals(List.of("eu", 1001L), query.binds());
+    }
+
+    @Test
+    void singleKeyCastsToTheDeclaredTypeWithItsModifier() {
+        ColumnInfo code = new ColumnInfo("code", 1042, "character(10)", 14, true);
+        KeysetQuery query = KeysetQuery.snapshot(ORDERS, false, List.of(code), List.of(code), List.of("A"));
+        assertEquals("SELECT \"code\" FROM \"public\".\"orders\" WHERE (\"code\") > (CAST(? AS character(10)))"
+                + " ORDER BY \"code\"", query.sql());
+    }
+
+    @Test
+    void identifiersAreQuotedWhateverTheyContain() {
+        ColumnInfo hostile = new ColumnInfo("id\"; DROP TABLE x; --", 23, "integer", -1, true);
+        KeysetQuery query = KeysetQuery.snapshot(new TableId("My Schema", "Ta\"ble"), true, List.of(hostile),
+                List.of(hostile), List.of(5L));
+        assertEquals("SELECT \"id\"\"; DROP TABLE x; --\" FROM ONLY \"My Schema\".\"Ta\"\"ble\""
+                + " WHERE (\"id\"\"; DROP TABLE x; --\") > (CAST(? AS integer)) ORDER BY \"id\"\"; DROP TABLE x; --\"",
+                query.sql());
+    }
+
+    @Test
+    void aPositionMustMatchTheKey() {
+        assertThrows(IllegalArgumentException.class,
+                () -> KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID), List.of(REGION, ID), List.of("eu")));
+    }
+}

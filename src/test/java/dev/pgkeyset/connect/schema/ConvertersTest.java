@@ -1,0 +1,99 @@
+package dev.pgkeyset.connect.schema;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigDecimal;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+
+import org.apache.kafka.connect.data.Decimal;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Timestamp;
+import org.apache.kafka.connect.errors.DataException;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.config.NumericMapping;
+import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.TableId;
+
+class ConvertersTest {
+
+    private static final TableId T = new TableId("public", "t");
+
+    private static ColumnConverter converter(int oid, String typeName, int typmod, boolean notNull, NumericMapping m) {
+        return Converters.forColumn(T, new ColumnInfo("c", oid, typeName, typmod, notNull), m);
+    }
+
+    @Test
+    void nullableColumnsAreOptionalFields() {
+        assertTrue(converter(PgTypes.INT4, "integer", -1, false, NumericMapping.PRECISE).schema().isOptional());
+        assertFalse(converter(PgTypes.INT4, "integer", -1, true, NumericMapping.PRECISE).schema().isOptional());
+    }
+
+    @Test
+    void numericScaleComesFromTheTypmod() {
+        assertEquals(2, Converters.numericScale(((12 << 16) | 2) + 4));
+        assertEquals(0, Converters.numericScale(((10 << 16)) + 4));
+        assertEquals(-1, Converters.numericScale(-1));
+    }
+
+    @Test
+    void numericMappings() {
+        int typmod = ((12 << 16) | 2) + 4;
+        ColumnConverter precise = converter(PgTypes.NUMERIC, "numeric(12,2)", typmod, true, NumericMapping.PRECISE);
+        assertEquals(Decimal.LOGICAL_NAME, precise.schema().name());
+        assertEquals(new BigDecimal("12.30"), precise.toConnect("12.3"));
+        assertEquals("12.3", precise.toOffset("12.3"));
+        DataException nan = assertThrows(DataException.class, () -> precise.toConnect("NaN"));
+        assertTrue(nan.getMessage().contains("public.t.c") && nan.getMessage().contains("numeric.mapping"));
+
+        ColumnConverter free = converter(PgTypes.NUMERIC, "numeric", -1, true, NumericMapping.PRECISE);
+        assertEquals(Schema.Type.STRING, free.schema().type(), "unconstrained numeric stays exact as text");
+        assertEquals("1.000000000000000000001", free.toConnect("1.000000000000000000001"));
+
+        assertEquals(1.5, converter(PgTypes.NUMERIC, "numeric", -1, true, NumericMapping.DOUBLE).toConnect("1.5"));
+        assertEquals("NaN", converter(PgTypes.NUMERIC, "numeric", -1, true, NumericMapping.STRING).toConnect("NaN"));
+    }
+
+    @Test
+    void timestampsBecomeInstantsAndOffsetsKeepMicroseconds() {
+        ColumnConverter tstz = converter(PgTypes.TIMESTAMPTZ, "timestamp with time zone", -1, true,
+                NumericMapping.PRECISE);
+        OffsetDateTime value = OffsetDateTime.of(2024, 1, 2, 3, 4, 5, 123_456_000, ZoneOffset.ofHours(2));
+        assertEquals(Timestamp.LOGICAL_NAME, tstz.schema().name());
+        assertEquals(new java.util.Date(value.toInstant().toEpochMilli()), tstz.toConnect(value));
+        assertEquals("2024-01-02T03:04:05.123456+02:00", tstz.toOffset(value));
+
+        ColumnConverter ts = converter(PgTypes.TIMESTAMP, "timestamp without time zone", -1, true,
+                NumericMapping.PRECISE);
+        LocalDateTime local = LocalDateTime.of(1969, 12, 31, 23, 59, 59, 999_000_000);
+        assertEquals(new java.util.Date(-1), ts.toConnect(local), "never shifted by the JVM's zone");
+
+        ColumnConverter date = converter(PgTypes.DATE, "date", -1, true, NumericMapping.PRECISE);
+        assertEquals(new java.util.Date(86_400_000L), date.toConnect(LocalDate.of(1970, 1, 2)));
+        assertThrows(DataException.class, () -> date.toConnect(LocalDate.MAX));
+    }
+
+    @Test
+    void offsetsOfIntegersAreNumbersAndOfBytesHex() {
+        assertEquals(7L, converter(PgTypes.INT2, "smallint", -1, true, NumericMapping.PRECISE).toOffset((short) 7));
+        assertEquals(7L, converter(PgTypes.INT4, "integer", -1, true, NumericMapping.PRECISE).toOffset(7));
+        assertEquals("\\x00ff", converter(PgTypes.BYTEA, "bytea", -1, true, NumericMapping.PRECISE)
+                .toOffset(new byte[] {0, (byte) 0xff}));
+        assertArrayEquals(new byte[] {1}, (byte[]) converter(PgTypes.BYTEA, "bytea", -1, true, NumericMapping.PRECISE)
+                .toConnect(new byte[] {1}));
+    }
+
+    @Test
+    void unknownTypesTravelAsText() {
+        ColumnInfo inet = new ColumnInfo("c", 869, "inet", -1, false);
+        assertTrue(Converters.isTextFallback(inet));
+        assertEquals(Schema.Type.STRING, Converters.forColumn(T, inet, NumericMapping.PRECISE).schema().type());
+    }
+}
