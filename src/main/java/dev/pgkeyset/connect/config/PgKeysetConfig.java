@@ -65,11 +65,13 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public static final String INCREMENTAL_COLUMN = "incremental.column";
     public static final String INCREMENTAL_COLUMN_DOC = "Default tracking column (e.g. 'updated_at') for every "
-            + "captured table that has a column of this name.";
+            + "captured table that has a column of this name. Used by the change phase, which this version does "
+            + "not implement yet.";
 
     public static final String INCREMENTAL_COLUMNS = "incremental.columns";
     public static final String INCREMENTAL_COLUMNS_DOC = "Per-table tracking column, as 'schema.table:column' "
-            + "entries; overrides 'incremental.column'.";
+            + "entries; overrides 'incremental.column'. Used by the change phase, which this version does not "
+            + "implement yet.";
     public static final String INCREMENTAL_COLUMNS_DEFAULT = "";
 
     public static final String FETCH_SIZE = "fetch.size";
