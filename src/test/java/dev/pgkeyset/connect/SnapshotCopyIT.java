@@ -108,18 +108,11 @@ class SnapshotCopyIT {
     }
 
     private Map<String, String> connectorConfig(String prefix, String includeList) {
-        Map<String, String> config = new HashMap<>(db.connectionProps());
-        config.put("connector.class", PgKeysetSourceConnector.class.getName());
+        Map<String, String> config = db.connectorConfig(prefix, includeList);
         config.put("tasks.max", "2");
-        config.put("table.include.list", includeList);
-        config.put("topic.prefix", prefix);
         config.put("key.columns", "public.nokey:code,public.big_view:id");
-        config.put("snapshot.mode", "initial_only");
         config.put("fetch.size", "700");
         config.put("batch.max.rows", "1000");
-        // The broker does not create topics on its own; the worker does, with these settings.
-        config.put("topic.creation.default.replication.factor", "1");
-        config.put("topic.creation.default.partitions", "1");
         return config;
     }
 

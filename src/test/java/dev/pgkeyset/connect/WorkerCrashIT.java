@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -66,15 +65,9 @@ class WorkerCrashIT {
     void resumesAtTheCommittedKeyAfterTheWorkerIsKilled() throws Exception {
         Path dir = Path.of("target", "forked-workers");
         String group = "crash-" + System.nanoTime();
-        Map<String, String> config = new HashMap<>(db.connectionProps());
-        config.put("connector.class", PgKeysetSourceConnector.class.getName());
+        Map<String, String> config = db.connectorConfig("crash", "public\\.events");
         config.put("tasks.max", "1");
-        config.put("table.include.list", "public\\.events");
-        config.put("topic.prefix", "crash");
-        config.put("snapshot.mode", "initial_only");
         config.put("batch.max.rows", "500");
-        config.put("topic.creation.default.replication.factor", "1");
-        config.put("topic.creation.default.partitions", "1");
 
         long keyBeforeKill;
         ConnectFixture.throttleProducers(kafka.bootstrapServers(), 2_000_000.0);

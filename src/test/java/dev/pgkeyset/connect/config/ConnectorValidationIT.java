@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -48,12 +47,8 @@ class ConnectorValidationIT {
     }
 
     private Map<String, String> valid() {
-        Map<String, String> config = new HashMap<>(db.connectionProps());
-        config.put("connector.class", PgKeysetSourceConnector.class.getName());
-        config.put("table.include.list", "public\\.orders");
+        Map<String, String> config = db.connectorConfig("v", "public\\.orders");
         config.put("name", "validation-sample");
-        config.put("topic.prefix", "v");
-        config.put("snapshot.mode", "initial_only");
         config.put("connection.password", "not-the-real-one-but-secret");
         return config;
     }

@@ -10,7 +10,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import dev.pgkeyset.connect.PgKeysetSourceConnector;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
 import dev.pgkeyset.connect.testing.TestDatabase;
@@ -54,11 +52,7 @@ class TableReaderIT {
     }
 
     private Map<String, String> props(String include) {
-        Map<String, String> props = new HashMap<>(db.connectionProps());
-        props.put("connector.class", PgKeysetSourceConnector.class.getName());
-        props.put("table.include.list", include);
-        props.put("topic.prefix", "t");
-        props.put("snapshot.mode", "initial_only");
+        Map<String, String> props = db.connectorConfig("t", include);
         props.put("poll.interval.ms", "10");
         return props;
     }

@@ -46,6 +46,22 @@ public final class TestDatabase implements AutoCloseable {
         return props;
     }
 
+    /**
+     * A connector config reading this database: the connection keys, the connector class, the
+     * include list and topic prefix, snapshot-only mode, and topics created by the worker.
+     */
+    public Map<String, String> connectorConfig(String topicPrefix, String includeList) {
+        Map<String, String> config = connectionProps();
+        config.put("connector.class", "dev.pgkeyset.connect.PgKeysetSourceConnector");
+        config.put("table.include.list", includeList);
+        config.put("topic.prefix", topicPrefix);
+        config.put("snapshot.mode", "initial_only");
+        // The test broker does not create topics on its own; the worker does, with these settings.
+        config.put("topic.creation.default.replication.factor", "1");
+        config.put("topic.creation.default.partitions", "1");
+        return config;
+    }
+
     /** An autocommit connection for setting up and checking data. */
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(jdbcUrl(), PostgresFixture.credentials(server));
