@@ -18,10 +18,12 @@ import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.ConnectorValidation;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.TaskConfig;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.Privileges;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.source.CapturedTable;
@@ -51,11 +53,13 @@ public class PgKeysetSourceConnector extends SourceConnector {
     public void start(Map<String, String> props) {
         this.props = Map.copyOf(props);
         PgKeysetConfig config = new PgKeysetConfig(props);
-        ConnectorValidation.requireImplementedSnapshotMode(config);
         long start = System.nanoTime();
         TableDiscovery.Result found;
         try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
             found = TableDiscovery.discover(connection, config);
+            if (config.snapshotMode() != SnapshotMode.INITIAL_ONLY && !Privileges.canSeeAllTransactions(connection)) {
+                throw new ConnectException(Privileges.MISSING_STATS_PRIVILEGE);
+            }
             connection.commit();
         } catch (SQLException e) {
             throw new ConnectException("Could not list the tables of " + config.connectionUrl() + ": "

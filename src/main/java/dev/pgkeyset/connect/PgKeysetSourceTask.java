@@ -81,7 +81,8 @@ public class PgKeysetSourceTask extends SourceTask {
     public List<SourceRecord> poll() throws InterruptedException {
         List<SourceRecord> batch = tables.poll();
         if (batch == null) {
-            Thread.sleep(config.pollInterval().toMillis());
+            // Return regularly even when idle: stop() runs on this thread once poll() returns.
+            Thread.sleep(Math.max(1, tables.idleTime(config.pollInterval()).toMillis()));
         }
         return batch;
     }

@@ -9,9 +9,9 @@ import java.util.stream.Collectors;
 import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigValue;
-import org.apache.kafka.connect.errors.ConnectException;
 
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.Privileges;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.source.TableDiscovery;
 
@@ -23,23 +23,6 @@ import dev.pgkeyset.connect.source.TableDiscovery;
 public final class ConnectorValidation {
 
     private ConnectorValidation() {
-    }
-
-    /** Until the change phase exists, only the snapshot-only mode can run. */
-    public static void requireImplementedSnapshotMode(PgKeysetConfig config) {
-        String problem = snapshotModeProblem(config);
-        if (problem != null) {
-            throw new ConnectException(problem);
-        }
-    }
-
-    private static String snapshotModeProblem(PgKeysetConfig config) {
-        SnapshotMode mode = config.snapshotMode();
-        return switch (mode) {
-            case INITIAL_ONLY -> null;
-            case INITIAL, NEVER -> "snapshot.mode '" + mode.configName() + "' needs the change phase, which this "
-                    + "version does not implement yet; use snapshot.mode=initial_only";
-        };
     }
 
     public static Config validate(Config perKey, Map<String, String> props, int connectTimeoutSeconds) {
@@ -57,11 +40,10 @@ public final class ConnectorValidation {
             values.get(key).addErrorMessage(e.getMessage());
             return perKey;
         }
-        String modeProblem = snapshotModeProblem(config);
-        if (modeProblem != null) {
-            values.get(PgKeysetConfig.SNAPSHOT_MODE).addErrorMessage(modeProblem);
-        }
         try (Connection connection = ConnectionFactory.openOnce(config, connectTimeoutSeconds)) {
+            if (config.snapshotMode() != SnapshotMode.INITIAL_ONLY && !Privileges.canSeeAllTransactions(connection)) {
+                values.get(PgKeysetConfig.CONNECTION_USER).addErrorMessage(Privileges.MISSING_STATS_PRIVILEGE);
+            }
             TableDiscovery.Result found = TableDiscovery.discover(connection, config);
             connection.commit();
             if (found.captured().isEmpty() && found.problems().isEmpty()) {
@@ -69,7 +51,9 @@ public final class ConnectorValidation {
                         + "table.include.list (after table.exclude.list); patterns must match 'schema.table' as a whole");
             }
             for (String problem : found.problems()) {
-                String key = problem.startsWith("key.columns") ? PgKeysetConfig.KEY_COLUMNS
+                String key = problem.startsWith(PgKeysetConfig.KEY_COLUMNS) ? PgKeysetConfig.KEY_COLUMNS
+                        : problem.startsWith(PgKeysetConfig.INCREMENTAL_COLUMNS) ? PgKeysetConfig.INCREMENTAL_COLUMNS
+                        : problem.startsWith(PgKeysetConfig.SOFT_DELETE_COLUMN) ? PgKeysetConfig.SOFT_DELETE_COLUMN
                         : PgKeysetConfig.TABLE_INCLUDE_LIST;
                 values.get(key).addErrorMessage(problem);
             }

@@ -59,19 +59,30 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public static final String SNAPSHOT_MODE = "snapshot.mode";
     public static final String SNAPSHOT_MODE_DOC = "'initial': copy each table, then follow its changes; "
-            + "'initial_only': copy each table, then stay idle; 'never': follow changes only. "
-            + "This version implements 'initial_only'.";
+            + "'initial_only': copy each table, then stay idle; 'never': follow changes only. 'initial' and "
+            + "'never' need a tracking column for every captured table.";
     public static final String SNAPSHOT_MODE_DEFAULT = SnapshotMode.INITIAL.configName();
 
     public static final String INCREMENTAL_COLUMN = "incremental.column";
     public static final String INCREMENTAL_COLUMN_DOC = "Default tracking column (e.g. 'updated_at') for every "
-            + "captured table that has a column of this name. Used by the change phase, which this version does "
-            + "not implement yet.";
+            + "captured table that has a column of this name. The change phase reads rows in (tracking column, key) "
+            + "order; it must be a timestamptz, timestamp or date column the database sets (e.g. 'DEFAULT now()' and "
+            + "an update trigger).";
 
     public static final String INCREMENTAL_COLUMNS = "incremental.columns";
     public static final String INCREMENTAL_COLUMNS_DOC = "Per-table tracking column, as 'schema.table:column' "
-            + "entries; overrides 'incremental.column'. Used by the change phase, which this version does not "
-            + "implement yet.";
+            + "entries; overrides 'incremental.column'.";
+
+    public static final String INCREMENTAL_START = "incremental.start";
+    public static final String INCREMENTAL_START_DOC = "Where the change phase of snapshot.mode=never starts: "
+            + "'earliest' (every row, in tracking order) or 'now' (rows whose tracking value is at or after the "
+            + "moment the table is first read).";
+    public static final String INCREMENTAL_START_DEFAULT = IncrementalStart.EARLIEST.configName();
+
+    public static final String SOFT_DELETE_COLUMN = "soft.delete.column";
+    public static final String SOFT_DELETE_COLUMN_DOC = "Name of a column marking deleted rows, in every captured "
+            + "table that has it: a boolean (true = deleted) or a timestamp/date (non-NULL = deleted). A deleted row "
+            + "is sent as a tombstone (null value) with header pgkeyset.op=d.";
     public static final String INCREMENTAL_COLUMNS_DEFAULT = "";
 
     public static final String FETCH_SIZE = "fetch.size";
@@ -88,7 +99,8 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final long BATCH_MAX_BYTES_DEFAULT = 8L * 1024 * 1024;
 
     public static final String POLL_INTERVAL_MS = "poll.interval.ms";
-    public static final String POLL_INTERVAL_MS_DOC = "Wait between polls once there is nothing to read.";
+    public static final String POLL_INTERVAL_MS_DOC = "Wait between two change queries of a table once it is "
+            + "caught up (and between polls when a task has nothing to read).";
     public static final long POLL_INTERVAL_MS_DEFAULT = 1000L;
 
     public static final String CURSOR_MAX_AGE_MS = "cursor.max.age.ms";
@@ -155,6 +167,11 @@ public class PgKeysetConfig extends AbstractConfig {
                 GROUP_READING, ++order, Width.MEDIUM, "Tracking column");
         def.define(INCREMENTAL_COLUMNS, Type.LIST, INCREMENTAL_COLUMNS_DEFAULT, Importance.MEDIUM,
                 INCREMENTAL_COLUMNS_DOC, GROUP_READING, ++order, Width.LONG, "Tracking columns per table");
+        def.define(INCREMENTAL_START, Type.STRING, INCREMENTAL_START_DEFAULT,
+                EnumValidator.of(IncrementalStart.names(), IncrementalStart::parse), Importance.LOW,
+                INCREMENTAL_START_DOC, GROUP_READING, ++order, Width.SHORT, "Change phase start");
+        def.define(SOFT_DELETE_COLUMN, Type.STRING, null, Importance.MEDIUM, SOFT_DELETE_COLUMN_DOC,
+                GROUP_READING, ++order, Width.MEDIUM, "Soft-delete column");
         def.define(FETCH_SIZE, Type.INT, FETCH_SIZE_DEFAULT, Range.between(1, 1_000_000), Importance.MEDIUM,
                 FETCH_SIZE_DOC, GROUP_READING, ++order, Width.SHORT, "Fetch size");
         def.define(BATCH_MAX_ROWS, Type.INT, BATCH_MAX_ROWS_DEFAULT, Range.between(1, 1_000_000),
@@ -209,6 +226,14 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public TableColumnsOverrides incrementalColumns() {
         return TableColumnsOverrides.parse(INCREMENTAL_COLUMNS, getList(INCREMENTAL_COLUMNS), true);
+    }
+
+    public IncrementalStart incrementalStart() {
+        return IncrementalStart.parse(getString(INCREMENTAL_START));
+    }
+
+    public String softDeleteColumn() {
+        return getString(SOFT_DELETE_COLUMN);
     }
 
     public int fetchSize() {

@@ -4,11 +4,18 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A table's position: the phase, the key columns the position is expressed in (so an offset
- * taken over one key is never applied to another), and the key values of the last row delivered.
- * Key values are JSON scalars (Long, Boolean, String) that PostgreSQL casts back exactly.
+ * A table's position: the phase, the columns the position is expressed in (so an offset taken
+ * over one key is never applied to another), and their values in the last row delivered. Values
+ * are JSON scalars (Long, Boolean, String) that PostgreSQL casts back exactly. In the change phase
+ * the columns are the tracking column followed by the key. {@code changesFrom}, when set, is where
+ * the change phase will start once the snapshot is done: the horizon taken before the snapshot
+ * began, so that nothing written during the snapshot is lost.
  */
-public record KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key) {
+public record KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key, String changesFrom) {
+
+    public KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key) {
+        this(phase, keyColumns, key, null);
+    }
 
     public KeysetOffset {
         Objects.requireNonNull(phase, "phase");

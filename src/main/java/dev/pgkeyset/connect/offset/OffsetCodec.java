@@ -23,6 +23,7 @@ public final class OffsetCodec {
     public static final String PHASE = "phase";
     public static final String KEY_COLUMNS = "key_columns";
     public static final String KEY = "key";
+    public static final String CHANGES_FROM = "changes_from";
 
     /** Reads decimals as written ({@code 1.10} stays {@code 1.10}), for key values a user types. */
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -37,6 +38,9 @@ public final class OffsetCodec {
         map.put(PHASE, offset.phase().wireName());
         map.put(KEY_COLUMNS, writeJson(offset.keyColumns()));
         map.put(KEY, writeJson(offset.key()));
+        if (offset.changesFrom() != null) {
+            map.put(CHANGES_FROM, offset.changesFrom());
+        }
         return map;
     }
 
@@ -72,7 +76,11 @@ public final class OffsetCodec {
         for (JsonNode value : requireArray(map, KEY)) {
             key.add(scalar(value));
         }
-        return new KeysetOffset(phase, keyColumns, key);
+        Object changesFrom = map.get(CHANGES_FROM);
+        if (changesFrom != null && !(changesFrom instanceof String)) {
+            throw new IllegalArgumentException("'" + CHANGES_FROM + "' must be a string, found " + changesFrom);
+        }
+        return new KeysetOffset(phase, keyColumns, key, (String) changesFrom);
     }
 
     private static Object scalar(JsonNode value) {

@@ -5,7 +5,9 @@ public enum Phase {
     /** Copying the table in key order; {@code key} is the last key delivered. */
     SNAPSHOT("snapshot"),
     /** The copy reached the end of the table; {@code key} is its last key. Not read again. */
-    SNAPSHOT_COMPLETE("snapshot_complete");
+    SNAPSHOT_COMPLETE("snapshot_complete"),
+    /** Following changes; {@code key} is the (tracking value, key…) of the last row delivered. */
+    INCREMENTAL("incremental");
 
     private final String wireName;
 

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -53,6 +54,16 @@ public final class Catalog {
              ORDER BY i.indrelid, k.position
             """;
 
+    /** First column of every valid btree index: a tracking column should lead one. */
+    private static final String INDEX_LEADING_COLUMNS = """
+            SELECT i.indrelid, a.attname
+              FROM pg_index i
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+              JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indisvalid AND i.indrelid = ANY (?)
+            """;
+
     private Catalog() {
     }
 
@@ -77,11 +88,12 @@ public final class Catalog {
         }
         Long[] oids = ids.keySet().toArray(Long[]::new);
         Map<Long, List<ColumnInfo>> columns = columns(connection, oids);
-        Map<Long, List<String>> keys = primaryKeys(connection, oids);
+        Map<Long, List<String>> keys = columnNames(connection, PRIMARY_KEYS, oids);
+        Map<Long, List<String>> indexed = columnNames(connection, INDEX_LEADING_COLUMNS, oids);
         List<TableInfo> tables = new ArrayList<>(ids.size());
         ids.forEach((oid, id) -> tables.add(new TableInfo(id, kinds.get(oid),
                 List.copyOf(columns.getOrDefault(oid, List.of())), List.copyOf(keys.getOrDefault(oid, List.of())),
-                estimates.get(oid))));
+                Set.copyOf(indexed.getOrDefault(oid, List.of())), estimates.get(oid))));
         tables.sort((a, b) -> a.id().compareTo(b.id()));
         return tables;
     }
@@ -100,9 +112,11 @@ public final class Catalog {
         return byTable;
     }
 
-    private static Map<Long, List<String>> primaryKeys(Connection connection, Long[] oids) throws SQLException {
+    /** Runs a query of (table oid, column name) rows, keeping the order per table. */
+    private static Map<Long, List<String>> columnNames(Connection connection, String sql, Long[] oids)
+            throws SQLException {
         Map<Long, List<String>> byTable = new HashMap<>();
-        try (PreparedStatement st = connection.prepareStatement(PRIMARY_KEYS)) {
+        try (PreparedStatement st = connection.prepareStatement(sql)) {
             st.setArray(1, oidArray(connection, oids));
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {

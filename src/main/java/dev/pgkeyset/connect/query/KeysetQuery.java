@@ -40,22 +40,68 @@ public record KeysetQuery(String sql, List<Object> binds) {
      */
     public static KeysetQuery snapshot(TableId table, boolean only, List<ColumnInfo> columns,
                                        List<ColumnInfo> key, List<Object> after) {
-        if (!after.isEmpty() && after.size() != key.size()) {
-            throw new IllegalArgumentException("position has " + after.size() + " values for a key of " + key.size());
+        return build(table, only, columns, key, after, null, null);
+    }
+
+    /**
+     * The change query: rows in {@code (tracking, key…)} order after a position and strictly below
+     * the horizon. Worked example, tracking column {@code updated_at}, key {@code id}, last row
+     * delivered {@code ('2024-05-01 10:00:00.5+00', 42)}, horizon {@code '2024-05-01 10:00:07+00'}:
+     * <pre>
+     * … WHERE ("updated_at", "id") &gt; (CAST(? AS timestamp with time zone), CAST(? AS integer))
+     *     AND "updated_at" &lt; CAST(? AS timestamp with time zone)
+     *   ORDER BY "updated_at", "id"
+     * </pre>
+     * Rows sharing one tracking value are told apart by the key, so a batch boundary in the middle
+     * of a tie loses nothing and repeats nothing.
+     *
+     * @param after   (tracking value, key values…) of the last row delivered; empty for none
+     * @param from    with no {@code after}: the first tracking value to read (inclusive), or null
+     *                for the smallest
+     * @param horizon tracking values at or above it are left for a later query
+     */
+    public static KeysetQuery changes(TableId table, boolean only, List<ColumnInfo> columns, ColumnInfo tracking,
+                                      List<ColumnInfo> key, List<Object> after, Object from, Object horizon) {
+        List<ColumnInfo> order = new ArrayList<>(key.size() + 1);
+        order.add(tracking);
+        order.addAll(key);
+        return build(table, only, columns, order, after, after.isEmpty() ? from : null, horizon);
+    }
+
+    private static KeysetQuery build(TableId table, boolean only, List<ColumnInfo> columns, List<ColumnInfo> order,
+                                     List<Object> after, Object from, Object below) {
+        if (!after.isEmpty() && after.size() != order.size()) {
+            throw new IllegalArgumentException("position has " + after.size() + " values for an order of "
+                    + order.size());
         }
         StringBuilder sql = new StringBuilder("SELECT ")
                 .append(Sql.quotedList(columns.stream().map(ColumnInfo::name).toList()))
                 .append(" FROM ").append(only ? "ONLY " : "").append(table.quoted());
-        List<Object> binds = new ArrayList<>(after.size());
+        List<String> predicates = new ArrayList<>(3);
+        List<Object> binds = new ArrayList<>(after.size() + 2);
         if (!after.isEmpty()) {
-            sql.append(" WHERE (").append(Sql.quotedList(key.stream().map(ColumnInfo::name).toList()))
-                    .append(") > (")
-                    .append(key.stream().map(c -> "CAST(? AS " + c.typeName() + ")").collect(Collectors.joining(", ")))
-                    .append(')');
+            predicates.add("(" + Sql.quotedList(order.stream().map(ColumnInfo::name).toList()) + ") > ("
+                    + order.stream().map(KeysetQuery::castedParameter).collect(Collectors.joining(", ")) + ")");
             binds.addAll(after);
         }
-        sql.append(" ORDER BY ").append(Sql.quotedList(key.stream().map(ColumnInfo::name).toList()));
+        ColumnInfo first = order.get(0);
+        if (from != null) {
+            predicates.add(Sql.quoteIdentifier(first.name()) + " >= " + castedParameter(first));
+            binds.add(from);
+        }
+        if (below != null) {
+            predicates.add(Sql.quoteIdentifier(first.name()) + " < " + castedParameter(first));
+            binds.add(below);
+        }
+        if (!predicates.isEmpty()) {
+            sql.append(" WHERE ").append(String.join(" AND ", predicates));
+        }
+        sql.append(" ORDER BY ").append(Sql.quotedList(order.stream().map(ColumnInfo::name).toList()));
         return new KeysetQuery(sql.toString(), binds);
+    }
+
+    private static String castedParameter(ColumnInfo column) {
+        return "CAST(? AS " + column.typeName() + ")";
     }
 
     /** Binds every value as text; the SQL's casts turn each into the column's type. */

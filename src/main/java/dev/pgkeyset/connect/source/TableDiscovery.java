@@ -38,7 +38,7 @@ public final class TableDiscovery {
                 skipped.add(table);
                 continue;
             }
-            CapturedTable.Resolution resolution = CapturedTable.resolve(table, config.keyColumns());
+            CapturedTable.Resolution resolution = CapturedTable.resolve(table, config);
             if (resolution.ok()) {
                 captured.add(resolution.table());
             } else {

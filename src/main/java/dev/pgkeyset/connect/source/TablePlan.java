@@ -46,6 +46,12 @@ final class TablePlan {
     private final Field[] valueFields;
     private final String keyColumnsJson;
     private final List<String> keyColumnNames;
+    /** Index of the tracking column among the columns, -1 when changes are not followed. */
+    private final int trackingIndex;
+    private final List<String> changeColumnNames;
+    private final String changeColumnsJson;
+    /** Index of the soft-delete column, -1 when there is none. */
+    private final int softDeleteIndex;
 
     TablePlan(CapturedTable table, PgKeysetConfig config) {
         this.table = table;
@@ -78,6 +84,19 @@ final class TablePlan {
         this.valueFields = valueSchema.fields().toArray(Field[]::new);
         this.keyColumnNames = table.key().stream().map(ColumnInfo::name).toList();
         this.keyColumnsJson = OffsetCodec.keyColumnsJson(keyColumnNames);
+        this.trackingIndex = table.tracking().map(columns::indexOf).orElse(-1);
+        List<String> changeColumns = new java.util.ArrayList<>();
+        table.tracking().ifPresent(t -> changeColumns.add(t.name()));
+        changeColumns.addAll(keyColumnNames);
+        this.changeColumnNames = List.copyOf(changeColumns);
+        this.changeColumnsJson = OffsetCodec.keyColumnsJson(changeColumnNames);
+        this.softDeleteIndex = table.softDelete().map(columns::indexOf).orElse(-1);
+        if (table.tracking().isPresent() && !table.trackingIndexed()) {
+            log.warn("Table {}: no btree index starts with tracking column {}; every change query scans the table. "
+                    + "Create one, e.g. CREATE INDEX ON {} ({}, {})", id, table.tracking().get().name(), id.quoted(),
+                    dev.pgkeyset.connect.pg.Sql.quoteIdentifier(table.tracking().get().name()),
+                    dev.pgkeyset.connect.pg.Sql.quotedList(keyColumnNames));
+        }
     }
 
     private static Schema required(Schema optional) {
@@ -100,12 +119,32 @@ final class TablePlan {
         return keyColumnNames;
     }
 
+    /** Columns a change-phase position is expressed in: the tracking column, then the key. */
+    List<String> changeColumnNames() {
+        return changeColumnNames;
+    }
+
+    boolean followsChanges() {
+        return trackingIndex >= 0;
+    }
+
     Map<String, Object> partition() {
         return partition;
     }
 
     KeysetQuery snapshotQuery(List<Object> after) {
         return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), table.info().columns(), table.key(), after);
+    }
+
+    KeysetQuery changesQuery(List<Object> after, Object from, Object horizon) {
+        return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), table.info().columns(),
+                table.tracking().orElseThrow(), table.key(), after, from, horizon);
+    }
+
+    /** SQL returning the change phase's horizon for this table's tracking column. */
+    String horizonSql() {
+        return dev.pgkeyset.connect.schema.TrackingType.horizonSql(table.tracking().orElseThrow(),
+                dev.pgkeyset.connect.pg.ConnectionFactory.APPLICATION_NAME);
     }
 
     /** Reads the current row's values; never keeps a reference to the result set. */
@@ -117,9 +156,17 @@ final class TablePlan {
         return raw;
     }
 
-    /** The row's key as offset values; fails naming the column if a key value is NULL. */
-    Object[] keyPosition(Object[] raw) {
-        Object[] position = new Object[keyIndexes.length];
+    /**
+     * The row's position as offset values: its key, preceded in the change phase by its tracking
+     * value. Fails naming the column if a key value is NULL.
+     */
+    Object[] position(Object[] raw, boolean changePhase) {
+        int shift = changePhase ? 1 : 0;
+        Object[] position = new Object[keyIndexes.length + shift];
+        if (changePhase) {
+            // Never NULL here: the change query's row comparison excludes NULL tracking values.
+            position[0] = converters[trackingIndex].toOffset(raw[trackingIndex]);
+        }
         for (int k = 0; k < keyIndexes.length; k++) {
             Object value = raw[keyIndexes[k]];
             if (value == null) {
@@ -127,9 +174,17 @@ final class TablePlan {
                         + keyFields[k].name() + "' is NULL; keyset keys must be unique and non-null "
                         + "(choose other key.columns for this table)");
             }
-            position[k] = converters[keyIndexes[k]].toOffset(value);
+            position[k + shift] = converters[keyIndexes[k]].toOffset(value);
         }
         return position;
+    }
+
+    private boolean softDeleted(Object[] raw) {
+        if (softDeleteIndex < 0) {
+            return false;
+        }
+        Object marker = raw[softDeleteIndex];
+        return marker instanceof Boolean deleted ? deleted : marker != null;
     }
 
     long estimateBytes(Object[] raw) {
@@ -140,22 +195,35 @@ final class TablePlan {
         return bytes;
     }
 
-    SourceRecord toRecord(Object[] raw, Object[] position, Phase phase) {
+    /**
+     * The record of one row. A row marked by the soft-delete column becomes a tombstone (null value,
+     * op {@code d}); otherwise the op is {@code r} in the snapshot and {@code u} in the change phase.
+     */
+    SourceRecord toRecord(Object[] raw, Object[] position, Phase phase, String changesFrom) {
+        Struct key = new Struct(keySchema);
+        for (int k = 0; k < keyIndexes.length; k++) {
+            Object value = raw[keyIndexes[k]];
+            key.put(keyFields[k], converters[keyIndexes[k]].toConnect(value));
+        }
+        Map<String, Object> offset = new HashMap<>(6);
+        offset.put(OffsetCodec.PHASE, phase.wireName());
+        offset.put(OffsetCodec.KEY_COLUMNS, phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson);
+        offset.put(OffsetCodec.KEY, OffsetCodec.keyJson(position));
+        if (changesFrom != null) {
+            offset.put(OffsetCodec.CHANGES_FROM, changesFrom);
+        }
+        Headers headers = new ConnectHeaders();
+        if (softDeleted(raw)) {
+            headers.addString(OP_HEADER, "d");
+            return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
+        }
         Struct value = new Struct(valueSchema);
         for (int i = 0; i < raw.length; i++) {
             if (raw[i] != null) {
                 value.put(valueFields[i], converters[i].toConnect(raw[i]));
             }
         }
-        Struct key = new Struct(keySchema);
-        for (int k = 0; k < keyIndexes.length; k++) {
-            key.put(keyFields[k], value.get(valueFields[keyIndexes[k]]));
-        }
-        Map<String, Object> offset = new HashMap<>(4);
-        offset.put(OffsetCodec.PHASE, phase.wireName());
-        offset.put(OffsetCodec.KEY_COLUMNS, keyColumnsJson);
-        offset.put(OffsetCodec.KEY, OffsetCodec.keyJson(position));
-        Headers headers = new ConnectHeaders().addString(OP_HEADER, "r");
+        headers.addString(OP_HEADER, phase == Phase.INCREMENTAL ? "u" : "r");
         return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
     }
 }

@@ -4,7 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
+import java.sql.Statement;
 import java.util.Arrays;
 import java.util.List;
 
@@ -13,6 +13,8 @@ import org.apache.kafka.connect.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.config.IncrementalStart;
+import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.Phase;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
@@ -20,16 +22,23 @@ import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.query.KeysetQuery;
 
 /**
- * Snapshots one table through a server-side cursor in key order, a bounded batch at a time.
+ * Reads one table through server-side cursors, a bounded batch at a time: first its snapshot in
+ * key order, then (unless snapshot-only) its changes in (tracking column, key) order.
  *
- * <p>The cursor stays open across {@code poll()} calls, so rows stream in {@code fetch.size}
- * round trips without ever being materialised. It is closed and reopened after the last key read
- * when it gets older than {@code cursor.max.age.ms} (its transaction would otherwise hold back
- * VACUUM) and after an error.
+ * <p>A cursor stays open across {@code poll()} calls, so rows stream in {@code fetch.size} round
+ * trips without ever being materialised. It is closed and reopened after the last row read when it
+ * gets older than {@code cursor.max.age.ms} (its transaction would otherwise hold back VACUUM) and
+ * after an error.
  *
  * <p>One row is always read ahead before the previous one is handed over: only then is it known
- * whether that row is the table's last, and the last row's offset says {@code snapshot_complete},
- * so a restarted task does not read a finished table again.
+ * whether that row is the table's last, and the last snapshot row's offset says
+ * {@code snapshot_complete}, so a restarted task does not copy a finished table again.
+ *
+ * <p>The change phase starts at the horizon taken just before the snapshot began (carried in every
+ * snapshot offset as {@code changes_from}): rows written during the snapshot are delivered again
+ * by the change phase rather than lost. Each change query reads strictly below a fresh horizon —
+ * the start of the oldest transaction still open — so a row committed late by a long transaction
+ * is never behind the position (see {@link dev.pgkeyset.connect.schema.TrackingType}).
  */
 final class TableReader implements AutoCloseable {
 
@@ -37,13 +46,18 @@ final class TableReader implements AutoCloseable {
 
     private final TablePlan plan;
     private final ConnectionFactory connections;
-    private final int fetchSize;
-    private final long cursorMaxAgeNanos;
+    private final ReaderSettings settings;
     private final SnapshotProgress progress;
 
-    /** Key of the last row read from a cursor; null before the first. A reopened cursor starts after it. */
-    private Object[] readPosition;
-    private boolean complete;
+    private Phase phase;
+    /** Position of the last row read in the current phase's columns; null before the first. */
+    private Object[] position;
+    /** Where the change phase starts (inclusive) while no change row was read; null = the smallest value. */
+    private String changesFrom;
+    /** True while {@link #changesFrom} still has to be taken from the horizon, at the first cursor. */
+    private boolean changesFromPending;
+    private long nextChangeQueryNanos;
+    private boolean holdLogged;
 
     private Connection connection;
     private PreparedStatement statement;
@@ -56,44 +70,82 @@ final class TableReader implements AutoCloseable {
     private Object[] pendingPosition;
     private long pendingBytes;
 
-    TableReader(TablePlan plan, ConnectionFactory connections, int fetchSize, Duration cursorMaxAge,
-                KeysetOffset resumeFrom) {
+    TableReader(TablePlan plan, ConnectionFactory connections, ReaderSettings settings, KeysetOffset resumeFrom) {
         this.plan = plan;
         this.connections = connections;
-        this.fetchSize = fetchSize;
-        this.cursorMaxAgeNanos = cursorMaxAge.toNanos();
+        this.settings = settings;
         this.progress = new SnapshotProgress(plan.id(), plan.estimatedRows(), System.nanoTime());
-        if (resumeFrom != null) {
-            if (!resumeFrom.keyColumns().equals(plan.keyColumnNames())) {
-                throw new ConnectException("The committed offset of table " + plan.id() + " is a position over key "
-                        + resumeFrom.keyColumns() + ", but the table is now read by key " + plan.keyColumnNames()
-                        + ". Restore the previous key.columns, or delete the connector's offsets for this table "
-                        + "(PATCH/DELETE /connectors/<name>/offsets) to snapshot it again.");
-            }
-            this.complete = resumeFrom.snapshotComplete();
-            this.readPosition = resumeFrom.key().toArray();
-            log.info("Table {}: {} (committed offset found)", plan.id(),
-                    complete ? "snapshot already complete, not read again" : "snapshot resumes after the committed key");
+        if (resumeFrom == null) {
+            startFresh();
+        } else {
+            resume(resumeFrom);
         }
+    }
+
+    private void startFresh() {
+        if (settings.mode() == SnapshotMode.NEVER) {
+            phase = Phase.INCREMENTAL;
+            changesFromPending = settings.incrementalStart() == IncrementalStart.NOW;
+        } else {
+            phase = Phase.SNAPSHOT;
+            changesFromPending = settings.followsChanges();
+        }
+    }
+
+    private void resume(KeysetOffset offset) {
+        List<String> expected = offset.phase() == Phase.INCREMENTAL ? plan.changeColumnNames() : plan.keyColumnNames();
+        if (!offset.keyColumns().equals(expected)) {
+            throw new ConnectException("The committed offset of table " + plan.id() + " is a position over "
+                    + offset.keyColumns() + ", but the table is now read by " + expected + ". Restore the previous "
+                    + "key.columns / incremental.columns, or delete the connector's offsets for this table "
+                    + "(PATCH/DELETE /connectors/<name>/offsets) to read it again from the start.");
+        }
+        changesFrom = offset.changesFrom();
+        switch (offset.phase()) {
+            case SNAPSHOT -> {
+                phase = Phase.SNAPSHOT;
+                position = offset.key().toArray();
+            }
+            case SNAPSHOT_COMPLETE -> startChangesOrIdle();
+            case INCREMENTAL -> {
+                phase = settings.followsChanges() ? Phase.INCREMENTAL : Phase.SNAPSHOT_COMPLETE;
+                position = offset.key().toArray();
+            }
+        }
+        log.info("Table {}: resuming from the committed offset, phase {}", plan.id(), phase.wireName());
+    }
+
+    /** After the snapshot: follow changes from {@link #changesFrom}, or stay idle. */
+    private void startChangesOrIdle() {
+        position = null;
+        if (!settings.followsChanges()) {
+            phase = Phase.SNAPSHOT_COMPLETE;
+            return;
+        }
+        phase = Phase.INCREMENTAL;
+        nextChangeQueryNanos = System.nanoTime();
+        log.info("Table {}: following changes from {}", plan.id(),
+                changesFrom == null ? "the smallest tracking value" : "tracking value " + changesFrom);
     }
 
     TablePlan plan() {
         return plan;
     }
 
-    boolean complete() {
-        return complete;
+    /** True once nothing more will ever be read (a finished snapshot-only table). */
+    boolean finished() {
+        return phase == Phase.SNAPSHOT_COMPLETE;
     }
 
     /**
-     * Adds this table's next rows to the batch until it is full or the table ends.
+     * Adds this table's next rows to the batch until it is full or the table has nothing more now.
      *
      * <p>A transient database error ends the call early: with rows in the batch it returns them,
      * otherwise it throws {@link RetriableException}; either way the next call reopens the cursor
      * after the last row read, so nothing is skipped or read twice.
      */
     void readInto(RecordBatch batch) {
-        if (complete) {
+        if (finished() || (phase == Phase.INCREMENTAL && cursor == null && System.nanoTime() < nextChangeQueryNanos)) {
             return;
         }
         try {
@@ -105,26 +157,27 @@ final class TableReader implements AutoCloseable {
                     // Rows already in the batch were read and must leave now: thrown away with the
                     // batch, they would be skipped, since the position has moved past them.
                     log.warn("Table {}: reading failed after {} rows of this batch; handing those over, the cursor "
-                            + "reopens after the last key read on the next poll: {}", plan.id(), batch.size(),
+                            + "reopens after the last row read on the next poll: {}", plan.id(), batch.size(),
                             SqlErrors.describe(e));
                     return;
                 }
                 throw new RetriableException("Reading table " + plan.id() + " failed; the cursor will be reopened "
-                        + "after the last key read: " + SqlErrors.describe(e), e);
+                        + "after the last row read: " + SqlErrors.describe(e), e);
             }
             throw new ConnectException("Reading table " + plan.id() + " failed: " + SqlErrors.describe(e), e);
         }
     }
 
     private void fill(RecordBatch batch) throws SQLException {
-        if (cursor != null && System.nanoTime() - cursorOpenedNanos > cursorMaxAgeNanos) {
-            log.info("Table {}: cursor open for more than {} s; reopening it after the last key read",
-                    plan.id(), Duration.ofNanos(cursorMaxAgeNanos).toSeconds());
+        if (cursor != null && System.nanoTime() - cursorOpenedNanos > settings.cursorMaxAge().toNanos()) {
+            log.info("Table {}: cursor open for more than {} s; reopening it after the last row read",
+                    plan.id(), settings.cursorMaxAge().toSeconds());
             closeCursor(true);
         }
-        if (cursor == null) {
-            openCursor();
+        if (cursor == null && !openCursor()) {
+            return;
         }
+        boolean changePhase = phase == Phase.INCREMENTAL;
         int delivered = 0;
         boolean ended = false;
         while (true) {
@@ -139,19 +192,29 @@ final class TableReader implements AutoCloseable {
                 break;
             }
             Object[] row = pendingRow;
-            Object[] position = pendingPosition;
+            Object[] rowPosition = pendingPosition;
             long bytes = pendingBytes;
             boolean more = readAhead();
-            batch.add(plan.toRecord(row, position, more ? Phase.SNAPSHOT : Phase.SNAPSHOT_COMPLETE), bytes);
+            Phase recordPhase = changePhase ? Phase.INCREMENTAL : more ? Phase.SNAPSHOT : Phase.SNAPSHOT_COMPLETE;
+            batch.add(plan.toRecord(row, rowPosition, recordPhase, changePhase ? null : changesFrom), bytes);
             delivered++;
             if (!more) {
                 ended = true;
                 break;
             }
         }
+        if (changePhase) {
+            if (ended) {
+                closeCursor(true);
+                nextChangeQueryNanos = System.nanoTime() + settings.pollInterval().toNanos();
+            }
+            return;
+        }
         progress.rowsDelivered(delivered, System.nanoTime());
         if (ended) {
-            finish();
+            closeCursor(true);
+            progress.completed(System.nanoTime());
+            startChangesOrIdle();
         }
     }
 
@@ -159,7 +222,7 @@ final class TableReader implements AutoCloseable {
      * Reads the next row into the read-ahead slot. On an exception the slot keeps its row, so a
      * failed fetch loses nothing.
      *
-     * @return false at the end of the table
+     * @return false at the end of the cursor
      */
     private boolean readAhead() throws SQLException {
         if (!cursor.next()) {
@@ -168,35 +231,72 @@ final class TableReader implements AutoCloseable {
             return false;
         }
         Object[] row = plan.readRow(cursor);
-        Object[] position = plan.keyPosition(row);
+        Object[] rowPosition = plan.position(row, phase == Phase.INCREMENTAL);
         pendingRow = row;
-        pendingPosition = position;
+        pendingPosition = rowPosition;
         pendingBytes = plan.estimateBytes(row);
-        readPosition = position;
+        position = rowPosition;
         return true;
     }
 
-    private void finish() {
-        complete = true;
-        closeCursor(true);
-        progress.completed(System.nanoTime());
-    }
-
-    private void openCursor() throws SQLException {
-        KeysetQuery query = plan.snapshotQuery(readPosition == null ? List.of() : Arrays.asList(readPosition));
+    /** Opens the next cursor of the current phase; false when the change phase must wait. */
+    private boolean openCursor() throws SQLException {
         connection = connections.open();
+        KeysetQuery query;
+        if (phase == Phase.SNAPSHOT) {
+            if (changesFromPending) {
+                // Taken before the snapshot's first row is read: the change phase starts here.
+                Horizon horizon = horizon();
+                changesFrom = horizon.prepared() ? null : horizon.value();
+                changesFromPending = false;
+            }
+            query = plan.snapshotQuery(position == null ? List.of() : Arrays.asList(position));
+        } else {
+            Horizon horizon = horizon();
+            if (changesFromPending) {
+                changesFrom = horizon.value();
+                changesFromPending = false;
+                log.info("Table {}: following changes from tracking value {} (incremental.start=now)", plan.id(),
+                        changesFrom);
+            }
+            if (horizon.prepared()) {
+                if (!holdLogged) {
+                    holdLogged = true;
+                    log.warn("Table {}: prepared transactions exist in the database; their start time is unknown, "
+                            + "so the change phase holds its position until they are committed or rolled back",
+                            plan.id());
+                }
+                closeCursor(true);
+                nextChangeQueryNanos = System.nanoTime() + settings.pollInterval().toNanos();
+                return false;
+            }
+            holdLogged = false;
+            query = plan.changesQuery(position == null ? List.of() : Arrays.asList(position), changesFrom,
+                    horizon.value());
+        }
         statement = connection.prepareStatement(query.sql(), ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
-        statement.setFetchSize(fetchSize);
+        statement.setFetchSize(settings.fetchSize());
         query.bind(statement);
         cursor = statement.executeQuery();
         cursorOpenedNanos = System.nanoTime();
         cursorsOpened++;
-        if (cursorsOpened == 1) {
+        if (cursorsOpened == 1 && phase == Phase.SNAPSHOT) {
             log.info("Table {}: snapshot {} (~{} rows estimated)", plan.id(),
-                    readPosition == null ? "starts" : "resumes", plan.estimatedRows());
+                    position == null ? "starts" : "resumes", plan.estimatedRows());
         }
         if (log.isDebugEnabled()) {
             log.debug("Table {}: cursor #{}: {} with {}", plan.id(), cursorsOpened, query.sql(), query.binds());
+        }
+        return true;
+    }
+
+    private record Horizon(String value, boolean prepared) {
+    }
+
+    private Horizon horizon() throws SQLException {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(plan.horizonSql())) {
+            rs.next();
+            return new Horizon(rs.getString(1), rs.getBoolean(2));
         }
     }
 
@@ -228,6 +328,17 @@ final class TableReader implements AutoCloseable {
             statement = null;
             connection = null;
         }
+    }
+
+    /** Nanoseconds until this table has work again; 0 when it has work now, MAX_VALUE when never. */
+    long nanosUntilWork(long nowNanos) {
+        if (finished()) {
+            return Long.MAX_VALUE;
+        }
+        if (phase == Phase.INCREMENTAL && cursor == null) {
+            return Math.max(0, nextChangeQueryNanos - nowNanos);
+        }
+        return 0;
     }
 
     long rowsDelivered() {

@@ -1,5 +1,6 @@
 package dev.pgkeyset.connect.source;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,7 +41,7 @@ public final class TableSet implements AutoCloseable {
                                 OffsetStorageReader offsets) {
         List<TablePlan> plans = new ArrayList<>(tables.size());
         for (TableInfo info : tables) {
-            CapturedTable.Resolution resolution = CapturedTable.resolve(info, config.keyColumns());
+            CapturedTable.Resolution resolution = CapturedTable.resolve(info, config);
             if (!resolution.ok()) {
                 throw new ConnectException(resolution.problem());
             }
@@ -50,7 +51,7 @@ public final class TableSet implements AutoCloseable {
                 plans.isEmpty() ? Map.of() : offsets.offsets(plans.stream().map(TablePlan::partition).toList());
         List<TableReader> readers = new ArrayList<>(plans.size());
         for (TablePlan plan : plans) {
-            readers.add(new TableReader(plan, connections, config.fetchSize(), config.cursorMaxAge(),
+            readers.add(new TableReader(plan, connections, ReaderSettings.of(config),
                     committedOffset(plan, committed == null ? new HashMap<>() : committed)));
         }
         return new TableSet(readers, config.batchMaxRows(), config.batchMaxBytes());
@@ -69,21 +70,21 @@ public final class TableSet implements AutoCloseable {
         }
     }
 
-    /** The next batch, or null when every table is finished. */
+    /**
+     * The next batch, or null when no table has anything to read now. Tables are visited in order,
+     * so a snapshot runs to its end before the next table's begins, while tables already following
+     * changes are queried whenever their poll interval is up.
+     */
     public List<SourceRecord> poll() {
         RecordBatch batch = new RecordBatch(batchMaxRows, batchMaxBytes);
         for (TableReader reader : readers) {
-            if (reader.complete()) {
-                continue;
-            }
             reader.readInto(batch);
-            if (!reader.complete()) {
-                // The batch is full (or the cursor was just reopened); the next poll continues here.
+            if (batch.full()) {
                 break;
             }
         }
         if (batch.isEmpty()) {
-            if (!idleLogged) {
+            if (!idleLogged && readers.stream().allMatch(TableReader::finished)) {
                 idleLogged = true;
                 log.info("All {} table(s) of this task are snapshotted; idle (snapshot.mode=initial_only)",
                         readers.size());
@@ -91,6 +92,13 @@ public final class TableSet implements AutoCloseable {
             return null;
         }
         return batch.records();
+    }
+
+    /** How long the task may sleep before some table has work, at most {@code cap}. */
+    public Duration idleTime(Duration cap) {
+        long now = System.nanoTime();
+        long nanos = readers.stream().mapToLong(r -> r.nanosUntilWork(now)).min().orElse(Long.MAX_VALUE);
+        return nanos >= cap.toNanos() ? cap : Duration.ofNanos(nanos);
     }
 
     public long rowsDelivered() {

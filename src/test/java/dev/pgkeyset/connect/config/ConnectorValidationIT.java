@@ -31,7 +31,7 @@ class ConnectorValidationIT {
     @BeforeAll
     void setUp() throws Exception {
         db = PostgresFixture.createDatabase("validation");
-        db.execute("CREATE TABLE orders (id int PRIMARY KEY, note text)",
+        db.execute("CREATE TABLE orders (id int PRIMARY KEY, note text, changed timestamptz)",
                 "CREATE TABLE loose (code text, note text)");
         connect = ConnectFixture.start("validation");
     }
@@ -127,10 +127,24 @@ class ConnectorValidationIT {
     }
 
     @Test
-    void modesWithoutAChangePhaseYetAreRefused() {
+    void followingChangesNeedsAnOrderableTrackingColumn() {
         Map<String, String> config = valid();
         config.put("snapshot.mode", "initial");
-        assertOnlyErrorOn("snapshot.mode", "initial_only", config);
+        assertOnlyErrorOn("incremental.columns", "has no tracking column", config);
+        config.put("incremental.columns", "public.orders:note");
+        assertOnlyErrorOn("incremental.columns", "cannot track changes", config);
+        config.put("incremental.columns", "public.orders:id");
+        assertOnlyErrorOn("incremental.columns", "integer tracking columns are not supported yet", config);
+        config.put("incremental.columns", "public.orders:nope");
+        assertOnlyErrorOn("incremental.columns", "no column 'nope'", config);
+        config.put("incremental.columns", "public.orders:changed");
+        config.remove("connection.password");
+        assertEquals(Map.of(), errors(config));
+    }
+
+    @Test
+    void unknownModeIsRefusedListingTheChoices() {
+        Map<String, String> config = valid();
         config.put("snapshot.mode", "whenever");
         assertOnlyErrorOn("snapshot.mode", "initial, initial_only, never", config);
     }

@@ -14,7 +14,7 @@ class TaskAssignmentTest {
 
     private static CapturedTable table(String name, long rows) {
         return new CapturedTable(new TableInfo(new TableId("public", name), TableKind.TABLE, List.of(), List.of("id"),
-                rows), List.of());
+                java.util.Set.of(), rows), List.of());
     }
 
     @Test
