@@ -6,6 +6,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigDef;
@@ -32,17 +37,21 @@ import dev.pgkeyset.connect.source.TaskAssignment;
 
 /**
  * Kafka Connect source connector for PostgreSQL tables, read by keyset over server-side cursors.
- * It lists the captured tables once at start and spreads them over tasks.
+ * It lists the captured tables at start, spreads them over tasks, and looks for new or dropped
+ * tables every {@code table.discovery.interval.ms}.
  */
 public class PgKeysetSourceConnector extends SourceConnector {
 
     private static final Logger log = LoggerFactory.getLogger(PgKeysetSourceConnector.class);
 
-    /** How long validation and start-up wait for the database to answer. */
+    /** How long validation, start-up and discovery wait for the database to answer. */
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
 
     private Map<String, String> props;
-    private List<CapturedTable> tables;
+    private PgKeysetConfig config;
+    /** Replaced by the discovery thread when the set of captured tables changes. */
+    private volatile List<CapturedTable> tables;
+    private ScheduledExecutorService discovery;
 
     @Override
     public String version() {
@@ -52,15 +61,11 @@ public class PgKeysetSourceConnector extends SourceConnector {
     @Override
     public void start(Map<String, String> props) {
         this.props = Map.copyOf(props);
-        PgKeysetConfig config = new PgKeysetConfig(props);
+        this.config = new PgKeysetConfig(props);
         long start = System.nanoTime();
         TableDiscovery.Result found;
-        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
-            found = TableDiscovery.discover(connection, config);
-            if (config.snapshotMode() != SnapshotMode.INITIAL_ONLY && !Privileges.canSeeAllTransactions(connection)) {
-                throw new ConnectException(Privileges.MISSING_STATS_PRIVILEGE);
-            }
-            connection.commit();
+        try {
+            found = discover();
         } catch (SQLException e) {
             throw new ConnectException("Could not list the tables of " + config.connectionUrl() + ": "
                     + SqlErrors.describe(e), e);
@@ -76,7 +81,63 @@ public class PgKeysetSourceConnector extends SourceConnector {
         }
         this.tables = found.captured();
         log.info("Capturing {} table(s), listed in {} ms: {}", tables.size(), (System.nanoTime() - start) / 1_000_000,
-                tables.stream().map(t -> t.info().id().canonical()).toList());
+                names(tables));
+        long interval = config.tableDiscoveryInterval().toMillis();
+        if (interval > 0) {
+            discovery = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread thread = new Thread(r, "pgkeyset-table-discovery");
+                thread.setDaemon(true);
+                return thread;
+            });
+            discovery.scheduleWithFixedDelay(this::rediscover, interval, interval, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private TableDiscovery.Result discover() throws SQLException {
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            TableDiscovery.Result found = TableDiscovery.discover(connection, config);
+            if (config.snapshotMode() != SnapshotMode.INITIAL_ONLY && !Privileges.canSeeAllTransactions(connection)) {
+                throw new ConnectException(Privileges.MISSING_STATS_PRIVILEGE);
+            }
+            connection.commit();
+            return found;
+        }
+    }
+
+    /**
+     * Runs on the discovery thread: when tables start or stop matching, asks the worker to
+     * reconfigure the tasks. A new table that cannot be captured is reported, not fatal: the
+     * tables already flowing keep flowing.
+     */
+    private void rediscover() {
+        try {
+            TableDiscovery.Result found = discover();
+            found.problems().forEach(p -> log.warn("Not capturing a table: {}", p));
+            Set<TableId> before = ids(tables);
+            Set<TableId> now = ids(found.captured());
+            if (!before.equals(now)) {
+                Set<TableId> added = new TreeSet<>(now);
+                added.removeAll(before);
+                Set<TableId> removed = new TreeSet<>(before);
+                removed.removeAll(now);
+                log.info("Captured tables changed (added {}, removed {}); reconfiguring the tasks", added, removed);
+                tables = found.captured();
+                context().requestTaskReconfiguration();
+            }
+        } catch (SQLException | RuntimeException e) {
+            log.warn("Table discovery failed; trying again in {} ms: {}", config.tableDiscoveryInterval().toMillis(),
+                    e instanceof SQLException sql ? SqlErrors.describe(sql) : e.toString());
+        }
+    }
+
+    private static Set<TableId> ids(List<CapturedTable> tables) {
+        Set<TableId> ids = new TreeSet<>();
+        tables.forEach(t -> ids.add(t.info().id()));
+        return ids;
+    }
+
+    private static List<String> names(List<CapturedTable> tables) {
+        return tables.stream().map(t -> t.info().id().canonical()).toList();
     }
 
     @Override
@@ -97,7 +158,10 @@ public class PgKeysetSourceConnector extends SourceConnector {
 
     @Override
     public void stop() {
-        tables = null;
+        if (discovery != null) {
+            discovery.shutdownNow();
+            discovery = null;
+        }
     }
 
     @Override

@@ -63,8 +63,9 @@ public class PgKeysetSourceTask extends SourceTask {
             Set<TableId> missing = new HashSet<>(wanted);
             infos.forEach(t -> missing.remove(t.id()));
             if (!missing.isEmpty()) {
-                throw new ConnectException("Table(s) " + missing + " no longer exist (dropped or renamed since the "
-                        + "connector listed them)");
+                // The connector's discovery will notice and reconfigure the tasks without them.
+                log.warn("Table(s) {} no longer exist (dropped or renamed since the connector listed them); "
+                        + "not reading them", missing);
             }
             List<TableInfo> ordered = new ArrayList<>(infos.size());
             for (TableId id : assigned) {

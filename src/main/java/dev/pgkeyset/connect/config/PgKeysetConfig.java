@@ -51,6 +51,12 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String TOPIC_PREFIX_DOC = "A table's records go to '<topic.prefix>.<schema>.<table>'. "
             + "Characters Kafka does not allow in topic names (outside [A-Za-z0-9._-]) become '_'.";
 
+    public static final String TABLE_DISCOVERY_INTERVAL_MS = "table.discovery.interval.ms";
+    public static final String TABLE_DISCOVERY_INTERVAL_MS_DOC = "How often the connector looks for tables that "
+            + "started or stopped matching the include list (created, dropped, renamed); on a change the tasks are "
+            + "reconfigured. 0 lists the tables only at start.";
+    public static final long TABLE_DISCOVERY_INTERVAL_MS_DEFAULT = 60_000L;
+
     public static final String KEY_COLUMNS = "key.columns";
     public static final String KEY_COLUMNS_DOC = "Keyset key per table, as 'schema.table:col1|col2' entries. "
             + "Required for tables without a primary key and for views; overrides the primary key otherwise. "
@@ -156,6 +162,9 @@ public class PgKeysetConfig extends AbstractConfig {
                 TABLE_EXCLUDE_LIST_DOC, GROUP_TABLES, ++order, Width.LONG, "Exclude tables");
         def.define(TOPIC_PREFIX, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
                 Importance.HIGH, TOPIC_PREFIX_DOC, GROUP_TABLES, ++order, Width.MEDIUM, "Topic prefix");
+        def.define(TABLE_DISCOVERY_INTERVAL_MS, Type.LONG, TABLE_DISCOVERY_INTERVAL_MS_DEFAULT, Range.atLeast(0L),
+                Importance.LOW, TABLE_DISCOVERY_INTERVAL_MS_DOC, GROUP_TABLES, ++order, Width.SHORT,
+                "Table discovery interval");
         def.define(KEY_COLUMNS, Type.LIST, KEY_COLUMNS_DEFAULT, Importance.MEDIUM, KEY_COLUMNS_DOC,
                 GROUP_TABLES, ++order, Width.LONG, "Key columns");
 
@@ -210,6 +219,10 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public String topicPrefix() {
         return getString(TOPIC_PREFIX);
+    }
+
+    public Duration tableDiscoveryInterval() {
+        return Duration.ofMillis(getLong(TABLE_DISCOVERY_INTERVAL_MS));
     }
 
     public TableColumnsOverrides keyColumns() {

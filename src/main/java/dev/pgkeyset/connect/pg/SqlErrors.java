@@ -25,6 +25,11 @@ public final class SqlErrors {
                 || state.startsWith("57P");  // admin/crash shutdown, cannot connect now
     }
 
+    /** {@code 42P01 undefined_table}: the relation was dropped or renamed. */
+    public static boolean isUndefinedTable(SQLException e) {
+        return "42P01".equals(e.getSQLState());
+    }
+
     /** A one-line description with the SQLState, for logs and task errors. */
     public static String describe(SQLException e) {
         return e.getMessage() + " (SQLState " + e.getSQLState() + ")";

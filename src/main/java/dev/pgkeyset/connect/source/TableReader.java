@@ -58,6 +58,8 @@ final class TableReader implements AutoCloseable {
     private boolean changesFromPending;
     private long nextChangeQueryNanos;
     private boolean holdLogged;
+    /** Set when the table turned out to be dropped or renamed: nothing more is read from it. */
+    private boolean gone;
 
     private Connection connection;
     private PreparedStatement statement;
@@ -134,7 +136,7 @@ final class TableReader implements AutoCloseable {
 
     /** True once nothing more will ever be read (a finished snapshot-only table). */
     boolean finished() {
-        return phase == Phase.SNAPSHOT_COMPLETE;
+        return gone || phase == Phase.SNAPSHOT_COMPLETE;
     }
 
     /**
@@ -163,6 +165,12 @@ final class TableReader implements AutoCloseable {
                 }
                 throw new RetriableException("Reading table " + plan.id() + " failed; the cursor will be reopened "
                         + "after the last row read: " + SqlErrors.describe(e), e);
+            }
+            if (SqlErrors.isUndefinedTable(e)) {
+                gone = true;
+                log.warn("Table {} no longer exists (dropped or renamed); it is no longer read, and the connector "
+                        + "reconfigures its tasks at the next table discovery: {}", plan.id(), SqlErrors.describe(e));
+                return;
             }
             throw new ConnectException("Reading table " + plan.id() + " failed: " + SqlErrors.describe(e), e);
         }
