@@ -143,6 +143,27 @@ class ConnectorValidationIT {
     }
 
     @Test
+    void followingChangesWithoutSeeingOtherSessionsIsRefusedOnTheUser() {
+        String role = "pgkeyset_plain_" + Long.toHexString(System.nanoTime());
+        db.execute("CREATE ROLE " + role + " LOGIN", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role);
+        try {
+            Map<String, String> config = valid();
+            config.remove("connection.password");
+            config.put("connection.user", role);
+            config.put("snapshot.mode", "initial");
+            config.put("incremental.columns", "public.orders:changed");
+            assertOnlyErrorOn("connection.user", "pg_read_all_stats", config);
+            db.execute("GRANT pg_read_all_stats TO " + role);
+            assertEquals(Map.of(), errors(config));
+            config.put("snapshot.mode", "initial_only");
+            db.execute("REVOKE pg_read_all_stats FROM " + role);
+            assertEquals(Map.of(), errors(config), "a snapshot alone needs no such privilege");
+        } finally {
+            db.execute("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + role, "DROP ROLE " + role);
+        }
+    }
+
+    @Test
     void unknownModeIsRefusedListingTheChoices() {
         Map<String, String> config = valid();
         config.put("snapshot.mode", "whenever");
