@@ -40,7 +40,7 @@ public record KeysetQuery(String sql, List<Object> binds) {
      */
     public static KeysetQuery snapshot(TableId table, boolean only, List<ColumnInfo> columns,
                                        List<ColumnInfo> key, List<Object> after) {
-        return build(table, only, columns, key, after, null, null);
+        return build(table, only, columns, key, after, null, null, false);
     }
 
     /**
@@ -58,18 +58,20 @@ public record KeysetQuery(String sql, List<Object> binds) {
      * @param after   (tracking value, key values…) of the last row delivered; empty for none
      * @param from    with no {@code after}: the first tracking value to read (inclusive), or null
      *                for the smallest
-     * @param horizon tracking values at or above it are left for a later query
+     * @param horizon tracking values above it (and, unless {@code horizonInclusive}, at it) are
+     *                left for a later query
      */
     public static KeysetQuery changes(TableId table, boolean only, List<ColumnInfo> columns, ColumnInfo tracking,
-                                      List<ColumnInfo> key, List<Object> after, Object from, Object horizon) {
+                                      List<ColumnInfo> key, List<Object> after, Object from, Object horizon,
+                                      boolean horizonInclusive) {
         List<ColumnInfo> order = new ArrayList<>(key.size() + 1);
         order.add(tracking);
         order.addAll(key);
-        return build(table, only, columns, order, after, after.isEmpty() ? from : null, horizon);
+        return build(table, only, columns, order, after, after.isEmpty() ? from : null, horizon, horizonInclusive);
     }
 
     private static KeysetQuery build(TableId table, boolean only, List<ColumnInfo> columns, List<ColumnInfo> order,
-                                     List<Object> after, Object from, Object below) {
+                                     List<Object> after, Object from, Object below, boolean belowInclusive) {
         if (!after.isEmpty() && after.size() != order.size()) {
             throw new IllegalArgumentException("position has " + after.size() + " values for an order of "
                     + order.size());
@@ -90,7 +92,8 @@ public record KeysetQuery(String sql, List<Object> binds) {
             binds.add(from);
         }
         if (below != null) {
-            predicates.add(Sql.quoteIdentifier(first.name()) + " < " + castedParameter(first));
+            predicates.add(Sql.quoteIdentifier(first.name()) + (belowInclusive ? " <= " : " < ")
+                    + castedParameter(first));
             binds.add(below);
         }
         if (!predicates.isEmpty()) {

@@ -3,28 +3,35 @@ package dev.pgkeyset.connect.schema;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 
 /**
- * Which columns can drive the change phase, and how its in-flight horizon is expressed in the
- * column's type. Only clock-based types are accepted: for them the start time of the oldest
- * running transaction bounds every value still to be committed (values written by
- * {@code now()}, which is the transaction's start time). Sequence-filled integer columns give no
- * such bound and are refused until a guarantee for them exists.
+ * The kinds of column that can drive the change phase. The kind decides how the change phase
+ * knows which tracking values can no longer be committed behind its position:
+ * <ul>
+ *   <li>{@link #CLOCK} ({@code timestamptz}, {@code timestamp}, {@code date}) filled by {@code now()},
+ *   the transaction's start time: every value still to be committed is at or after the start of the
+ *   oldest open transaction.</li>
+ *   <li>{@link #SEQUENCE} (integers, {@code numeric}) filled from a sequence: a value taken before a
+ *   moment by a transaction still open then may be committed later, so a maximum seen at one moment
+ *   becomes safe once every transaction open at that moment has ended.</li>
+ * </ul>
  */
-public final class TrackingType {
+public enum TrackingType {
+    CLOCK,
+    SEQUENCE;
 
-    private TrackingType() {
+    /** The kind of a column, or null when it cannot track changes. */
+    public static TrackingType of(ColumnInfo column) {
+        return switch (column.typeOid()) {
+            case PgTypes.TIMESTAMPTZ, PgTypes.TIMESTAMP, PgTypes.DATE -> CLOCK;
+            case PgTypes.INT2, PgTypes.INT4, PgTypes.INT8, PgTypes.NUMERIC -> SEQUENCE;
+            default -> null;
+        };
     }
 
     /** Null when the column can be a tracking column, else why not. */
     public static String problemWith(ColumnInfo column) {
-        return switch (column.typeOid()) {
-            case PgTypes.TIMESTAMPTZ, PgTypes.TIMESTAMP, PgTypes.DATE -> null;
-            case PgTypes.INT2, PgTypes.INT4, PgTypes.INT8, PgTypes.NUMERIC ->
-                    "is of type " + column.typeName() + "; integer tracking columns are not supported yet (a "
-                            + "sequence value taken early and committed late cannot be bounded by time); use a "
-                            + "timestamptz column set by the database";
-            default -> "is of type " + column.typeName() + ", which cannot track changes; use a timestamptz, "
-                    + "timestamp or date column";
-        };
+        return of(column) != null ? null : "is of type " + column.typeName() + ", which cannot track changes; use "
+                + "a timestamptz, timestamp or date column set by the database clock, or an integer column filled "
+                + "from a sequence";
     }
 
     public static boolean isSoftDeleteMarker(ColumnInfo column) {
@@ -34,33 +41,14 @@ public final class TrackingType {
         };
     }
 
-    /**
-     * SQL giving, in the tracking column's type and as text that casts back exactly, the horizon:
-     * the earliest of the current time (less a 100 ms guard, see below) and the start of every
-     * transaction still open in this database, our own read-only sessions excepted. Any value the
-     * database will still commit with {@code now()} is at or after it. The second column says
-     * whether prepared (two-phase) transactions exist: their start time is not recorded anywhere,
-     * so while one exists no position may advance.
-     *
-     * <p>The guard covers the instant between a backend taking its transaction timestamp and
-     * publishing it in {@code pg_stat_activity}. {@code timestamp} and {@code date} columns are
-     * filled in the writers' TimeZone; the database's default TimeZone stands in for it.
-     */
-    public static String horizonSql(ColumnInfo column, String ownApplicationNamePrefix) {
-        String instant = "least(clock_timestamp() - interval '100 milliseconds',"
-                + " (SELECT min(xact_start) FROM pg_stat_activity"
-                + "   WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                + "     AND backend_type IN ('client backend', 'background worker', 'logical replication worker')"
-                + "     AND coalesce(application_name, '') NOT LIKE '" + ownApplicationNamePrefix.replace("'", "''")
-                + "%'))";
+    /** The instant as SQL in a clock column's type: {@code timestamp} and {@code date} use the database's default zone. */
+    public static String inColumnType(ColumnInfo column, String instantSql) {
         String zone = "(SELECT reset_val FROM pg_settings WHERE name = 'TimeZone')";
-        String typed = switch (column.typeOid()) {
-            case PgTypes.TIMESTAMPTZ -> instant;
-            case PgTypes.TIMESTAMP -> "(" + instant + " AT TIME ZONE " + zone + ")";
-            case PgTypes.DATE -> "(" + instant + " AT TIME ZONE " + zone + ")::date";
-            default -> throw new IllegalArgumentException("not a tracking type: " + column.typeName());
+        return switch (column.typeOid()) {
+            case PgTypes.TIMESTAMPTZ -> instantSql;
+            case PgTypes.TIMESTAMP -> "(" + instantSql + " AT TIME ZONE " + zone + ")";
+            case PgTypes.DATE -> "(" + instantSql + " AT TIME ZONE " + zone + ")::date";
+            default -> throw new IllegalArgumentException("not a clock type: " + column.typeName());
         };
-        return "SELECT (" + typed + ")::text,"
-                + " EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE database = current_database())";
     }
 }

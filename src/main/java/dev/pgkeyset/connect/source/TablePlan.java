@@ -136,15 +136,14 @@ final class TablePlan {
         return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), table.info().columns(), table.key(), after);
     }
 
-    KeysetQuery changesQuery(List<Object> after, Object from, Object horizon) {
+    KeysetQuery changesQuery(List<Object> after, Object from, ChangeHorizon.Bound horizon) {
         return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), table.info().columns(),
-                table.tracking().orElseThrow(), table.key(), after, from, horizon);
+                table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive());
     }
 
-    /** SQL returning the change phase's horizon for this table's tracking column. */
-    String horizonSql() {
-        return dev.pgkeyset.connect.schema.TrackingType.horizonSql(table.tracking().orElseThrow(),
-                dev.pgkeyset.connect.pg.ConnectionFactory.APPLICATION_NAME);
+    /** A new horizon for this table's tracking column (it may keep state: one per reader). */
+    ChangeHorizon newHorizon() {
+        return ChangeHorizon.forColumn(id(), table.info().kind().readWithOnly(), table.tracking().orElseThrow());
     }
 
     /** Reads the current row's values; never keeps a reference to the result set. */

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Arrays;
 import java.util.List;
 
@@ -36,9 +35,9 @@ import dev.pgkeyset.connect.query.KeysetQuery;
  *
  * <p>The change phase starts at the horizon taken just before the snapshot began (carried in every
  * snapshot offset as {@code changes_from}): rows written during the snapshot are delivered again
- * by the change phase rather than lost. Each change query reads strictly below a fresh horizon —
- * the start of the oldest transaction still open — so a row committed late by a long transaction
- * is never behind the position (see {@link dev.pgkeyset.connect.schema.TrackingType}).
+ * by the change phase rather than lost. Each change query reads only up to a fresh
+ * {@link ChangeHorizon}, beyond which a transaction still open could commit a row, so a row
+ * committed late by a long transaction is never behind the position.
  */
 final class TableReader implements AutoCloseable {
 
@@ -56,8 +55,10 @@ final class TableReader implements AutoCloseable {
     private String changesFrom;
     /** True while {@link #changesFrom} still has to be taken from the horizon, at the first cursor. */
     private boolean changesFromPending;
-    private long nextChangeQueryNanos;
-    private boolean holdLogged;
+    /** Bounds the change queries; null for snapshot-only tables. */
+    private final ChangeHorizon horizon;
+    /** While no cursor is open: not before this moment (a caught-up or held table waits). */
+    private long notBeforeNanos;
     /** Set when the table turned out to be dropped or renamed: nothing more is read from it. */
     private boolean gone;
 
@@ -77,6 +78,7 @@ final class TableReader implements AutoCloseable {
         this.connections = connections;
         this.settings = settings;
         this.progress = new SnapshotProgress(plan.id(), plan.estimatedRows(), System.nanoTime());
+        this.horizon = settings.followsChanges() ? plan.newHorizon() : null;
         if (resumeFrom == null) {
             startFresh();
         } else {
@@ -125,7 +127,7 @@ final class TableReader implements AutoCloseable {
             return;
         }
         phase = Phase.INCREMENTAL;
-        nextChangeQueryNanos = System.nanoTime();
+        notBeforeNanos = System.nanoTime();
         log.info("Table {}: following changes from {}", plan.id(),
                 changesFrom == null ? "the smallest tracking value" : "tracking value " + changesFrom);
     }
@@ -147,7 +149,7 @@ final class TableReader implements AutoCloseable {
      * after the last row read, so nothing is skipped or read twice.
      */
     void readInto(RecordBatch batch) {
-        if (finished() || (phase == Phase.INCREMENTAL && cursor == null && System.nanoTime() < nextChangeQueryNanos)) {
+        if (finished() || (cursor == null && System.nanoTime() < notBeforeNanos)) {
             return;
         }
         try {
@@ -214,7 +216,7 @@ final class TableReader implements AutoCloseable {
         if (changePhase) {
             if (ended) {
                 closeCursor(true);
-                nextChangeQueryNanos = System.nanoTime() + settings.pollInterval().toNanos();
+                waitOnePollInterval();
             }
             return;
         }
@@ -247,40 +249,36 @@ final class TableReader implements AutoCloseable {
         return true;
     }
 
-    /** Opens the next cursor of the current phase; false when the change phase must wait. */
+    /**
+     * Opens the next cursor of the current phase; false when it must wait (no horizon yet: the
+     * snapshot's hand-off point or the change phase's bound is not known to be safe).
+     */
     private boolean openCursor() throws SQLException {
         connection = connections.open();
         KeysetQuery query;
         if (phase == Phase.SNAPSHOT) {
             if (changesFromPending) {
                 // Taken before the snapshot's first row is read: the change phase starts here.
-                Horizon horizon = horizon();
-                changesFrom = horizon.prepared() ? null : horizon.value();
+                ChangeHorizon.Bound bound = horizon.current(connection);
+                if (bound == null) {
+                    return holdOff("the hand-off point of its snapshot");
+                }
+                changesFrom = bound.value();
                 changesFromPending = false;
             }
             query = plan.snapshotQuery(position == null ? List.of() : Arrays.asList(position));
         } else {
-            Horizon horizon = horizon();
-            if (changesFromPending) {
-                changesFrom = horizon.value();
+            ChangeHorizon.Bound bound = horizon.current(connection);
+            if (bound != null && changesFromPending) {
+                changesFrom = bound.value();
                 changesFromPending = false;
                 log.info("Table {}: following changes from tracking value {} (incremental.start=now)", plan.id(),
                         changesFrom);
             }
-            if (horizon.prepared()) {
-                if (!holdLogged) {
-                    holdLogged = true;
-                    log.warn("Table {}: prepared transactions exist in the database; their start time is unknown, "
-                            + "so the change phase holds its position until they are committed or rolled back",
-                            plan.id());
-                }
-                closeCursor(true);
-                nextChangeQueryNanos = System.nanoTime() + settings.pollInterval().toNanos();
-                return false;
+            if (bound == null || bound.value() == null || changesFromPending) {
+                return holdOff("a safe change horizon");
             }
-            holdLogged = false;
-            query = plan.changesQuery(position == null ? List.of() : Arrays.asList(position), changesFrom,
-                    horizon.value());
+            query = plan.changesQuery(position == null ? List.of() : Arrays.asList(position), changesFrom, bound);
         }
         statement = connection.prepareStatement(query.sql(), ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
         statement.setFetchSize(settings.fetchSize());
@@ -298,14 +296,16 @@ final class TableReader implements AutoCloseable {
         return true;
     }
 
-    private record Horizon(String value, boolean prepared) {
+    /** Gives the connection back and tries again one poll interval later. */
+    private boolean holdOff(String waitingFor) {
+        log.debug("Table {}: waiting for {} (open transactions)", plan.id(), waitingFor);
+        closeCursor(true);
+        waitOnePollInterval();
+        return false;
     }
 
-    private Horizon horizon() throws SQLException {
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(plan.horizonSql())) {
-            rs.next();
-            return new Horizon(rs.getString(1), rs.getBoolean(2));
-        }
+    private void waitOnePollInterval() {
+        notBeforeNanos = System.nanoTime() + settings.pollInterval().toNanos();
     }
 
     /** Ends the cursor's transaction and returns the connection; quiet, since it also runs after failures. */
@@ -343,10 +343,7 @@ final class TableReader implements AutoCloseable {
         if (finished()) {
             return Long.MAX_VALUE;
         }
-        if (phase == Phase.INCREMENTAL && cursor == null) {
-            return Math.max(0, nextChangeQueryNanos - nowNanos);
-        }
-        return 0;
+        return cursor == null ? Math.max(0, notBeforeNanos - nowNanos) : 0;
     }
 
     long rowsDelivered() {

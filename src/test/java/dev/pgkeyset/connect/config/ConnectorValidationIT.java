@@ -133,8 +133,6 @@ class ConnectorValidationIT {
         assertOnlyErrorOn("incremental.columns", "has no tracking column", config);
         config.put("incremental.columns", "public.orders:note");
         assertOnlyErrorOn("incremental.columns", "cannot track changes", config);
-        config.put("incremental.columns", "public.orders:id");
-        assertOnlyErrorOn("incremental.columns", "integer tracking columns are not supported yet", config);
         config.put("incremental.columns", "public.orders:nope");
         assertOnlyErrorOn("incremental.columns", "no column 'nope'", config);
         config.put("incremental.columns", "public.orders:changed");

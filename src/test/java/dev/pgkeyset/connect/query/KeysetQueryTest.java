@@ -59,4 +59,24 @@ class KeysetQueryTest {
         assertThrows(IllegalArgumentException.class,
                 () -> KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID), List.of(REGION, ID), List.of("eu")));
     }
+
+    @Test
+    void changeQueriesReadFromAPositionUpToTheHorizon() {
+        ColumnInfo updated = new ColumnInfo("updated_at", 1184, "timestamp with time zone", -1, true);
+        KeysetQuery resumed = KeysetQuery.changes(ORDERS, true, List.of(ID, updated), updated, List.of(ID),
+                List.of("2024-05-01T10:00:00.5Z", 42L), "ignored once a row was read", "2024-05-01 10:00:07+00", false);
+        assertEquals("SELECT \"id\", \"updated_at\" FROM ONLY \"public\".\"orders\""
+                + " WHERE (\"updated_at\", \"id\") > (CAST(? AS timestamp with time zone), CAST(? AS integer))"
+                + " AND \"updated_at\" < CAST(? AS timestamp with time zone) ORDER BY \"updated_at\", \"id\"",
+                resumed.sql());
+        assertEquals(List.of("2024-05-01T10:00:00.5Z", 42L, "2024-05-01 10:00:07+00"), resumed.binds());
+
+        ColumnInfo version = new ColumnInfo("version", 20, "bigint", -1, true);
+        KeysetQuery first = KeysetQuery.changes(ORDERS, false, List.of(ID, version), version, List.of(ID), List.of(),
+                "100", "250", true);
+        assertEquals("SELECT \"id\", \"version\" FROM \"public\".\"orders\""
+                + " WHERE \"version\" >= CAST(? AS bigint) AND \"version\" <= CAST(? AS bigint)"
+                + " ORDER BY \"version\", \"id\"", first.sql());
+        assertEquals(List.of("100", "250"), first.binds());
+    }
 }
