@@ -286,4 +286,23 @@ class ChangePhaseIT {
         assertTrue(e.getMessage().contains("public.orders.note") && e.getMessage().contains("cannot track"),
                 e.getMessage());
     }
+
+    @Test
+    void aDroppedTableStopsBeingReadWithoutFailingTheTask() throws Exception {
+        db.execute("CREATE TABLE doomed (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())",
+                "INSERT INTO orders (id, note, updated_at) VALUES (1, 'a', now() - interval '1 hour')",
+                "INSERT INTO doomed (id, updated_at) VALUES (1, now() - interval '1 hour')");
+        Map<String, String> props = db.connectorConfig("c", "public\\.(orders|doomed)");
+        props.put("snapshot.mode", "initial");
+        props.put("incremental.column", "updated_at");
+        props.put("poll.interval.ms", "50");
+        try (TaskHarness harness = new TaskHarness(props).start()) {
+            List<SourceRecord> records = new ArrayList<>();
+            pollUntil(harness, records, () -> records.size() >= 2);
+            db.execute("DROP TABLE doomed");
+            db.execute("INSERT INTO orders (id, note) VALUES (2, 'after the drop')");
+            pollUntil(harness, records, () -> records.stream().anyMatch(r -> id(r) == 2L));
+            assertTrue(records.stream().anyMatch(r -> r.topic().equals("c.public.doomed")));
+        }
+    }
 }
