@@ -52,7 +52,7 @@ final class TaskReadPath {
                 throw new IllegalStateException("the task read " + rows + " rows of " + data.rows);
             }
             int edge = Math.max(1, Math.min(50, pollMillis.size() / 4));
-            return new Result(rows / seconds, heap.peakMib(), heap.gcMillisSinceStart(),
+            return new Result(rows / seconds, heap.peakLiveMib(), heap.gcMillisSinceStart(),
                     Stats.of(pollMillis.subList(0, edge)).median(),
                     Stats.of(pollMillis.subList(pollMillis.size() - edge, pollMillis.size())).median(),
                     heap.series());

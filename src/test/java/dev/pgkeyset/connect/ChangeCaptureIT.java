@@ -40,7 +40,13 @@ class ChangeCaptureIT {
         db.execute("CREATE TABLE events (id bigint PRIMARY KEY, note text,"
                         + " updated_at timestamptz NOT NULL DEFAULT now())",
                 "CREATE INDEX ON events (updated_at, id)",
-                "INSERT INTO events SELECT g, 'old', now() - interval '1 hour' FROM generate_series(1, 1000) g");
+                "INSERT INTO events SELECT g, 'old', now() - interval '1 hour' FROM generate_series(1, 1000) g",
+                "CREATE SCHEMA other",
+                "CREATE TABLE other.items (id bigint PRIMARY KEY, note text, deleted boolean NOT NULL DEFAULT false,"
+                        + " updated_at timestamptz NOT NULL DEFAULT now())",
+                "CREATE INDEX ON other.items (updated_at, id)",
+                "INSERT INTO other.items (id, note, updated_at) SELECT g, 'old', now() - interval '1 hour'"
+                        + " FROM generate_series(1, 100000) g");
         connect = ConnectFixture.start("change-capture");
     }
 
@@ -112,5 +118,53 @@ class ChangeCaptureIT {
         long duplicates = seen.values().stream().filter(n -> n > 1).count();
         System.out.printf("change capture: %d distinct rows, %d delivered more than once%n", seen.size(), duplicates);
         assertEquals(0, duplicates, "clean stop and resume: nothing read twice");
+    }
+
+    @Test
+    void tiesAcrossTinyBatchesWritesDuringTheSnapshotAndSoftDeletes() throws Exception {
+        String bootstrap = connect.kafka().bootstrapServers();
+        Map<String, String> config = db.connectorConfig("more", "other\\.items");
+        config.put("snapshot.mode", "initial");
+        config.put("incremental.column", "updated_at");
+        config.put("soft.delete.column", "deleted");
+        config.put("poll.interval.ms", "200");
+        config.put("batch.max.rows", "7");
+        Map<Long, Integer> seen = new HashMap<>();
+        Map<Long, String> lastNote = new HashMap<>();
+        List<Long> tombstones = new java.util.ArrayList<>();
+        java.util.function.Consumer<TopicReader.Row> record = row -> {
+            long id = row.key().get("id").asLong();
+            seen.merge(id, 1, Integer::sum);
+            if (row.value() == null) {
+                assertEquals("d", row.op(), "a tombstone carries op d");
+                tombstones.add(id);
+            } else {
+                lastNote.put(id, row.value().get("note").asText());
+            }
+        };
+        // Throttled, so the writes below land while the snapshot of 100,000 rows is running.
+        ConnectFixture.throttleProducers(bootstrap, 3_000_000.0);
+        connect.configureConnector("more", config);
+        try (TopicReader reader = new TopicReader(bootstrap, List.of("more.other.items"))) {
+            reader.readUntil(() -> seen.size() >= 5_000, TIMEOUT, record);
+            // During the snapshot: change rows already copied and rows not yet copied, and
+            // insert 1,000 rows sharing one tracking value (one transaction: one now()).
+            db.execute("UPDATE other.items SET note = 'changed', updated_at = now() WHERE id IN (1, 2, 99000)",
+                    "INSERT INTO other.items (id, note) SELECT g, 'tie' FROM generate_series(200001, 201000) g");
+            ConnectFixture.throttleProducers(bootstrap, null);
+            reader.readUntil(() -> seen.size() == 101_000 && "changed".equals(lastNote.get(1L))
+                    && "changed".equals(lastNote.get(2L)), TIMEOUT, record);
+            db.execute("UPDATE other.items SET deleted = true, updated_at = now() WHERE id = 3");
+            reader.readUntil(() -> tombstones.contains(3L), TIMEOUT, record);
+            reader.readFor(Duration.ofSeconds(2), record);
+        } finally {
+            ConnectFixture.throttleProducers(bootstrap, null);
+        }
+        assertEquals("changed", lastNote.get(99000L));
+        for (long id = 200001; id <= 201000; id++) {
+            assertEquals(1, seen.get(id), "tied row " + id + " arrives once, in batches of 7");
+        }
+        assertEquals(1, db.queryLong("SELECT count(DISTINCT updated_at) FROM other.items WHERE id > 200000"));
+        connect.deleteConnector("more");
     }
 }

@@ -1,8 +1,5 @@
 package dev.pgkeyset.connect.config;
 
-import java.util.Arrays;
-import java.util.Locale;
-
 /** Where the change phase starts when there is no snapshot ({@code snapshot.mode=never}). */
 public enum IncrementalStart {
     /** From the smallest tracking value: every row, in (tracking column, key) order. */
@@ -10,20 +7,16 @@ public enum IncrementalStart {
     /** From the horizon at the moment the table is first read. */
     NOW;
 
+    /** The name a user types in the config. */
     public String configName() {
-        return name().toLowerCase(Locale.ROOT);
+        return ConfigEnums.configName(this);
     }
 
     public static IncrementalStart parse(String value) {
-        for (IncrementalStart start : values()) {
-            if (start.configName().equalsIgnoreCase(value.trim())) {
-                return start;
-            }
-        }
-        throw new IllegalArgumentException("unknown start '" + value + "'; expected one of " + names());
+        return ConfigEnums.parse(IncrementalStart.class, "start", value);
     }
 
     public static String[] names() {
-        return Arrays.stream(values()).map(IncrementalStart::configName).toArray(String[]::new);
+        return ConfigEnums.names(IncrementalStart.class);
     }
 }

@@ -1,8 +1,5 @@
 package dev.pgkeyset.connect.config;
 
-import java.util.Arrays;
-import java.util.Locale;
-
 /** How PostgreSQL {@code numeric} values are represented in Connect records. */
 public enum NumericMapping {
     /** Connect {@code Decimal} where the column declares a scale; exact decimal string otherwise. */
@@ -12,20 +9,16 @@ public enum NumericMapping {
     /** The exact decimal text, e.g. {@code "12.3400"}. */
     STRING;
 
+    /** The name a user types in the config. */
     public String configName() {
-        return name().toLowerCase(Locale.ROOT);
+        return ConfigEnums.configName(this);
     }
 
     public static NumericMapping parse(String value) {
-        for (NumericMapping mapping : values()) {
-            if (mapping.configName().equalsIgnoreCase(value.trim())) {
-                return mapping;
-            }
-        }
-        throw new IllegalArgumentException("unknown numeric mapping '" + value + "'; expected one of " + names());
+        return ConfigEnums.parse(NumericMapping.class, "numeric mapping", value);
     }
 
     public static String[] names() {
-        return Arrays.stream(values()).map(NumericMapping::configName).toArray(String[]::new);
+        return ConfigEnums.names(NumericMapping.class);
     }
 }

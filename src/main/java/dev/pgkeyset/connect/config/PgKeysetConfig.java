@@ -72,8 +72,8 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String INCREMENTAL_COLUMN = "incremental.column";
     public static final String INCREMENTAL_COLUMN_DOC = "Default tracking column (e.g. 'updated_at') for every "
             + "captured table that has a column of this name. The change phase reads rows in (tracking column, key) "
-            + "order; it must be a timestamptz, timestamp or date column the database sets (e.g. 'DEFAULT now()' and "
-            + "an update trigger).";
+            + "order. It must be set by the database: a timestamptz, timestamp or date column from its clock "
+            + "('DEFAULT now()' and an update trigger), or an integer column from a sequence ('DEFAULT nextval(...)').";
 
     public static final String INCREMENTAL_COLUMNS = "incremental.columns";
     public static final String INCREMENTAL_COLUMNS_DOC = "Per-table tracking column, as 'schema.table:column' "

@@ -1,8 +1,5 @@
 package dev.pgkeyset.connect.config;
 
-import java.util.Arrays;
-import java.util.Locale;
-
 /** What a task does with a table before (or instead of) following its changes. */
 public enum SnapshotMode {
     /** Copy the table, then follow its changes. */
@@ -12,21 +9,16 @@ public enum SnapshotMode {
     /** Skip the copy; follow changes only. */
     NEVER;
 
-    /** The name a user types in {@code snapshot.mode}. */
+    /** The name a user types in the config. */
     public String configName() {
-        return name().toLowerCase(Locale.ROOT);
+        return ConfigEnums.configName(this);
     }
 
     public static SnapshotMode parse(String value) {
-        for (SnapshotMode mode : values()) {
-            if (mode.configName().equalsIgnoreCase(value.trim())) {
-                return mode;
-            }
-        }
-        throw new IllegalArgumentException("unknown snapshot mode '" + value + "'; expected one of " + names());
+        return ConfigEnums.parse(SnapshotMode.class, "snapshot mode", value);
     }
 
     public static String[] names() {
-        return Arrays.stream(values()).map(SnapshotMode::configName).toArray(String[]::new);
+        return ConfigEnums.names(SnapshotMode.class);
     }
 }

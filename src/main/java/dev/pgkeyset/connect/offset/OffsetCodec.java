@@ -44,13 +44,48 @@ public final class OffsetCodec {
         return map;
     }
 
-    /** Writes the key values only; used per record, so it avoids the list copy of {@link #toMap}. */
+    /**
+     * Writes key values (Long, Integer, Boolean, String) as a JSON array. Runs once per record, so
+     * it writes the few scalar forms by hand instead of going through an ObjectMapper.
+     */
     public static String keyJson(Object[] keyValues) {
-        try {
-            return JSON.writeValueAsString(keyValues);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("key values must be JSON scalars", e);
+        StringBuilder json = new StringBuilder(16 * keyValues.length + 2).append('[');
+        for (int i = 0; i < keyValues.length; i++) {
+            if (i > 0) {
+                json.append(',');
+            }
+            Object value = keyValues[i];
+            if (value instanceof Long || value instanceof Integer || value instanceof Boolean) {
+                json.append(value);
+            } else if (value instanceof String text) {
+                appendString(json, text);
+            } else {
+                throw new IllegalStateException("key values must be JSON scalars, not " + value);
+            }
         }
+        return json.append(']').toString();
+    }
+
+    private static void appendString(StringBuilder json, String text) {
+        json.append('"');
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"' -> json.append("\\\"");
+                case '\\' -> json.append("\\\\");
+                case '\n' -> json.append("\\n");
+                case '\r' -> json.append("\\r");
+                case '\t' -> json.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        json.append(String.format("\\u%04X", (int) c));
+                    } else {
+                        json.append(c);
+                    }
+                }
+            }
+        }
+        json.append('"');
     }
 
     public static String keyColumnsJson(List<String> keyColumns) {

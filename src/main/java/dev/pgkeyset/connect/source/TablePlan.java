@@ -1,6 +1,5 @@
 package dev.pgkeyset.connect.source;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -204,13 +203,12 @@ final class TablePlan {
             Object value = raw[keyIndexes[k]];
             key.put(keyFields[k], converters[keyIndexes[k]].toConnect(value));
         }
-        Map<String, Object> offset = new HashMap<>(6);
-        offset.put(OffsetCodec.PHASE, phase.wireName());
-        offset.put(OffsetCodec.KEY_COLUMNS, phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson);
-        offset.put(OffsetCodec.KEY, OffsetCodec.keyJson(position));
-        if (changesFrom != null) {
-            offset.put(OffsetCodec.CHANGES_FROM, changesFrom);
-        }
+        String columns = phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson;
+        String keyJson = OffsetCodec.keyJson(position);
+        Map<String, Object> offset = changesFrom == null
+                ? Map.of(OffsetCodec.PHASE, phase.wireName(), OffsetCodec.KEY_COLUMNS, columns, OffsetCodec.KEY, keyJson)
+                : Map.of(OffsetCodec.PHASE, phase.wireName(), OffsetCodec.KEY_COLUMNS, columns, OffsetCodec.KEY, keyJson,
+                        OffsetCodec.CHANGES_FROM, changesFrom);
         Headers headers = new ConnectHeaders();
         if (softDeleted(raw)) {
             headers.addString(OP_HEADER, "d");

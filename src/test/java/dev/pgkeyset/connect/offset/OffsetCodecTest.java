@@ -30,6 +30,16 @@ class OffsetCodecTest {
     }
 
     @Test
+    void keyJsonEscapesLikeAJsonLibraryAndReadsBackExactly() throws Exception {
+        Object[] tricky = {"quote\" back\\slash", "tab\tnew\nline\rcr", "ctl\u0001\u001f", "ünï \uD83D\uDE00", -5L};
+        String json = OffsetCodec.keyJson(tricky);
+        assertEquals(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(tricky), json);
+        KeysetOffset back = OffsetCodec.fromMap(Map.of("phase", "snapshot",
+                "key_columns", "[\"a\",\"b\",\"c\",\"d\",\"e\"]", "key", json));
+        assertEquals(List.of(tricky), back.key());
+    }
+
+    @Test
     void decimalNumbersTypedByAUserKeepTheirDigits() {
         Map<String, Object> map = Map.of("phase", "snapshot", "key_columns", "[\"x\"]", "key", "[1.10]");
         assertEquals(List.of("1.10"), OffsetCodec.fromMap(map).key());

@@ -80,6 +80,18 @@ class ChangePhaseIT {
         }
     }
 
+    /** Polls for a while, collecting whatever comes (e.g. to show that nothing does). */
+    private static void pollFor(TaskHarness harness, List<SourceRecord> into, Duration duration)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + duration.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<SourceRecord> batch = harness.poll();
+            if (batch != null) {
+                into.addAll(batch);
+            }
+        }
+    }
+
     private static long distinctIds(List<SourceRecord> records) {
         return records.stream().map(ChangePhaseIT::id).distinct().count();
     }
@@ -103,13 +115,7 @@ class ChangePhaseIT {
                 }
             }
             // Held at the long transaction's start: nothing newer than it may pass yet.
-            long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-            while (System.nanoTime() < deadline) {
-                List<SourceRecord> batch = harness.poll();
-                if (batch != null) {
-                    records.addAll(batch);
-                }
-            }
+            pollFor(harness, records, Duration.ofSeconds(3));
             assertEquals(0, records.size(), "no row may pass the horizon of a still-open transaction");
             longTx.commit();
             pollUntil(harness, records, () -> distinctIds(records) == 201);
@@ -128,13 +134,7 @@ class ChangePhaseIT {
         try (TaskHarness harness = new TaskHarness(props).start()) {
             List<SourceRecord> records = new ArrayList<>();
             pollUntil(harness, records, () -> records.size() >= 1000);
-            Thread.sleep(300);
-            for (int i = 0; i < 10; i++) {
-                List<SourceRecord> more = harness.poll();
-                if (more != null) {
-                    records.addAll(more);
-                }
-            }
+            pollFor(harness, records, Duration.ofMillis(500));
             assertEquals(1000, records.size(), "no loss, no endless re-read");
             for (int i = 0; i < 1000; i++) {
                 assertEquals(i + 1, id(records.get(i)), "key order within the tie");
@@ -191,13 +191,7 @@ class ChangePhaseIT {
             harness.start();
             List<SourceRecord> second = new ArrayList<>();
             pollUntil(harness, second, () -> second.size() >= 51);
-            Thread.sleep(300);
-            for (int i = 0; i < 5; i++) {
-                List<SourceRecord> more = harness.poll();
-                if (more != null) {
-                    second.addAll(more);
-                }
-            }
+            pollFor(harness, second, Duration.ofMillis(500));
             List<Long> ids = second.stream().map(ChangePhaseIT::id).sorted().toList();
             List<Long> expected = new ArrayList<>(List.of(7L));
             for (long id = 301; id <= 350; id++) {
@@ -263,13 +257,7 @@ class ChangePhaseIT {
                     records.addAll(batch);
                 }
             }
-            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-            while (System.nanoTime() < deadline) {
-                List<SourceRecord> batch = harness.poll();
-                if (batch != null) {
-                    records.addAll(batch);
-                }
-            }
+            pollFor(harness, records, Duration.ofSeconds(2));
             assertEquals(0, records.size(), "values above one taken by a still-open transaction are held back");
             longTx.commit();
             pollUntil(harness, records, () -> distinctIds(records) == 201);
