@@ -13,7 +13,8 @@ import java.util.List;
  * Creates pgbench-shaped data in the PostgreSQL of the {@code PG*} variables, measures each read
  * method, prints one table and writes {@code target/bench/results.{json,md}}, {@code throughput.png}
  * and {@code heap.png}. Figures are medians over {@code bench.runs} runs after one cold run;
- * ratios are printed because absolute times on a shared machine are noisy.
+ * ratios are printed because absolute times on a shared machine are noisy. The task's read path
+ * gets {@code bench.warmups} unmeasured runs between its cold run and the measured ones.
  */
 public final class Benchmark {
 
@@ -22,12 +23,13 @@ public final class Benchmark {
         int runs = Integer.parseInt(System.getProperty("bench.runs", "3"));
         boolean endToEnd = !Boolean.getBoolean("bench.skipEndToEnd");
         int latencySeconds = Integer.parseInt(System.getProperty("bench.latencySeconds", "20"));
+        int warmups = Integer.parseInt(System.getProperty("bench.warmups", "2"));
 
         BenchData data = new BenchData(scale);
         data.prepare();
         Report report = new Report();
         describeMachine(report, data);
-        System.out.printf("%nMeasuring (%d runs after a cold one):%n", runs);
+        System.out.printf("%nMeasuring (%d runs after a cold one, %d warm-ups for the read path):%n", runs, warmups);
 
         ReadLimits limits = new ReadLimits(data);
         limits.copyBinary();
@@ -57,6 +59,9 @@ public final class Benchmark {
 
         TaskReadPath taskPath = new TaskReadPath(data);
         TaskReadPath.Result cold = taskPath.run();
+        for (int i = 0; i < warmups; i++) {
+            taskPath.run(); // lets the JIT finish compiling the read path before it is measured
+        }
         List<Double> warmRates = new ArrayList<>();
         TaskReadPath.Result last = cold;
         for (int i = 0; i < runs; i++) {

@@ -44,6 +44,23 @@ public final class OffsetCodec {
         return map;
     }
 
+    private static final String[] RECORD_KEYS = {PHASE, KEY_COLUMNS, KEY};
+    private static final String[] RECORD_KEYS_WITH_CHANGES_FROM = {PHASE, KEY_COLUMNS, KEY, CHANGES_FROM};
+
+    /**
+     * The offset map of one record, built cheaply (it is built once per record).
+     *
+     * @param keyColumnsJson the columns, already as JSON (the same for every record of a table)
+     * @param changesFrom    null when the offset has none
+     */
+    public static Map<String, Object> recordOffset(Phase phase, String keyColumnsJson, Object[] position,
+                                                   String changesFrom) {
+        return changesFrom == null
+                ? new OffsetMap(RECORD_KEYS, new Object[] {phase.wireName(), keyColumnsJson, keyJson(position)})
+                : new OffsetMap(RECORD_KEYS_WITH_CHANGES_FROM,
+                        new Object[] {phase.wireName(), keyColumnsJson, keyJson(position), changesFrom});
+    }
+
     /**
      * Writes key values (Long, Integer, Boolean, String) as a JSON array. Runs once per record, so
      * it writes the few scalar forms by hand instead of going through an ObjectMapper.

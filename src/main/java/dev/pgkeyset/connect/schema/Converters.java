@@ -77,7 +77,7 @@ public final class Converters {
                 return text(optional);
             case PgTypes.BYTEA:
                 return new SimpleConverter(build(SchemaBuilder.bytes(), optional), (rs, i) -> rs.getBytes(i),
-                        v -> v, v -> "\\x" + HEX.formatHex((byte[]) v), v -> ((byte[]) v).length);
+                        SimpleConverter.IDENTITY, v -> "\\x" + HEX.formatHex((byte[]) v), v -> ((byte[]) v).length);
             case PgTypes.NUMERIC:
                 return numeric(where, column, optional, numericMapping);
             case PgTypes.DATE:
@@ -113,12 +113,12 @@ public final class Converters {
 
     private static ColumnConverter text(boolean optional) {
         return new SimpleConverter(build(SchemaBuilder.string(), optional), (rs, i) -> rs.getString(i),
-                v -> v, v -> v, v -> ((String) v).length());
+                SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length());
     }
 
     private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
                                          SimpleConverter.Reader reader, java.util.function.Function<Object, Object> toOffset) {
-        return new SimpleConverter(build(builder, optional), reader, v -> v, toOffset, v -> size);
+        return new SimpleConverter(build(builder, optional), reader, SimpleConverter.IDENTITY, toOffset, v -> size);
     }
 
     private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
@@ -139,12 +139,12 @@ public final class Converters {
             case DOUBLE -> new SimpleConverter(build(SchemaBuilder.float64(), optional), reader,
                     v -> Double.parseDouble((String) v), v -> v, v -> 8);
             case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
-                    v -> v, v -> v, v -> ((String) v).length());
+                    SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length());
             case PRECISE -> scale < 0
                     // Unconstrained numeric: every value may have its own scale, which a Connect
                     // Decimal (one scale per schema) cannot hold; the exact text can.
                     ? new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
-                            v -> v, v -> v, v -> ((String) v).length())
+                            SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length())
                     : new SimpleConverter(build(Decimal.builder(scale), optional), reader,
                             v -> decimal(where, (String) v, scale), v -> v, v -> ((String) v).length());
         };

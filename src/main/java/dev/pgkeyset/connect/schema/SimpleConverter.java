@@ -20,6 +20,8 @@ final class SimpleConverter implements ColumnConverter {
     private final Function<Object, Object> toConnect;
     private final Function<Object, Object> toOffset;
     private final ToIntFunction<Object> size;
+    /** Most types go into the record as read; skipping the call keeps the per-value path monomorphic. */
+    private final boolean identity;
 
     SimpleConverter(Schema schema, Reader reader, Function<Object, Object> toConnect,
                     Function<Object, Object> toOffset, ToIntFunction<Object> size) {
@@ -28,7 +30,11 @@ final class SimpleConverter implements ColumnConverter {
         this.toConnect = toConnect;
         this.toOffset = toOffset;
         this.size = size;
+        this.identity = toConnect == IDENTITY;
     }
+
+    /** The conversion of values that go into the record exactly as JDBC returns them. */
+    static final Function<Object, Object> IDENTITY = v -> v;
 
     @Override
     public Schema schema() {
@@ -42,7 +48,7 @@ final class SimpleConverter implements ColumnConverter {
 
     @Override
     public Object toConnect(Object raw) {
-        return toConnect.apply(raw);
+        return identity ? raw : toConnect.apply(raw);
     }
 
     @Override

@@ -203,12 +203,8 @@ final class TablePlan {
             Object value = raw[keyIndexes[k]];
             key.put(keyFields[k], converters[keyIndexes[k]].toConnect(value));
         }
-        String columns = phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson;
-        String keyJson = OffsetCodec.keyJson(position);
-        Map<String, Object> offset = changesFrom == null
-                ? Map.of(OffsetCodec.PHASE, phase.wireName(), OffsetCodec.KEY_COLUMNS, columns, OffsetCodec.KEY, keyJson)
-                : Map.of(OffsetCodec.PHASE, phase.wireName(), OffsetCodec.KEY_COLUMNS, columns, OffsetCodec.KEY, keyJson,
-                        OffsetCodec.CHANGES_FROM, changesFrom);
+        Map<String, Object> offset = OffsetCodec.recordOffset(phase,
+                phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson, position, changesFrom);
         Headers headers = new ConnectHeaders();
         if (softDeleted(raw)) {
             headers.addString(OP_HEADER, "d");
