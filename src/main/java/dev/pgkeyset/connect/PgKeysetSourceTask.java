@@ -98,9 +98,4 @@ public class PgKeysetSourceTask extends SourceTask {
         }
         log.info("Task stopped");
     }
-
-    /** For tests and metrics: rows handed to Kafka Connect by this task instance. */
-    long rowsDelivered() {
-        return tables == null ? 0 : tables.rowsDelivered();
-    }
 }

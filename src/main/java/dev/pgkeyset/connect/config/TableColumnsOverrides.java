@@ -70,9 +70,4 @@ public final class TableColumnsOverrides {
     public Optional<List<String>> columnsFor(TableId table) {
         return Optional.ofNullable(columnsByTable.get(table.canonical()));
     }
-
-    /** Every table named, as typed ({@code schema.table}). */
-    public Map<String, List<String>> asMap() {
-        return columnsByTable;
-    }
 }

@@ -44,10 +44,6 @@ final class RecordBatch {
         return records.size();
     }
 
-    long bytes() {
-        return bytes;
-    }
-
     List<SourceRecord> records() {
         return records;
     }

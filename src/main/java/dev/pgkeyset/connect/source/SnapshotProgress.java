@@ -43,10 +43,6 @@ final class SnapshotProgress {
                 String.format("%.1f", seconds), Math.round(rows / seconds));
     }
 
-    long rows() {
-        return rows;
-    }
-
     String describe(long nowNanos) {
         double seconds = Math.max(1, nowNanos - startNanos) / 1e9;
         double rate = rows / seconds;

@@ -123,10 +123,6 @@ final class TablePlan {
         return changeColumnNames;
     }
 
-    boolean followsChanges() {
-        return trackingIndex >= 0;
-    }
-
     Map<String, Object> partition() {
         return partition;
     }

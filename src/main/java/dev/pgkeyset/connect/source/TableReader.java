@@ -132,10 +132,6 @@ final class TableReader implements AutoCloseable {
                 changesFrom == null ? "the smallest tracking value" : "tracking value " + changesFrom);
     }
 
-    TablePlan plan() {
-        return plan;
-    }
-
     /** True once nothing more will ever be read (a finished snapshot-only table). */
     boolean finished() {
         return gone || phase == Phase.SNAPSHOT_COMPLETE;
@@ -344,10 +340,6 @@ final class TableReader implements AutoCloseable {
             return Long.MAX_VALUE;
         }
         return cursor == null ? Math.max(0, notBeforeNanos - nowNanos) : 0;
-    }
-
-    long rowsDelivered() {
-        return progress.rows();
     }
 
     @Override

@@ -101,10 +101,6 @@ public final class TableSet implements AutoCloseable {
         return nanos >= cap.toNanos() ? cap : Duration.ofNanos(nanos);
     }
 
-    public long rowsDelivered() {
-        return readers.stream().mapToLong(TableReader::rowsDelivered).sum();
-    }
-
     @Override
     public void close() {
         readers.forEach(TableReader::close);
