@@ -29,6 +29,11 @@ public final class ForkedWorker implements AutoCloseable {
 
     /** Starts a worker of the Connect cluster {@code groupId} and waits until its REST API answers. */
     public static ForkedWorker start(String bootstrapServers, String groupId, Path dir) throws Exception {
+        return start(bootstrapServers, groupId, dir, Map.of());
+    }
+
+    public static ForkedWorker start(String bootstrapServers, String groupId, Path dir, Map<String, String> extra)
+            throws Exception {
         Files.createDirectories(dir);
         int port = freePort();
         Properties worker = new Properties();
@@ -43,6 +48,7 @@ public final class ForkedWorker implements AutoCloseable {
         worker.put("status.storage.replication.factor", "1");
         worker.put("listeners", "http://127.0.0.1:" + port);
         worker.put("rest.advertised.host.name", "127.0.0.1");
+        worker.putAll(extra);
         Path props = dir.resolve("worker-" + port + ".properties");
         try (var out = Files.newBufferedWriter(props)) {
             worker.store(out, "forked test worker");
