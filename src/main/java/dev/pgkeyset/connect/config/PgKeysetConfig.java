@@ -109,6 +109,21 @@ public class PgKeysetConfig extends AbstractConfig {
             + "caught up (and between polls when a task has nothing to read).";
     public static final long POLL_INTERVAL_MS_DEFAULT = 1000L;
 
+    public static final String CONNECTION_ATTEMPTS = "connection.attempts";
+    public static final String CONNECTION_ATTEMPTS_DOC = "Transient database errors in a row (connection lost, "
+            + "server restarting, serialization failure, too many connections) a table survives before the task fails "
+            + "with the last one. Between attempts the task waits with exponential backoff and jitter.";
+    public static final int CONNECTION_ATTEMPTS_DEFAULT = 10;
+
+    public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
+    public static final String RETRY_BACKOFF_MS_DOC = "Wait after the first transient error; doubled after each "
+            + "further one in a row (±50 % jitter), up to retry.backoff.max.ms.";
+    public static final long RETRY_BACKOFF_MS_DEFAULT = 1000L;
+
+    public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
+    public static final String RETRY_BACKOFF_MAX_MS_DOC = "Longest wait between two attempts.";
+    public static final long RETRY_BACKOFF_MAX_MS_DEFAULT = 60_000L;
+
     public static final String CURSOR_MAX_AGE_MS = "cursor.max.age.ms";
     public static final String CURSOR_MAX_AGE_MS_DOC = "A cursor (and its transaction) older than this is "
             + "closed and reopened at the last key read, so a long snapshot never holds back VACUUM for hours.";
@@ -189,6 +204,12 @@ public class PgKeysetConfig extends AbstractConfig {
                 Importance.MEDIUM, BATCH_MAX_BYTES_DOC, GROUP_READING, ++order, Width.SHORT, "Batch bytes");
         def.define(POLL_INTERVAL_MS, Type.LONG, POLL_INTERVAL_MS_DEFAULT, Range.between(10L, 3_600_000L),
                 Importance.MEDIUM, POLL_INTERVAL_MS_DOC, GROUP_READING, ++order, Width.SHORT, "Poll interval");
+        def.define(CONNECTION_ATTEMPTS, Type.INT, CONNECTION_ATTEMPTS_DEFAULT, Range.between(1, 1000),
+                Importance.LOW, CONNECTION_ATTEMPTS_DOC, GROUP_READING, ++order, Width.SHORT, "Attempts");
+        def.define(RETRY_BACKOFF_MS, Type.LONG, RETRY_BACKOFF_MS_DEFAULT, Range.between(1L, 3_600_000L),
+                Importance.LOW, RETRY_BACKOFF_MS_DOC, GROUP_READING, ++order, Width.SHORT, "Retry backoff");
+        def.define(RETRY_BACKOFF_MAX_MS, Type.LONG, RETRY_BACKOFF_MAX_MS_DEFAULT, Range.between(1L, 3_600_000L),
+                Importance.LOW, RETRY_BACKOFF_MAX_MS_DOC, GROUP_READING, ++order, Width.SHORT, "Retry backoff max");
         def.define(CURSOR_MAX_AGE_MS, Type.LONG, CURSOR_MAX_AGE_MS_DEFAULT, Range.atLeast(1000L),
                 Importance.LOW, CURSOR_MAX_AGE_MS_DOC, GROUP_READING, ++order, Width.SHORT, "Cursor max age");
 
@@ -267,6 +288,18 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public Duration cursorMaxAge() {
         return Duration.ofMillis(getLong(CURSOR_MAX_AGE_MS));
+    }
+
+    public int connectionAttempts() {
+        return getInt(CONNECTION_ATTEMPTS);
+    }
+
+    public Duration retryBackoff() {
+        return Duration.ofMillis(getLong(RETRY_BACKOFF_MS));
+    }
+
+    public Duration retryBackoffMax() {
+        return Duration.ofMillis(getLong(RETRY_BACKOFF_MAX_MS));
     }
 
     public NumericMapping numericMapping() {

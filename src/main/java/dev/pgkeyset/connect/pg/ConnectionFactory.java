@@ -40,7 +40,9 @@ public final class ConnectionFactory implements AutoCloseable {
         // A database that is down when the task starts is a retriable condition for the reader,
         // not a reason to fail the task in its constructor.
         hikari.setInitializationFailTimeout(-1);
-        hikari.setConnectionTimeout(30_000);
+        // poll() must return regularly (stop() runs on its thread): a database that is down costs
+        // a poll at most this long, then the table's backoff takes over.
+        hikari.setConnectionTimeout(5_000);
         return new ConnectionFactory(new HikariDataSource(hikari));
     }
 
@@ -71,7 +73,7 @@ public final class ConnectionFactory implements AutoCloseable {
         // and a cursor is executed once.
         props.setProperty("prepareThreshold", "-1");
         props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("connectTimeout", "10");
+        props.setProperty("connectTimeout", "5");
         if (config.user() != null) {
             props.setProperty("user", config.user());
         }

@@ -8,11 +8,12 @@ import dev.pgkeyset.connect.config.SnapshotMode;
 
 /** The settings every table reader of a task shares. */
 record ReaderSettings(int fetchSize, Duration cursorMaxAge, Duration pollInterval, SnapshotMode mode,
-                      IncrementalStart incrementalStart) {
+                      IncrementalStart incrementalStart, RetryPolicy retry) {
 
     static ReaderSettings of(PgKeysetConfig config) {
         return new ReaderSettings(config.fetchSize(), config.cursorMaxAge(), config.pollInterval(),
-                config.snapshotMode(), config.incrementalStart());
+                config.snapshotMode(), config.incrementalStart(),
+                new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax()));
     }
 
     boolean followsChanges() {

@@ -4,11 +4,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
 import org.apache.kafka.connect.errors.ConnectException;
-import org.apache.kafka.connect.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +61,8 @@ final class TableReader implements AutoCloseable {
     private long notBeforeNanos;
     /** Set when the table turned out to be dropped or renamed: nothing more is read from it. */
     private boolean gone;
+    /** Transient errors in a row; reset by a read that succeeds. */
+    private int failures;
 
     private Connection connection;
     private PreparedStatement statement;
@@ -140,9 +142,10 @@ final class TableReader implements AutoCloseable {
     /**
      * Adds this table's next rows to the batch until it is full or the table has nothing more now.
      *
-     * <p>A transient database error ends the call early: with rows in the batch it returns them,
-     * otherwise it throws {@link RetriableException}; either way the next call reopens the cursor
-     * after the last row read, so nothing is skipped or read twice.
+     * <p>A transient database error ends the call early, keeping the rows already in the batch
+     * (thrown away with the batch they would be skipped: the position has moved past them); the
+     * table waits out its backoff, then reopens the cursor after the last row read, so nothing is
+     * skipped or read twice. Only {@code connection.attempts} failures in a row fail the task.
      */
     void readInto(RecordBatch batch) {
         if (finished() || (cursor == null && System.nanoTime() < notBeforeNanos)) {
@@ -150,19 +153,22 @@ final class TableReader implements AutoCloseable {
         }
         try {
             fill(batch);
+            failures = 0;
         } catch (SQLException e) {
             closeCursor(false);
             if (SqlErrors.isTransient(e)) {
-                if (!batch.isEmpty()) {
-                    // Rows already in the batch were read and must leave now: thrown away with the
-                    // batch, they would be skipped, since the position has moved past them.
-                    log.warn("Table {}: reading failed after {} rows of this batch; handing those over, the cursor "
-                            + "reopens after the last row read on the next poll: {}", plan.id(), batch.size(),
-                            SqlErrors.describe(e));
-                    return;
+                failures++;
+                if (settings.retry().exhausted(failures)) {
+                    throw new ConnectException("Reading table " + plan.id() + " failed " + failures + " times in a "
+                            + "row (connection.attempts); last error: " + SqlErrors.describe(e), e);
                 }
-                throw new RetriableException("Reading table " + plan.id() + " failed; the cursor will be reopened "
-                        + "after the last row read: " + SqlErrors.describe(e), e);
+                Duration wait = settings.retry().backoff(failures);
+                notBeforeNanos = System.nanoTime() + wait.toNanos();
+                log.warn("Table {}: {} (attempt {} of {} failed{}); reopening after the last row read in {} ms",
+                        plan.id(), SqlErrors.describe(e), failures, settings.retry().maxAttempts(),
+                        batch.isEmpty() ? "" : ", " + batch.size() + " rows already read are handed over",
+                        wait.toMillis());
+                return;
             }
             if (SqlErrors.isUndefinedTable(e)) {
                 gone = true;
