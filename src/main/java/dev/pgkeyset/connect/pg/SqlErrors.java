@@ -22,7 +22,10 @@ public final class SqlErrors {
         return state.startsWith("08")        // connection exception
                 || state.startsWith("40")    // transaction rollback: serialization failure, deadlock
                 || state.startsWith("53")    // insufficient resources: too many connections, out of memory
-                || state.startsWith("57P");  // admin/crash shutdown, cannot connect now
+                || state.startsWith("57P")   // admin/crash shutdown, cannot connect now
+                // A statement timeout (or a DBA's pg_cancel_backend): the cursor reopens; each
+                // keyset fetch is short, and connection.attempts bounds a query that always times out.
+                || state.equals("57014");
     }
 
     /** {@code 42P01 undefined_table}: the relation was dropped or renamed. */

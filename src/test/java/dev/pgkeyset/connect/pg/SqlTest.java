@@ -28,6 +28,7 @@ class SqlTest {
         assertTrue(SqlErrors.isTransient(new SQLException("admin", "57P01")));
         assertTrue(SqlErrors.isTransient(new SQLException("serialization", "40001")));
         assertTrue(SqlErrors.isTransient(new SQLException("too many connections", "53300")));
+        assertTrue(SqlErrors.isTransient(new SQLException("statement timeout", "57014")));
         assertFalse(SqlErrors.isTransient(new SQLException("auth", "28P01")));
         assertFalse(SqlErrors.isTransient(new SQLException("no table", "42P01")));
         assertFalse(SqlErrors.isTransient(new SQLException("no privilege", "42501")));
