@@ -135,6 +135,14 @@ public class PgKeysetConfig extends AbstractConfig {
             + "'double' (FLOAT64, may round) or 'string' (exact decimal string).";
     public static final String NUMERIC_MAPPING_DEFAULT = NumericMapping.PRECISE.configName();
 
+    public static final String TIME_PRECISION_MODE = "time.precision.mode";
+    public static final String TIME_PRECISION_MODE_DOC = "How time, timestamp and timestamptz values are "
+            + "represented: 'connect' (Connect Time/Timestamp logical types, milliseconds, understood by every sink), "
+            + "'micros' (INT64 microseconds since the epoch, or of the day for time; schema names "
+            + "dev.pgkeyset.time.MicroTimestamp / MicroTime) or 'string' (PostgreSQL's text form with microseconds). "
+            + "Source offsets keep microseconds in every mode.";
+    public static final String TIME_PRECISION_MODE_DEFAULT = TimePrecisionMode.CONNECT.configName();
+
     public static final ConfigDef CONFIG_DEF = configDef();
 
     public PgKeysetConfig(Map<String, String> props) {
@@ -217,6 +225,9 @@ public class PgKeysetConfig extends AbstractConfig {
         def.define(NUMERIC_MAPPING, Type.STRING, NUMERIC_MAPPING_DEFAULT,
                 EnumValidator.of(NumericMapping.names(), NumericMapping::parse), Importance.MEDIUM,
                 NUMERIC_MAPPING_DOC, GROUP_TYPES, ++order, Width.SHORT, "Numeric mapping");
+        def.define(TIME_PRECISION_MODE, Type.STRING, TIME_PRECISION_MODE_DEFAULT,
+                EnumValidator.of(TimePrecisionMode.names(), TimePrecisionMode::parse), Importance.MEDIUM,
+                TIME_PRECISION_MODE_DOC, GROUP_TYPES, ++order, Width.SHORT, "Time precision");
         return def;
     }
 
@@ -304,6 +315,10 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public NumericMapping numericMapping() {
         return NumericMapping.parse(getString(NUMERIC_MAPPING));
+    }
+
+    public TimePrecisionMode timePrecisionMode() {
+        return TimePrecisionMode.parse(getString(TIME_PRECISION_MODE));
     }
 
     /** The topic a table's records go to. */

@@ -6,8 +6,8 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.HexFormat;
+import java.util.function.Function;
 
 import org.apache.kafka.connect.data.Date;
 import org.apache.kafka.connect.data.Decimal;
@@ -18,6 +18,7 @@ import org.apache.kafka.connect.data.Timestamp;
 import org.apache.kafka.connect.errors.DataException;
 
 import dev.pgkeyset.connect.config.NumericMapping;
+import dev.pgkeyset.connect.config.TimePrecisionMode;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.TableId;
 
@@ -34,6 +35,11 @@ public final class Converters {
     }
 
     public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping) {
+        return forColumn(table, column, numericMapping, TimePrecisionMode.CONNECT);
+    }
+
+    public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping,
+                                            TimePrecisionMode timePrecision) {
         boolean optional = !column.notNull();
         String where = table.canonical() + "." + column.name();
         switch (column.typeOid()) {
@@ -81,20 +87,25 @@ public final class Converters {
             case PgTypes.NUMERIC:
                 return numeric(where, column, optional, numericMapping);
             case PgTypes.DATE:
-                return fixed(Date.builder(), optional, 4, (rs, i) -> rs.getObject(i, LocalDate.class),
-                        v -> new java.util.Date(multiply(where, ((LocalDate) v).toEpochDay(), MILLIS_PER_DAY)),
-                        Object::toString);
+                return temporal(Date.builder(), optional, timePrecision, (rs, i) -> rs.getObject(i, LocalDate.class),
+                        v -> new java.util.Date(Temporals.epochDays((LocalDate) v) * MILLIS_PER_DAY),
+                        null, v -> Temporals.pgText((LocalDate) v));
             case PgTypes.TIME:
-                return fixed(Time.builder(), optional, 8, (rs, i) -> rs.getObject(i, LocalTime.class),
-                        v -> new java.util.Date(((LocalTime) v).toNanoOfDay() / 1_000_000L), Object::toString);
+                return temporal(Time.builder(), optional, timePrecision, (rs, i) -> rs.getObject(i, LocalTime.class),
+                        v -> new java.util.Date(Temporals.millisOfDay((LocalTime) v)),
+                        v -> Temporals.microsOfDay((LocalTime) v), v -> Temporals.pgText((LocalTime) v));
             case PgTypes.TIMESTAMP:
-                return fixed(Timestamp.builder(), optional, 8, (rs, i) -> rs.getObject(i, LocalDateTime.class),
-                        v -> new java.util.Date(epochMillis(where, ((LocalDateTime) v).toInstant(ZoneOffset.UTC))),
-                        Object::toString);
+                return temporal(Timestamp.builder(), optional, timePrecision,
+                        (rs, i) -> rs.getObject(i, LocalDateTime.class),
+                        v -> new java.util.Date(Temporals.epochMillis(Temporals.instant((LocalDateTime) v))),
+                        v -> Temporals.epochMicros(Temporals.instant((LocalDateTime) v)),
+                        v -> Temporals.pgText((LocalDateTime) v));
             case PgTypes.TIMESTAMPTZ:
-                return fixed(Timestamp.builder(), optional, 8, (rs, i) -> rs.getObject(i, OffsetDateTime.class),
-                        v -> new java.util.Date(epochMillis(where, ((OffsetDateTime) v).toInstant())),
-                        Object::toString);
+                return temporal(Timestamp.builder(), optional, timePrecision,
+                        (rs, i) -> rs.getObject(i, OffsetDateTime.class),
+                        v -> new java.util.Date(Temporals.epochMillis(Temporals.instant((OffsetDateTime) v))),
+                        v -> Temporals.epochMicros(Temporals.instant((OffsetDateTime) v)),
+                        v -> Temporals.pgText((OffsetDateTime) v));
             default:
                 return text(optional);
         }
@@ -111,20 +122,46 @@ public final class Converters {
         };
     }
 
+    /** Schema names of the microsecond representations (INT64). */
+    public static final String MICRO_TIMESTAMP = "dev.pgkeyset.time.MicroTimestamp";
+    public static final String MICRO_TIME = "dev.pgkeyset.time.MicroTime";
+
+    /**
+     * A date/time column under {@code time.precision.mode}. Offsets always use PostgreSQL's text
+     * form ({@code pgText}), whatever the value mode. Dates have no sub-day part: only {@code string}
+     * changes them.
+     *
+     * @param micros null for dates
+     */
+    private static ColumnConverter temporal(SchemaBuilder connectType, boolean optional, TimePrecisionMode mode,
+                                            SimpleConverter.Reader reader, Function<Object, Object> connect,
+                                            Function<Object, Object> micros, Function<Object, Object> pgText) {
+        return switch (mode) {
+            case CONNECT -> new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> 8);
+            case MICROS -> micros == null
+                    ? new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> 8)
+                    : new SimpleConverter(build(SchemaBuilder.int64().name(
+                            Timestamp.LOGICAL_NAME.equals(connectType.name()) ? MICRO_TIMESTAMP : MICRO_TIME)
+                            .version(1), optional), reader, micros, pgText, v -> 8);
+            case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader, pgText, pgText,
+                    v -> 32);
+        };
+    }
+
     private static ColumnConverter text(boolean optional) {
         return new SimpleConverter(build(SchemaBuilder.string(), optional), (rs, i) -> rs.getString(i),
                 SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length());
     }
 
     private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
-                                         SimpleConverter.Reader reader, java.util.function.Function<Object, Object> toOffset) {
+                                         SimpleConverter.Reader reader, Function<Object, Object> toOffset) {
         return new SimpleConverter(build(builder, optional), reader, SimpleConverter.IDENTITY, toOffset, v -> size);
     }
 
     private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
                                          SimpleConverter.Reader reader,
-                                         java.util.function.Function<Object, Object> toConnect,
-                                         java.util.function.Function<Object, Object> toOffset) {
+                                         Function<Object, Object> toConnect,
+                                         Function<Object, Object> toOffset) {
         return new SimpleConverter(build(builder, optional), reader, toConnect, toOffset, v -> size);
     }
 
@@ -145,7 +182,8 @@ public final class Converters {
                     // Decimal (one scale per schema) cannot hold; the exact text can.
                     ? new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
                             SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length())
-                    : new SimpleConverter(build(Decimal.builder(scale), optional), reader,
+                    // Always optional: NaN and ±Infinity have no Decimal form and travel as null.
+                    : new SimpleConverter(build(Decimal.builder(scale), true), reader,
                             v -> decimal(where, (String) v, scale), v -> v, v -> ((String) v).length());
         };
     }
@@ -162,31 +200,25 @@ public final class Converters {
     }
 
     private static BigDecimal decimal(String where, String text, int scale) {
+        char first = text.charAt(0);
+        if (first == 'N' || first == 'I' || (first == '-' && text.charAt(1) == 'I')) {
+            if (WARNED.add(where)) {
+                log.warn("Column {} holds {}, which a Connect Decimal cannot represent: sent as null (logged once per "
+                        + "column; numeric.mapping=string keeps such values)", where, text);
+            }
+            return null;
+        }
         try {
             return new BigDecimal(text).setScale(scale, RoundingMode.UNNECESSARY);
         } catch (NumberFormatException | ArithmeticException e) {
             throw new DataException("Column " + where + " holds the numeric value '" + text
-                    + "', which a Connect Decimal cannot represent; set numeric.mapping=string to carry it as text");
+                    + "', which does not fit its declared scale " + scale);
         }
     }
 
-    private static long epochMillis(String where, java.time.Instant instant) {
-        try {
-            return instant.toEpochMilli();
-        } catch (ArithmeticException e) {
-            throw new DataException("Column " + where + " holds " + instant
-                    + ", outside what a Connect Timestamp can represent (e.g. 'infinity')");
-        }
-    }
-
-    private static long multiply(String where, long a, long b) {
-        try {
-            return Math.multiplyExact(a, b);
-        } catch (ArithmeticException e) {
-            throw new DataException("Column " + where + " holds a date outside what a Connect Date can represent"
-                    + " (e.g. 'infinity')");
-        }
-    }
+    /** Columns already warned about for values without a Decimal form. */
+    private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Converters.class);
 
     private static Schema build(SchemaBuilder builder, boolean optional) {
         return optional ? builder.optional().build() : builder.build();

@@ -62,7 +62,7 @@ final class TablePlan {
         SchemaBuilder value = SchemaBuilder.struct().name(topic + ".Value").optional();
         for (int i = 0; i < columns.size(); i++) {
             ColumnInfo column = columns.get(i);
-            converters[i] = Converters.forColumn(id, column, config.numericMapping());
+            converters[i] = Converters.forColumn(id, column, config.numericMapping(), config.timePrecisionMode());
             value.field(column.name(), converters[i].schema());
             if (Converters.isTextFallback(column)) {
                 log.info("Column {}.{} of type {} is carried as its text form", id, column.name(), column.typeName());

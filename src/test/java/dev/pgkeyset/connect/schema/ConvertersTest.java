@@ -3,7 +3,6 @@ package dev.pgkeyset.connect.schema;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
@@ -15,10 +14,10 @@ import java.time.ZoneOffset;
 import org.apache.kafka.connect.data.Decimal;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Timestamp;
-import org.apache.kafka.connect.errors.DataException;
 import org.junit.jupiter.api.Test;
 
 import dev.pgkeyset.connect.config.NumericMapping;
+import dev.pgkeyset.connect.config.TimePrecisionMode;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.TableId;
 
@@ -50,8 +49,9 @@ class ConvertersTest {
         assertEquals(Decimal.LOGICAL_NAME, precise.schema().name());
         assertEquals(new BigDecimal("12.30"), precise.toConnect("12.3"));
         assertEquals("12.3", precise.toOffset("12.3"));
-        DataException nan = assertThrows(DataException.class, () -> precise.toConnect("NaN"));
-        assertTrue(nan.getMessage().contains("public.t.c") && nan.getMessage().contains("numeric.mapping"));
+        assertEquals(null, precise.toConnect("NaN"), "no Decimal form: null (the field is optional)");
+        assertEquals(null, precise.toConnect("-Infinity"));
+        assertTrue(precise.schema().isOptional());
 
         ColumnConverter free = converter(PgTypes.NUMERIC, "numeric", -1, true, NumericMapping.PRECISE);
         assertEquals(Schema.Type.STRING, free.schema().type(), "unconstrained numeric stays exact as text");
@@ -68,7 +68,7 @@ class ConvertersTest {
         OffsetDateTime value = OffsetDateTime.of(2024, 1, 2, 3, 4, 5, 123_456_000, ZoneOffset.ofHours(2));
         assertEquals(Timestamp.LOGICAL_NAME, tstz.schema().name());
         assertEquals(new java.util.Date(value.toInstant().toEpochMilli()), tstz.toConnect(value));
-        assertEquals("2024-01-02T03:04:05.123456+02:00", tstz.toOffset(value));
+        assertEquals("2024-01-02 01:04:05.123456+00", tstz.toOffset(value));
 
         ColumnConverter ts = converter(PgTypes.TIMESTAMP, "timestamp without time zone", -1, true,
                 NumericMapping.PRECISE);
@@ -77,7 +77,26 @@ class ConvertersTest {
 
         ColumnConverter date = converter(PgTypes.DATE, "date", -1, true, NumericMapping.PRECISE);
         assertEquals(new java.util.Date(86_400_000L), date.toConnect(LocalDate.of(1970, 1, 2)));
-        assertThrows(DataException.class, () -> date.toConnect(LocalDate.MAX));
+        assertEquals(new java.util.Date(Integer.MAX_VALUE * 86_400_000L), date.toConnect(LocalDate.MAX),
+                "infinity: the largest Connect Date");
+        assertEquals(new java.util.Date(Long.MAX_VALUE), tstz.toConnect(OffsetDateTime.MAX));
+        assertEquals("infinity", tstz.toOffset(OffsetDateTime.MAX));
+    }
+
+    @Test
+    void microsecondModeKeepsEveryDigit() {
+        ColumnConverter tstz = Converters.forColumn(T, new ColumnInfo("c", PgTypes.TIMESTAMPTZ,
+                "timestamp with time zone", -1, true), NumericMapping.PRECISE, TimePrecisionMode.MICROS);
+        OffsetDateTime value = OffsetDateTime.of(1969, 12, 31, 23, 59, 59, 999_999_000, ZoneOffset.UTC);
+        assertEquals(Converters.MICRO_TIMESTAMP, tstz.schema().name());
+        assertEquals(-1L, tstz.toConnect(value));
+        ColumnConverter time = Converters.forColumn(T, new ColumnInfo("c", PgTypes.TIME, "time without time zone",
+                -1, true), NumericMapping.PRECISE, TimePrecisionMode.MICROS);
+        assertEquals(Converters.MICRO_TIME, time.schema().name());
+        assertEquals(3_723_000_004L, time.toConnect(java.time.LocalTime.of(1, 2, 3, 4_000)));
+        ColumnConverter text = Converters.forColumn(T, new ColumnInfo("c", PgTypes.TIMESTAMP,
+                "timestamp without time zone", -1, true), NumericMapping.PRECISE, TimePrecisionMode.STRING);
+        assertEquals("2024-01-02 03:04:05.000006", text.toConnect(LocalDateTime.of(2024, 1, 2, 3, 4, 5, 6_000)));
     }
 
     @Test
