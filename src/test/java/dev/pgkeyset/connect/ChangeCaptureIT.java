@@ -52,12 +52,7 @@ class ChangeCaptureIT {
 
     @AfterAll
     void tearDown() {
-        if (connect != null) {
-            connect.stop();
-        }
-        if (db != null) {
-            db.close();
-        }
+        ConnectFixture.stopAll(connect, db);
     }
 
     @Test

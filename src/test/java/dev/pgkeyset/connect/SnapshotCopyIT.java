@@ -99,12 +99,7 @@ class SnapshotCopyIT {
 
     @AfterAll
     void tearDown() {
-        if (connect != null) {
-            connect.stop();
-        }
-        if (db != null) {
-            db.close();
-        }
+        ConnectFixture.stopAll(connect, db);
     }
 
     private Map<String, String> connectorConfig(String prefix, String includeList) {

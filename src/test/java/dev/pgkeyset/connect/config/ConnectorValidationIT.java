@@ -38,12 +38,7 @@ class ConnectorValidationIT {
 
     @AfterAll
     void tearDown() {
-        if (connect != null) {
-            connect.stop();
-        }
-        if (db != null) {
-            db.close();
-        }
+        ConnectFixture.stopAll(connect, db);
     }
 
     private Map<String, String> valid() {

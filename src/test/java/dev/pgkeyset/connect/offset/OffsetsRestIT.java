@@ -43,12 +43,7 @@ class OffsetsRestIT {
 
     @AfterAll
     void tearDown() {
-        if (connect != null) {
-            connect.stop();
-        }
-        if (db != null) {
-            db.close();
-        }
+        ConnectFixture.stopAll(connect, db);
     }
 
     @Test

@@ -64,6 +64,19 @@ public final class ConnectFixture {
         }
     }
 
+    /** Test-class teardown: stops the cluster, then drops the database; either may be null. */
+    public static void stopAll(EmbeddedConnectCluster connect, TestDatabase db) {
+        try {
+            if (connect != null) {
+                connect.stop();
+            }
+        } finally {
+            if (db != null) {
+                db.close();
+            }
+        }
+    }
+
     public static void waitFor(String what, Duration timeout, java.util.function.BooleanSupplier condition)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
