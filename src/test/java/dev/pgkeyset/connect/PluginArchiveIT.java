@@ -64,6 +64,8 @@ class PluginArchiveIT {
         assertTrue(entries.contains(top + "etc/pg-keyset-source.properties"), entries.toString());
         assertTrue(entries.contains(top + "etc/pg-keyset-source.json"), entries.toString());
         assertTrue(entries.contains(top + "doc/README.md"), entries.toString());
+        assertFalse(entries.stream().anyMatch(e -> e.toLowerCase(java.util.Locale.ROOT).contains("quickstart")),
+                "nothing of the quickstart in the plugin archive: " + entries);
     }
 
     private static String serviceFile(ZipFile archive, String jarEntry) throws IOException {

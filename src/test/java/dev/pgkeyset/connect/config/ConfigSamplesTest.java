@@ -33,6 +33,10 @@ class ConfigSamplesTest {
                     continue;
                 }
                 samples++;
+                if (file.getFileName().toString().equals("quickstart.properties")) {
+                    // The quickstart adds the connection from the PG* variables.
+                    config.putIfAbsent("connection.url", "jdbc:postgresql://localhost:5432/postgres");
+                }
                 assertEquals(PgKeysetSourceConnector.class.getName(), config.get("connector.class"), file.toString());
                 new PgKeysetConfig(config); // throws, naming the key, on any invalid value
                 PgKeysetConfig.CONFIG_DEF.validate(config).forEach(v ->

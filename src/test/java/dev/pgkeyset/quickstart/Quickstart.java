@@ -1,0 +1,230 @@
+package dev.pgkeyset.quickstart;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * {@code java -jar kafka-connect-pg-keyset-<v>-quickstart.jar}: an embedded single-node Kafka and a
+ * Connect worker in this JVM, running the connector of {@code config/quickstart.properties} against
+ * the PostgreSQL of the {@code PG*} variables, with a live progress line.
+ */
+public final class Quickstart {
+
+    static final String USAGE = """
+            usage: java -jar kafka-connect-pg-keyset-<version>-quickstart.jar [options]
+              --demo-rows N       create (or refill) table public.quickstart_demo with N rows first
+                                  (without it, a missing demo table is created with 100,000 rows)
+              --until-caught-up   exit 0 once every captured table's topic holds its rows
+              --data-dir DIR      Kafka data and connector offsets (default ./quickstart-data); a re-run resumes
+              --config FILE       connector properties (default config/quickstart.properties)
+              --help              this text
+            PostgreSQL comes from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD (default localhost:5432/postgres).
+            Kafka listens on localhost:9092 and the Connect REST API on localhost:8083 while it runs;
+            logs go to <data-dir>/quickstart.log.""";
+
+    private static final String DEMO_INCLUDE = "public\\.quickstart_demo";
+    private static final long DEFAULT_DEMO_ROWS = 100_000;
+
+    record Options(Long demoRows, boolean untilCaughtUp, Path dataDir, Path config, boolean help) {
+    }
+
+    /** A problem a person can act on: printed as one line, exit code 1 or 2. */
+    static final class Failure extends Exception {
+        final int exitCode;
+
+        Failure(String message, int exitCode) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+    }
+
+    public static void main(String[] args) {
+        try {
+            Options options = parse(args);
+            if (options.help()) {
+                System.out.println(USAGE);
+                return;
+            }
+            // Kafka's and the worker's logs go to a file; the terminal shows progress and errors.
+            Files.createDirectories(options.dataDir());
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+            System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "warn");
+            System.setProperty("org.slf4j.simpleLogger.log.kafka", "warn");
+            System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+            System.setProperty("org.slf4j.simpleLogger.logFile",
+                    options.dataDir().resolve("quickstart.log").toAbsolutePath().toString());
+            System.exit(run(options));
+        } catch (Failure f) {
+            System.err.println("error: " + f.getMessage());
+            System.exit(f.exitCode);
+        } catch (Throwable e) {
+            System.err.println("error: " + e);
+            System.exit(1);
+        }
+    }
+
+    static Options parse(String[] args) throws Failure {
+        Long demoRows = null;
+        boolean untilCaughtUp = false;
+        boolean help = false;
+        Path dataDir = Path.of("quickstart-data");
+        Path config = Path.of("config", "quickstart.properties");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--demo-rows" -> {
+                    String value = value(args, ++i, "--demo-rows");
+                    try {
+                        demoRows = Long.parseLong(value);
+                    } catch (NumberFormatException e) {
+                        throw new Failure("--demo-rows takes a whole number, not '" + value + "'", 2);
+                    }
+                    if (demoRows < 0) {
+                        throw new Failure("--demo-rows takes a number of rows of 0 or more", 2);
+                    }
+                }
+                case "--until-caught-up" -> untilCaughtUp = true;
+                case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
+                case "--config" -> config = Path.of(value(args, ++i, "--config"));
+                case "--help", "-h" -> help = true;
+                default -> throw new Failure("unknown argument '" + args[i] + "' (see --help)", 2);
+            }
+        }
+        return new Options(demoRows, untilCaughtUp, dataDir, config, help);
+    }
+
+    private static String value(String[] args, int i, String option) throws Failure {
+        if (i >= args.length) {
+            throw new Failure(option + " needs a value (see --help)", 2);
+        }
+        return args[i];
+    }
+
+    static int run(Options options) throws Exception {
+        Map<String, String> connector = connectorConfig(options.config());
+        try (Connection db = connect(connector)) {
+            if (options.demoRows() != null) {
+                DemoTable.refill(db, options.demoRows());
+                System.out.printf("demo table public.quickstart_demo holds %,d rows%n", options.demoRows());
+            }
+        }
+        Map<String, Long> expected = Progress.capturedTables(connector);
+        if (expected.isEmpty() && options.demoRows() == null && DEMO_INCLUDE.equals(connector.get("table.include.list"))) {
+            // The first run of the plain command: there is nothing to copy yet, so make the demo table.
+            try (Connection db = connect(connector)) {
+                DemoTable.refill(db, DEFAULT_DEMO_ROWS);
+            }
+            System.out.printf("created demo table public.quickstart_demo with %,d rows (--demo-rows N for another "
+                    + "size)%n", DEFAULT_DEMO_ROWS);
+            expected = Progress.capturedTables(connector);
+        }
+        if (expected.isEmpty()) {
+            throw new Failure("no table matches table.include.list=" + connector.get("table.include.list")
+                    + " (try --demo-rows 10000)", 1);
+        }
+        long start = System.nanoTime();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir());
+             EmbeddedWorker worker = EmbeddedWorker.start(EmbeddedKafka.BOOTSTRAP, options.dataDir())) {
+            worker.putConnector(connector.get("name"), connector);
+            Progress progress = new Progress(EmbeddedKafka.BOOTSTRAP, connector.get("topic.prefix"), expected);
+            // Ctrl-C: end the live progress line; the embedded worker and broker stop through their
+            // own hooks. A run that finished by itself has printed its last line already.
+            java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (!finished.get()) {
+                    System.out.println();
+                }
+            }));
+            while (true) {
+                Thread.sleep(1000);
+                progress.show((System.nanoTime() - start) / 1e9);
+                if (options.untilCaughtUp() && progress.caughtUp()) {
+                    progress.close();
+                    finished.set(true);
+                    System.out.printf("%nreplicated %d rows from %d tables in %.1f s%n", progress.rows(),
+                            expected.size(), (System.nanoTime() - start) / 1e9);
+                    return 0;
+                }
+            }
+        }
+    }
+
+    /** The connector config file, with the connection taken from the PG* variables unless set there. */
+    static Map<String, String> connectorConfig(Path file) throws Failure, IOException {
+        Properties props = new Properties();
+        if (Files.exists(file)) {
+            try (Reader in = Files.newBufferedReader(file)) {
+                props.load(in);
+            }
+        } else {
+            try (InputStream in = Quickstart.class.getResourceAsStream("/quickstart.properties")) {
+                if (in == null) {
+                    throw new Failure("no connector config at " + file, 1);
+                }
+                props.load(in);
+            }
+        }
+        Map<String, String> config = new LinkedHashMap<>();
+        Map<String, String> env = System.getenv();
+        String host = env.getOrDefault("PGHOST", "localhost");
+        if (host.startsWith("/")) {
+            host = "localhost";
+        }
+        config.put("connection.url", "jdbc:postgresql://" + host + ":" + env.getOrDefault("PGPORT", "5432") + "/"
+                + env.getOrDefault("PGDATABASE", "postgres"));
+        config.put("connection.user", env.getOrDefault("PGUSER", System.getProperty("user.name")));
+        if (env.get("PGPASSWORD") != null) {
+            config.put("connection.password", env.get("PGPASSWORD"));
+        }
+        props.forEach((k, v) -> config.put((String) k, (String) v));
+        config.putIfAbsent("name", "pg-keyset-quickstart");
+        return config;
+    }
+
+    private static Connection connect(Map<String, String> connector) throws Failure {
+        Properties props = new Properties();
+        props.setProperty("user", connector.get("connection.user"));
+        if (connector.get("connection.password") != null) {
+            props.setProperty("password", connector.get("connection.password"));
+        }
+        props.setProperty("connectTimeout", "5");
+        try {
+            return DriverManager.getConnection(connector.get("connection.url"), props);
+        } catch (SQLException e) {
+            throw new Failure("cannot reach PostgreSQL at " + connector.get("connection.url") + " as "
+                    + connector.get("connection.user") + ": " + e.getMessage(), 1);
+        }
+    }
+
+    /** The REST calls the quickstart makes to its own worker. */
+    static void put(URI uri, String json) throws IOException, InterruptedException, Failure {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(uri)
+                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() >= 300) {
+            throw new Failure("the worker refused the connector: " + response.body(), 1);
+        }
+    }
+
+    static long count(Connection db, String sql) throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
