@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
@@ -47,7 +48,7 @@ public class PgKeysetSourceTask extends SourceTask {
         connections = ConnectionFactory.forTask(config, "pgkeyset-task");
         try {
             List<TableInfo> infos = describe(assigned);
-            tables = TableSet.open(infos, config, connections, context.offsetStorageReader());
+            tables = TableSet.open(infos, config, connections, context.offsetStorageReader(), pluginMetrics());
         } catch (RuntimeException e) {
             connections.close();
             throw e;
@@ -75,6 +76,15 @@ public class PgKeysetSourceTask extends SourceTask {
         } catch (SQLException e) {
             throw new ConnectException("Could not read the catalog of " + config.connectionUrl() + ": "
                     + SqlErrors.describe(e), e);
+        }
+    }
+
+    /** Kafka Connect's per-task plugin metrics (KIP-877), or null where the worker offers none. */
+    private PluginMetrics pluginMetrics() {
+        try {
+            return context.pluginMetrics();
+        } catch (RuntimeException | LinkageError unavailable) {
+            return null;
         }
     }
 

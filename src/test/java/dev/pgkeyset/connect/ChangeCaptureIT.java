@@ -88,6 +88,13 @@ class ChangeCaptureIT {
             reader.readUntil(() -> seen.size() == 1201, TIMEOUT, row -> seen.merge(row.key().get("id").asLong(), 1,
                     Integer::sum));
             assertTrue(seen.containsKey(0L), "the late commit arrived");
+            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            javax.management.ObjectName events = jmx.queryNames(
+                    new javax.management.ObjectName("kafka.connect:type=plugins,connector=cdc,*"), null).stream()
+                    .filter(n -> "public.events".equals(n.getKeyProperty("table"))).findFirst().orElseThrow();
+            long lag = (Long) jmx.getAttribute(events, "change-lag-ms");
+            assertTrue(lag >= 0 && lag < 120_000, "change lag over JMX once changes flow: " + lag);
+            assertEquals(100.0, (Double) jmx.getAttribute(events, "snapshot-progress-percent"));
 
             // A table created while the connector runs is picked up by discovery.
             db.execute("CREATE TABLE fresh (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())",

@@ -284,6 +284,19 @@ class SnapshotCopyIT {
             connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("resume", 1, "connector did not start");
             ConnectFixture.waitFor("a committed key past 20000", TIMEOUT,
                     () -> CommittedOffsets.snapshotKey(connect, "resume", "public.big") > 20_000);
+            // Mid-snapshot, the task's plugin metrics are readable over JMX, tagged with the table.
+            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            java.util.Set<javax.management.ObjectName> names = jmx.queryNames(
+                    new javax.management.ObjectName("kafka.connect:type=plugins,connector=resume,*"), null);
+            javax.management.ObjectName big = names.stream()
+                    .filter(n -> "public.big".equals(n.getKeyProperty("table"))).findFirst()
+                    .orElseThrow(() -> new AssertionError("no plugin metrics for public.big in " + names));
+            double percent = (Double) jmx.getAttribute(big, "snapshot-progress-percent");
+            assertTrue(percent > 0 && percent < 100, "snapshot progress mid-table: " + percent);
+            assertTrue((Long) jmx.getAttribute(big, "rows-read-total") > 20_000);
+            assertTrue((Long) jmx.getAttribute(big, "cursor-openings-total") >= 1);
+            assertTrue((Double) jmx.getAttribute(big, "snapshot-eta-seconds") > 0);
+            System.out.printf("JMX mid-snapshot: %s progress %.1f%%%n", big, percent);
             connect.stopConnector("resume");
             connect.assertions().assertConnectorIsStopped("resume", "connector did not stop");
             keyAtStop = CommittedOffsets.snapshotKey(connect, "resume", "public.big");

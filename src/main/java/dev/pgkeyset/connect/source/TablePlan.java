@@ -136,6 +136,25 @@ final class TablePlan {
                 table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive());
     }
 
+    /** A row's tracking value as epoch milliseconds, for clock columns (timestamps read as UTC wall time). */
+    java.util.Optional<Long> trackingEpochMillis(Object[] raw) {
+        Object value = trackingIndex < 0 ? null : raw[trackingIndex];
+        try {
+            if (value instanceof java.time.OffsetDateTime t) {
+                return java.util.Optional.of(t.toInstant().toEpochMilli());
+            }
+            if (value instanceof java.time.LocalDateTime t) {
+                return java.util.Optional.of(t.toInstant(java.time.ZoneOffset.UTC).toEpochMilli());
+            }
+            if (value instanceof java.time.LocalDate d) {
+                return java.util.Optional.of(d.toEpochDay() * 86_400_000L);
+            }
+        } catch (ArithmeticException infinity) {
+            // ±infinity: no lag to speak of
+        }
+        return java.util.Optional.empty();
+    }
+
     /** A new horizon for this table's tracking column (it may keep state: one per reader). */
     ChangeHorizon newHorizon() {
         return ChangeHorizon.forColumn(id(), table.info().kind().readWithOnly(), table.tracking().orElseThrow());

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
+import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,7 @@ final class TableReader implements AutoCloseable {
     private final ConnectionFactory connections;
     private final ReaderSettings settings;
     private final SnapshotProgress progress;
+    private final TableStats stats;
 
     private Phase phase;
     /** Position of the last row read in the current phase's columns; null before the first. */
@@ -75,17 +77,23 @@ final class TableReader implements AutoCloseable {
     private Object[] pendingPosition;
     private long pendingBytes;
 
-    TableReader(TablePlan plan, ConnectionFactory connections, ReaderSettings settings, KeysetOffset resumeFrom) {
+    TableReader(TablePlan plan, ConnectionFactory connections, ReaderSettings settings, KeysetOffset resumeFrom,
+                PluginMetrics metrics) {
         this.plan = plan;
         this.connections = connections;
         this.settings = settings;
         this.progress = new SnapshotProgress(plan.id(), plan.estimatedRows(), System.nanoTime());
+        this.stats = new TableStats(plan.estimatedRows());
         this.horizon = settings.followsChanges() ? plan.newHorizon() : null;
         if (resumeFrom == null) {
             startFresh();
         } else {
             resume(resumeFrom);
         }
+        if (phase != Phase.SNAPSHOT) {
+            stats.snapshotDone();
+        }
+        stats.register(metrics, plan.id());
     }
 
     private void startFresh() {
@@ -151,9 +159,11 @@ final class TableReader implements AutoCloseable {
         if (finished() || (cursor == null && System.nanoTime() < notBeforeNanos)) {
             return;
         }
+        long start = System.nanoTime();
         try {
             fill(batch);
             failures = 0;
+            stats.batchTook(System.nanoTime() - start);
         } catch (SQLException e) {
             closeCursor(false);
             if (SqlErrors.isTransient(e)) {
@@ -191,6 +201,7 @@ final class TableReader implements AutoCloseable {
         }
         boolean changePhase = phase == Phase.INCREMENTAL;
         int delivered = 0;
+        Object[] lastRow = null;
         boolean ended = false;
         while (true) {
             if (pendingRow == null) {
@@ -210,12 +221,17 @@ final class TableReader implements AutoCloseable {
             Phase recordPhase = changePhase ? Phase.INCREMENTAL : more ? Phase.SNAPSHOT : Phase.SNAPSHOT_COMPLETE;
             batch.add(plan.toRecord(row, rowPosition, recordPhase, changePhase ? null : changesFrom), bytes);
             delivered++;
+            lastRow = row;
             if (!more) {
                 ended = true;
                 break;
             }
         }
+        stats.rowsRead(delivered, !changePhase);
         if (changePhase) {
+            if (lastRow != null) {
+                plan.trackingEpochMillis(lastRow).ifPresent(stats::lastTrackingValue);
+            }
             if (ended) {
                 closeCursor(true);
                 waitOnePollInterval();
@@ -226,6 +242,7 @@ final class TableReader implements AutoCloseable {
         if (ended) {
             closeCursor(true);
             progress.completed(System.nanoTime());
+            stats.snapshotDone();
             startChangesOrIdle();
         }
     }
@@ -288,6 +305,7 @@ final class TableReader implements AutoCloseable {
         cursor = statement.executeQuery();
         cursorOpenedNanos = System.nanoTime();
         cursorsOpened++;
+        stats.cursorOpened();
         if (cursorsOpened == 1 && phase == Phase.SNAPSHOT) {
             log.info("Table {}: snapshot {} (~{} rows estimated)", plan.id(),
                     position == null ? "starts" : "resumes", plan.estimatedRows());

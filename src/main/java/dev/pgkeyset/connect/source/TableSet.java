@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.storage.OffsetStorageReader;
@@ -38,7 +39,7 @@ public final class TableSet implements AutoCloseable {
     }
 
     public static TableSet open(List<TableInfo> tables, PgKeysetConfig config, ConnectionFactory connections,
-                                OffsetStorageReader offsets) {
+                                OffsetStorageReader offsets, PluginMetrics metrics) {
         List<TablePlan> plans = new ArrayList<>(tables.size());
         for (TableInfo info : tables) {
             CapturedTable.Resolution resolution = CapturedTable.resolve(info, config);
@@ -52,7 +53,7 @@ public final class TableSet implements AutoCloseable {
         List<TableReader> readers = new ArrayList<>(plans.size());
         for (TablePlan plan : plans) {
             readers.add(new TableReader(plan, connections, ReaderSettings.of(config),
-                    committedOffset(plan, committed == null ? new HashMap<>() : committed)));
+                    committedOffset(plan, committed == null ? new HashMap<>() : committed), metrics));
         }
         return new TableSet(readers, config.batchMaxRows(), config.batchMaxBytes());
     }
