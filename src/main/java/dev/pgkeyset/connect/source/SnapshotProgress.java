@@ -8,8 +8,9 @@ import org.slf4j.LoggerFactory;
 import dev.pgkeyset.connect.pg.TableId;
 
 /**
- * Logs a table's snapshot progress at info every {@link #INTERVAL}: rows, share of the
- * planner's row estimate ({@code pg_class.reltuples}), rate and time left.
+ * Logs a table's snapshot progress at info every {@link #INTERVAL}: rows, share of the planner's
+ * row estimate ({@code pg_class.reltuples}), rate and time left — the figures {@link TableStats}
+ * also publishes as metrics.
  */
 final class SnapshotProgress {
 
@@ -17,43 +18,36 @@ final class SnapshotProgress {
     static final Duration INTERVAL = Duration.ofSeconds(10);
 
     private final TableId table;
-    private final long estimatedRows;
-    private final long startNanos;
-    private long rows;
+    private final TableStats stats;
     private long nextLogNanos;
 
-    SnapshotProgress(TableId table, long estimatedRows, long nowNanos) {
+    SnapshotProgress(TableId table, TableStats stats, long nowNanos) {
         this.table = table;
-        this.estimatedRows = estimatedRows;
-        this.startNanos = nowNanos;
+        this.stats = stats;
         this.nextLogNanos = nowNanos + INTERVAL.toNanos();
     }
 
-    void rowsDelivered(int count, long nowNanos) {
-        rows += count;
+    void maybeLog(long nowNanos) {
         if (nowNanos >= nextLogNanos) {
             nextLogNanos = nowNanos + INTERVAL.toNanos();
-            log.info("Snapshot of {}: {}", table, describe(nowNanos));
+            log.info("Snapshot of {}: {}", table, describe());
         }
     }
 
-    void completed(long nowNanos) {
-        double seconds = Math.max(1, nowNanos - startNanos) / 1e9;
-        log.info("Snapshot of {} complete: {} rows in {} s ({} rows/s)", table, rows,
-                String.format("%.1f", seconds), Math.round(rows / seconds));
+    void completed() {
+        log.info("Snapshot of {} complete: {} rows in {} s ({} rows/s)", table, stats.snapshotRows(),
+                String.format("%.1f", stats.secondsSinceStart()), Math.round(stats.snapshotRowsPerSecond()));
     }
 
-    String describe(long nowNanos) {
-        double seconds = Math.max(1, nowNanos - startNanos) / 1e9;
-        double rate = rows / seconds;
-        StringBuilder line = new StringBuilder().append(rows).append(" rows");
-        if (estimatedRows > 0) {
-            double share = Math.min(100.0, 100.0 * rows / estimatedRows);
-            line.append(String.format(" of ~%d (%.1f%%)", estimatedRows, share));
+    private String describe() {
+        StringBuilder line = new StringBuilder().append(stats.snapshotRows()).append(" rows");
+        if (stats.estimatedRows() > 0) {
+            line.append(String.format(" of ~%d (%.1f%%)", stats.estimatedRows(), stats.snapshotPercent()));
         }
-        line.append(String.format(", %d rows/s", Math.round(rate)));
-        if (estimatedRows > rows && rate > 0) {
-            line.append(String.format(", ETA %d s", Math.round((estimatedRows - rows) / rate)));
+        line.append(String.format(", %d rows/s", Math.round(stats.snapshotRowsPerSecond())));
+        double eta = stats.snapshotEtaSeconds();
+        if (eta > 0) {
+            line.append(String.format(", ETA %d s", Math.round(eta)));
         }
         return line.toString();
     }

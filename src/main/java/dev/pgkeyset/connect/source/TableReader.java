@@ -70,7 +70,6 @@ final class TableReader implements AutoCloseable {
     private PreparedStatement statement;
     private ResultSet cursor;
     private long cursorOpenedNanos;
-    private int cursorsOpened;
 
     /** The row read ahead: read from the cursor, not yet handed to Kafka Connect. */
     private Object[] pendingRow;
@@ -82,8 +81,8 @@ final class TableReader implements AutoCloseable {
         this.plan = plan;
         this.connections = connections;
         this.settings = settings;
-        this.progress = new SnapshotProgress(plan.id(), plan.estimatedRows(), System.nanoTime());
         this.stats = new TableStats(plan.estimatedRows());
+        this.progress = new SnapshotProgress(plan.id(), stats, System.nanoTime());
         this.horizon = settings.followsChanges() ? plan.newHorizon() : null;
         if (resumeFrom == null) {
             startFresh();
@@ -238,10 +237,10 @@ final class TableReader implements AutoCloseable {
             }
             return;
         }
-        progress.rowsDelivered(delivered, System.nanoTime());
+        progress.maybeLog(System.nanoTime());
         if (ended) {
             closeCursor(true);
-            progress.completed(System.nanoTime());
+            progress.completed();
             stats.snapshotDone();
             startChangesOrIdle();
         }
@@ -304,14 +303,14 @@ final class TableReader implements AutoCloseable {
         query.bind(statement);
         cursor = statement.executeQuery();
         cursorOpenedNanos = System.nanoTime();
-        cursorsOpened++;
         stats.cursorOpened();
-        if (cursorsOpened == 1 && phase == Phase.SNAPSHOT) {
+        if (stats.cursorsOpened() == 1 && phase == Phase.SNAPSHOT) {
             log.info("Table {}: snapshot {} (~{} rows estimated)", plan.id(),
                     position == null ? "starts" : "resumes", plan.estimatedRows());
         }
         if (log.isDebugEnabled()) {
-            log.debug("Table {}: cursor #{}: {} with {}", plan.id(), cursorsOpened, query.sql(), query.binds());
+            log.debug("Table {}: cursor #{}: {} with {}", plan.id(), stats.cursorsOpened(), query.sql(),
+                    query.binds());
         }
         return true;
     }

@@ -62,8 +62,27 @@ final class TableStats {
         if (snapshotDone || snapshotRows == 0 || estimatedRows <= snapshotRows) {
             return 0.0;
         }
-        double rate = snapshotRows / ((System.nanoTime() - startNanos) / 1e9);
-        return (estimatedRows - snapshotRows) / rate;
+        return (estimatedRows - snapshotRows) / snapshotRowsPerSecond();
+    }
+
+    double secondsSinceStart() {
+        return Math.max(1, System.nanoTime() - startNanos) / 1e9;
+    }
+
+    double snapshotRowsPerSecond() {
+        return snapshotRows / secondsSinceStart();
+    }
+
+    long snapshotRows() {
+        return snapshotRows;
+    }
+
+    long estimatedRows() {
+        return estimatedRows;
+    }
+
+    long cursorsOpened() {
+        return cursorsOpened;
     }
 
     /** Registers the gauges; {@code metrics} may be null (a worker older than Kafka 4.1, or a test harness). */
