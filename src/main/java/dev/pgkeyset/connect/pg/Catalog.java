@@ -33,15 +33,12 @@ public final class Catalog {
                AND n.nspname NOT LIKE 'pg\\_%'
             """;
 
+    /** Declared types; {@link PgTypeResolver} resolves domains and array elements. */
     private static final String COLUMNS = """
-            SELECT a.attrelid, a.attname,
-                   CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END AS type_oid,
-                   CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod)
-                        ELSE format_type(a.atttypid, a.atttypmod) END AS type_name,
-                   CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
-                   a.attnotnull OR (t.typtype = 'd' AND t.typnotnull) AS not_null
-              FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-             WHERE a.attrelid = ANY (?) AND a.attnum > 0 AND NOT a.attisdropped
+            SELECT a.attrelid, a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), a.atttypmod,
+                   a.attndims, a.attnotnull
+              FROM pg_attribute a
+             WHERE %s AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attrelid, a.attnum
             """;
 
@@ -99,15 +96,43 @@ public final class Catalog {
     }
 
     private static Map<Long, List<ColumnInfo>> columns(Connection connection, Long[] oids) throws SQLException {
-        Map<Long, List<ColumnInfo>> byTable = new HashMap<>();
-        try (PreparedStatement st = connection.prepareStatement(COLUMNS)) {
+        try (PreparedStatement st = connection.prepareStatement(COLUMNS.formatted("a.attrelid = ANY (?)"))) {
             st.setArray(1, oidArray(connection, oids));
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    byTable.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(new ColumnInfo(
-                            rs.getString(2), rs.getInt(3), rs.getString(4), rs.getInt(5), rs.getBoolean(6)));
-                }
+            return readColumns(connection, st);
+        }
+    }
+
+    /**
+     * The current columns of one table, to notice a schema change between two cursors. A table
+     * dropped or renamed meanwhile fails with SQLState 42P01.
+     */
+    public static List<ColumnInfo> columnsOf(Connection connection, TableId table) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement(COLUMNS.formatted("a.attrelid = CAST(? AS regclass)"))) {
+            st.setString(1, table.quoted());
+            return readColumns(connection, st).values().stream().findFirst().orElse(List.of());
+        }
+    }
+
+    private record DeclaredColumn(long table, String name, int typeOid, String typeName, int typmod, int dimensions,
+                                  boolean notNull) {
+    }
+
+    private static Map<Long, List<ColumnInfo>> readColumns(Connection connection, PreparedStatement st)
+            throws SQLException {
+        List<DeclaredColumn> declared = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+                declared.add(new DeclaredColumn(rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4),
+                        rs.getInt(5), rs.getInt(6), rs.getBoolean(7)));
             }
+        }
+        PgTypeResolver types = PgTypeResolver.load(connection,
+                declared.stream().map(DeclaredColumn::typeOid).collect(java.util.stream.Collectors.toSet()));
+        Map<Long, List<ColumnInfo>> byTable = new java.util.LinkedHashMap<>();
+        for (DeclaredColumn c : declared) {
+            byTable.computeIfAbsent(c.table(), k -> new ArrayList<>()).add(new ColumnInfo(c.name(),
+                    types.resolve(c.typeOid(), c.typmod()), c.typeName(), c.dimensions(),
+                    c.notNull() || types.domainNotNull(c.typeOid())));
         }
         return byTable;
     }

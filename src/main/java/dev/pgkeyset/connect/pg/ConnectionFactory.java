@@ -36,6 +36,7 @@ public final class ConnectionFactory implements AutoCloseable {
         hikari.setAutoCommit(false);
         hikari.setReadOnly(true);
         hikari.setMaximumPoolSize(2);
+        hikari.setConnectionInitSql(SESSION_SETTINGS);
         hikari.setMinimumIdle(0);
         // A database that is down when the task starts is a retriable condition for the reader,
         // not a reason to fail the task in its constructor.
@@ -45,6 +46,12 @@ public final class ConnectionFactory implements AutoCloseable {
         hikari.setConnectionTimeout(5_000);
         return new ConnectionFactory(new HikariDataSource(hikari));
     }
+
+    /**
+     * Output formats some column mappings rely on, whatever the role or database defaults say:
+     * intervals in ISO 8601 (exact, and what consumers parse) and bytea in hex (array elements).
+     */
+    static final String SESSION_SETTINGS = "SET IntervalStyle = 'iso_8601'; SET bytea_output = 'hex'";
 
     public Connection open() throws SQLException {
         return pool.getConnection();

@@ -33,6 +33,17 @@ public final class SqlErrors {
         return "42P01".equals(e.getSQLState());
     }
 
+    /**
+     * The table's columns changed between reading the catalog and running the query: a selected
+     * column was dropped (42703), or a column's type changed under a statement pgjdbc had
+     * prepared before (0A000, "cached plan must not change result type"). Reading the catalog
+     * again and reopening fixes both.
+     */
+    public static boolean isSchemaChange(SQLException e) {
+        return "42703".equals(e.getSQLState())
+                || ("0A000".equals(e.getSQLState()) && String.valueOf(e.getMessage()).contains("cached plan"));
+    }
+
     /** A one-line description with the SQLState, for logs and task errors. */
     public static String describe(SQLException e) {
         return e.getMessage() + " (SQLState " + e.getSQLState() + ")";

@@ -36,11 +36,12 @@ public record KeysetQuery(String sql, List<Object> binds) {
     }
 
     /**
-     * @param after the key of the last row delivered, or an empty list to start at the beginning
+     * @param select what to select: the quoted columns, some with a cast ({@code "tags"::text})
+     * @param after  the key of the last row delivered, or an empty list to start at the beginning
      */
-    public static KeysetQuery snapshot(TableId table, boolean only, List<ColumnInfo> columns,
+    public static KeysetQuery snapshot(TableId table, boolean only, List<String> select,
                                        List<ColumnInfo> key, List<Object> after) {
-        return build(table, only, columns, key, after, null, null, false);
+        return build(table, only, select, key, after, null, null, false);
     }
 
     /**
@@ -61,23 +62,23 @@ public record KeysetQuery(String sql, List<Object> binds) {
      * @param horizon tracking values above it (and, unless {@code horizonInclusive}, at it) are
      *                left for a later query
      */
-    public static KeysetQuery changes(TableId table, boolean only, List<ColumnInfo> columns, ColumnInfo tracking,
+    public static KeysetQuery changes(TableId table, boolean only, List<String> select, ColumnInfo tracking,
                                       List<ColumnInfo> key, List<Object> after, Object from, Object horizon,
                                       boolean horizonInclusive) {
         List<ColumnInfo> order = new ArrayList<>(key.size() + 1);
         order.add(tracking);
         order.addAll(key);
-        return build(table, only, columns, order, after, after.isEmpty() ? from : null, horizon, horizonInclusive);
+        return build(table, only, select, order, after, after.isEmpty() ? from : null, horizon, horizonInclusive);
     }
 
-    private static KeysetQuery build(TableId table, boolean only, List<ColumnInfo> columns, List<ColumnInfo> order,
+    private static KeysetQuery build(TableId table, boolean only, List<String> select, List<ColumnInfo> order,
                                      List<Object> after, Object from, Object below, boolean belowInclusive) {
         if (!after.isEmpty() && after.size() != order.size()) {
             throw new IllegalArgumentException("position has " + after.size() + " values for an order of "
                     + order.size());
         }
         StringBuilder sql = new StringBuilder("SELECT ")
-                .append(Sql.quotedList(columns.stream().map(ColumnInfo::name).toList()))
+                .append(String.join(", ", select))
                 .append(" FROM ").append(only ? "ONLY " : "").append(table.quoted());
         List<String> predicates = new ArrayList<>(3);
         List<Object> binds = new ArrayList<>(after.size() + 2);

@@ -15,8 +15,17 @@ public interface ColumnConverter {
     /** The Connect schema of this column's field (optional when the column is nullable). */
     Schema schema();
 
+    /**
+     * What the query selects for this column, given its quoted name: the name itself, or a cast
+     * where the text form is the exact one (arrays, intervals, network and geometric types).
+     */
+    String selectExpression(String quotedColumn);
+
     /** The exact value from the current row, or null for SQL NULL. */
     Object read(ResultSet rs, int index) throws SQLException;
+
+    /** The raw value (as {@link #read} returns it) from PostgreSQL's text form, e.g. an array element. */
+    Object fromText(String text);
 
     /** The value as it goes into the record's Struct. {@code raw} is never null. */
     Object toConnect(Object raw);

@@ -7,6 +7,7 @@ import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.util.HexFormat;
+import java.util.Set;
 import java.util.function.Function;
 
 import org.apache.kafka.connect.data.Date;
@@ -20,6 +21,7 @@ import org.apache.kafka.connect.errors.DataException;
 import dev.pgkeyset.connect.config.NumericMapping;
 import dev.pgkeyset.connect.config.TimePrecisionMode;
 import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.PgType;
 import dev.pgkeyset.connect.pg.TableId;
 
 /**
@@ -40,91 +42,159 @@ public final class Converters {
 
     public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping,
                                             TimePrecisionMode timePrecision) {
-        boolean optional = !column.notNull();
         String where = table.canonical() + "." + column.name();
-        switch (column.typeOid()) {
+        PgType type = column.type();
+        if (type.isArray()) {
+            // Elements may be NULL whatever the column says: their schema is always optional.
+            ColumnConverter element = forType(where, type.element(), true, numericMapping, timePrecision);
+            return new ArrayConverter(where, element, Math.max(1, column.dimensions()), !column.notNull(),
+                    type.element().oid() == PgTypes.BOX ? ';' : ',',
+                    type.element().oid() == PgTypes.MONEY ? "numeric[]" : null);
+        }
+        return forType(where, type, !column.notNull(), numericMapping, timePrecision);
+    }
+
+    /** The converter of one value of a (non-array) type. */
+    private static ColumnConverter forType(String where, PgType type, boolean optional, NumericMapping numericMapping,
+                                           TimePrecisionMode timePrecision) {
+        switch (type.typtype()) {
+            case 'e':
+                return textForm(SchemaBuilder.string().name(SemanticTypes.ENUM), optional);
+            case 'r':
+                return textForm(SchemaBuilder.string().name(SemanticTypes.RANGE), optional);
+            case 'm':
+                return textForm(SchemaBuilder.string().name(SemanticTypes.MULTIRANGE), optional);
+            default:
+                break;
+        }
+        switch (type.oid()) {
             case PgTypes.INT2:
                 return fixed(SchemaBuilder.int16(), optional, 2, (rs, i) -> {
                     short v = rs.getShort(i);
                     return rs.wasNull() ? null : v;
-                }, v -> ((Short) v).longValue());
+                }, v -> ((Short) v).longValue()).with(Short::valueOf, null);
             case PgTypes.INT4:
                 return fixed(SchemaBuilder.int32(), optional, 4, (rs, i) -> {
                     int v = rs.getInt(i);
                     return rs.wasNull() ? null : v;
-                }, v -> ((Integer) v).longValue());
+                }, v -> ((Integer) v).longValue()).with(Integer::valueOf, null);
             case PgTypes.INT8:
             case PgTypes.OID:
                 return fixed(SchemaBuilder.int64(), optional, 8, (rs, i) -> {
                     long v = rs.getLong(i);
                     return rs.wasNull() ? null : v;
-                }, v -> v);
+                }, v -> v).with(Long::valueOf, null);
             case PgTypes.FLOAT4:
                 return fixed(SchemaBuilder.float32(), optional, 4, (rs, i) -> {
                     float v = rs.getFloat(i);
                     return rs.wasNull() ? null : v;
-                }, Object::toString);
+                }, Object::toString).with(Float::valueOf, null);
             case PgTypes.FLOAT8:
                 return fixed(SchemaBuilder.float64(), optional, 8, (rs, i) -> {
                     double v = rs.getDouble(i);
                     return rs.wasNull() ? null : v;
-                }, Object::toString);
+                }, Object::toString).with(Double::valueOf, null);
             case PgTypes.BOOL:
                 return fixed(SchemaBuilder.bool(), optional, 1, (rs, i) -> {
                     boolean v = rs.getBoolean(i);
                     return rs.wasNull() ? null : v;
-                }, v -> v);
+                }, v -> v).with("t"::equals, null);
             case PgTypes.TEXT:
             case PgTypes.VARCHAR:
             case PgTypes.BPCHAR:
             case PgTypes.NAME:
             case PgTypes.CHAR:
             case PgTypes.UUID:
-                return text(optional);
+                return text(SchemaBuilder.string(), optional);
+            case PgTypes.JSON:
+            case PgTypes.JSONB:
+                return text(SchemaBuilder.string().name(SemanticTypes.JSON), optional);
+            case PgTypes.XML:
+                return text(SchemaBuilder.string().name(SemanticTypes.XML), optional);
+            case PgTypes.INET:
+            case PgTypes.CIDR:
+                // Never cast: inet's cast to text always shows the netmask (10.0.0.1/32), its
+                // output (and array elements) do not.
+                return text(SchemaBuilder.string(), optional);
             case PgTypes.BYTEA:
                 return new SimpleConverter(build(SchemaBuilder.bytes(), optional), (rs, i) -> rs.getBytes(i),
-                        SimpleConverter.IDENTITY, v -> "\\x" + HEX.formatHex((byte[]) v), v -> ((byte[]) v).length);
+                        SimpleConverter.IDENTITY, v -> "\\x" + HEX.formatHex((byte[]) v), v -> ((byte[]) v).length,
+                        Converters::byteaFromText, null);
             case PgTypes.NUMERIC:
-                return numeric(where, column, optional, numericMapping);
+                // Selected as text: in binary transfer pgjdbc would turn 0.000…1 into "1E-30".
+                return numeric(where, numericScale(type.typmod()), optional, numericMapping, "text");
+            case PgTypes.MONEY:
+                // Selected as numeric: money's own text carries the locale's currency symbol and
+                // grouping. Its scale is lc_monetary's: 2 for nearly every locale.
+                return numeric(where, MONEY_SCALE, optional, numericMapping, "numeric::text");
             case PgTypes.DATE:
                 return temporal(Date.builder(), optional, timePrecision, (rs, i) -> rs.getObject(i, LocalDate.class),
                         v -> new java.util.Date(Temporals.epochDays((LocalDate) v) * MILLIS_PER_DAY),
-                        null, v -> Temporals.pgText((LocalDate) v));
+                        null, v -> Temporals.pgText((LocalDate) v)).with(Temporals::parseDate, null);
             case PgTypes.TIME:
                 return temporal(Time.builder(), optional, timePrecision, (rs, i) -> rs.getObject(i, LocalTime.class),
                         v -> new java.util.Date(Temporals.millisOfDay((LocalTime) v)),
-                        v -> Temporals.microsOfDay((LocalTime) v), v -> Temporals.pgText((LocalTime) v));
+                        v -> Temporals.microsOfDay((LocalTime) v), v -> Temporals.pgText((LocalTime) v))
+                        .with(Temporals::parseTime, null);
             case PgTypes.TIMESTAMP:
                 return temporal(Timestamp.builder(), optional, timePrecision,
                         (rs, i) -> rs.getObject(i, LocalDateTime.class),
                         v -> new java.util.Date(Temporals.epochMillis(Temporals.instant((LocalDateTime) v))),
                         v -> Temporals.epochMicros(Temporals.instant((LocalDateTime) v)),
-                        v -> Temporals.pgText((LocalDateTime) v));
+                        v -> Temporals.pgText((LocalDateTime) v)).with(Temporals::parseTimestamp, null);
             case PgTypes.TIMESTAMPTZ:
                 return temporal(Timestamp.builder(), optional, timePrecision,
                         (rs, i) -> rs.getObject(i, OffsetDateTime.class),
                         v -> new java.util.Date(Temporals.epochMillis(Temporals.instant((OffsetDateTime) v))),
                         v -> Temporals.epochMicros(Temporals.instant((OffsetDateTime) v)),
-                        v -> Temporals.pgText((OffsetDateTime) v));
+                        v -> Temporals.pgText((OffsetDateTime) v)).with(Temporals::parseTimestamptz, null);
+            case PgTypes.TIMETZ:
+                return textForm(SchemaBuilder.string().name(SemanticTypes.TIME_TZ), optional);
+            case PgTypes.INTERVAL:
+                // ISO 8601, because every task session sets IntervalStyle (see ConnectionFactory).
+                return textForm(SchemaBuilder.string().name(SemanticTypes.INTERVAL), optional);
+            case PgTypes.BIT:
+            case PgTypes.VARBIT:
+                return textForm(SchemaBuilder.string().name(SemanticTypes.BITS), optional);
             default:
-                return text(optional);
+                // inet, cidr, macaddr, geometric types, tsvector, pg_lsn, composite types, …:
+                // PostgreSQL's own text form, which reads back as the same value.
+                return textForm(SchemaBuilder.string(), optional);
         }
     }
 
-    /** True when the column travels as its text form because no dedicated mapping exists (yet). */
+    /** Types with a mapping of their own; every other type travels as its text form. */
+    private static final Set<Integer> MAPPED = Set.of(PgTypes.INT2, PgTypes.INT4, PgTypes.INT8,
+            PgTypes.OID, PgTypes.FLOAT4, PgTypes.FLOAT8, PgTypes.BOOL, PgTypes.TEXT, PgTypes.VARCHAR, PgTypes.BPCHAR,
+            PgTypes.NAME, PgTypes.CHAR, PgTypes.UUID, PgTypes.JSON, PgTypes.JSONB, PgTypes.XML, PgTypes.BYTEA,
+            PgTypes.NUMERIC, PgTypes.MONEY, PgTypes.DATE, PgTypes.TIME, PgTypes.TIMESTAMP, PgTypes.TIMESTAMPTZ,
+            PgTypes.TIMETZ, PgTypes.INTERVAL, PgTypes.BIT, PgTypes.VARBIT,
+            // Documented as carried by their text form, which reads back as the same value.
+            PgTypes.INET, PgTypes.CIDR, PgTypes.MACADDR, PgTypes.MACADDR8, PgTypes.POINT, PgTypes.LSEG, PgTypes.PATH,
+            PgTypes.BOX, PgTypes.POLYGON, PgTypes.LINE, PgTypes.CIRCLE, PgTypes.TSVECTOR, PgTypes.TSQUERY,
+            PgTypes.PG_LSN);
+
+    /** True when the column travels as its text form because no documented mapping covers its type. */
     public static boolean isTextFallback(ColumnInfo column) {
-        return switch (column.typeOid()) {
-            case PgTypes.INT2, PgTypes.INT4, PgTypes.INT8, PgTypes.OID, PgTypes.FLOAT4, PgTypes.FLOAT8,
-                 PgTypes.BOOL, PgTypes.TEXT, PgTypes.VARCHAR, PgTypes.BPCHAR, PgTypes.NAME, PgTypes.CHAR,
-                 PgTypes.UUID, PgTypes.BYTEA, PgTypes.NUMERIC, PgTypes.DATE, PgTypes.TIME, PgTypes.TIMESTAMP,
-                 PgTypes.TIMESTAMPTZ -> false;
-            default -> true;
-        };
+        PgType type = column.type().isArray() ? column.type().element() : column.type();
+        return !(MAPPED.contains(type.oid()) || type.typtype() == 'e' || type.typtype() == 'r'
+                || type.typtype() == 'm');
     }
 
-    /** Schema names of the microsecond representations (INT64). */
-    public static final String MICRO_TIMESTAMP = "dev.pgkeyset.time.MicroTimestamp";
-    public static final String MICRO_TIME = "dev.pgkeyset.time.MicroTime";
+    /** money's scale in nearly every lc_monetary (a locale with 3 fraction digits needs numeric.mapping=string). */
+    private static final int MONEY_SCALE = 2;
+
+    /** Schema names of the microsecond representations (INT64); see {@link SemanticTypes}. */
+    public static final String MICRO_TIMESTAMP = SemanticTypes.MICRO_TIMESTAMP;
+    public static final String MICRO_TIME = SemanticTypes.MICRO_TIME;
+
+    /** bytea's hex text form {@code \x0aff} (bytea_output=hex, set on every task session). */
+    private static byte[] byteaFromText(String text) {
+        if (!text.startsWith("\\x")) {
+            throw new DataException("bytea value not in hex form: " + text);
+        }
+        return HEX.parseHex(text, 2, text.length());
+    }
 
     /**
      * A date/time column under {@code time.precision.mode}. Offsets always use PostgreSQL's text
@@ -133,7 +203,7 @@ public final class Converters {
      *
      * @param micros null for dates
      */
-    private static ColumnConverter temporal(SchemaBuilder connectType, boolean optional, TimePrecisionMode mode,
+    private static SimpleConverter temporal(SchemaBuilder connectType, boolean optional, TimePrecisionMode mode,
                                             SimpleConverter.Reader reader, Function<Object, Object> connect,
                                             Function<Object, Object> micros, Function<Object, Object> pgText) {
         return switch (mode) {
@@ -148,43 +218,51 @@ public final class Converters {
         };
     }
 
-    private static ColumnConverter text(boolean optional) {
-        return new SimpleConverter(build(SchemaBuilder.string(), optional), (rs, i) -> rs.getString(i),
-                SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length());
+    /** A string read with getString, whose text is already PostgreSQL's own. */
+    private static SimpleConverter text(SchemaBuilder schema, boolean optional) {
+        return new SimpleConverter(build(schema, optional), (rs, i) -> rs.getString(i), SimpleConverter.IDENTITY,
+                v -> v, v -> ((String) v).length(), t -> t, null);
     }
 
-    private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
+    /**
+     * A string selected as {@code ::text}: PostgreSQL's exact text form, whatever pgjdbc would
+     * make of the type in binary transfer.
+     */
+    private static SimpleConverter textForm(SchemaBuilder schema, boolean optional) {
+        return new SimpleConverter(build(schema, optional), (rs, i) -> rs.getString(i), SimpleConverter.IDENTITY,
+                v -> v, v -> ((String) v).length(), t -> t, "text");
+    }
+
+    private static SimpleConverter fixed(SchemaBuilder builder, boolean optional, int size,
                                          SimpleConverter.Reader reader, Function<Object, Object> toOffset) {
         return new SimpleConverter(build(builder, optional), reader, SimpleConverter.IDENTITY, toOffset, v -> size);
-    }
-
-    private static ColumnConverter fixed(SchemaBuilder builder, boolean optional, int size,
-                                         SimpleConverter.Reader reader,
-                                         Function<Object, Object> toConnect,
-                                         Function<Object, Object> toOffset) {
-        return new SimpleConverter(build(builder, optional), reader, toConnect, toOffset, v -> size);
     }
 
     /**
      * numeric is read as text: exact, and the only form that also carries {@code NaN} and
      * {@code ±Infinity}. The raw value (and the offset) is that text.
+     *
+     * @param scale  the declared scale, -1 for unconstrained
+     * @param castTo the type the column is selected as (money is selected as numeric), or null
      */
-    private static ColumnConverter numeric(String where, ColumnInfo column, boolean optional, NumericMapping mapping) {
+    private static ColumnConverter numeric(String where, int scale, boolean optional, NumericMapping mapping,
+                                           String castTo) {
         SimpleConverter.Reader reader = (rs, i) -> rs.getString(i);
-        int scale = numericScale(column.typmod());
+        Function<String, Object> fromText = t -> t;
         return switch (mapping) {
             case DOUBLE -> new SimpleConverter(build(SchemaBuilder.float64(), optional), reader,
-                    v -> Double.parseDouble((String) v), v -> v, v -> 8);
+                    v -> Double.parseDouble((String) v), v -> v, v -> 8, fromText, castTo);
             case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
-                    SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length());
+                    SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length(), fromText, castTo);
             case PRECISE -> scale < 0
                     // Unconstrained numeric: every value may have its own scale, which a Connect
                     // Decimal (one scale per schema) cannot hold; the exact text can.
                     ? new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
-                            SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length())
+                            SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length(), fromText, castTo)
                     // Always optional: NaN and ±Infinity have no Decimal form and travel as null.
                     : new SimpleConverter(build(Decimal.builder(scale), true), reader,
-                            v -> decimal(where, (String) v, scale), v -> v, v -> ((String) v).length());
+                            v -> decimal(where, (String) v, scale), v -> v, v -> ((String) v).length(), fromText,
+                            castTo);
         };
     }
 

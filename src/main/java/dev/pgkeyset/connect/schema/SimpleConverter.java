@@ -20,17 +20,37 @@ final class SimpleConverter implements ColumnConverter {
     private final Function<Object, Object> toConnect;
     private final Function<Object, Object> toOffset;
     private final ToIntFunction<Object> size;
+    private final Function<String, Object> fromText;
+    private final String castTo;
     /** Most types go into the record as read; skipping the call keeps the per-value path monomorphic. */
     private final boolean identity;
 
     SimpleConverter(Schema schema, Reader reader, Function<Object, Object> toConnect,
                     Function<Object, Object> toOffset, ToIntFunction<Object> size) {
+        this(schema, reader, toConnect, toOffset, size, null, null);
+    }
+
+    /**
+     * @param fromText the raw value from PostgreSQL's text form (as array elements come), or null
+     *                 when this converter is never an element's
+     * @param castTo   the type the column is selected as ({@code "col"::text}), or null for as declared
+     */
+    SimpleConverter(Schema schema, Reader reader, Function<Object, Object> toConnect,
+                    Function<Object, Object> toOffset, ToIntFunction<Object> size,
+                    Function<String, Object> fromText, String castTo) {
         this.schema = schema;
         this.reader = reader;
         this.toConnect = toConnect;
         this.toOffset = toOffset;
         this.size = size;
+        this.fromText = fromText;
+        this.castTo = castTo;
         this.identity = toConnect == IDENTITY;
+    }
+
+    /** The same conversions with a text parser and a select cast. */
+    SimpleConverter with(Function<String, Object> fromText, String castTo) {
+        return new SimpleConverter(schema, reader, toConnect, toOffset, size, fromText, castTo);
     }
 
     /** The conversion of values that go into the record exactly as JDBC returns them. */
@@ -42,8 +62,21 @@ final class SimpleConverter implements ColumnConverter {
     }
 
     @Override
+    public String selectExpression(String quotedColumn) {
+        return castTo == null ? quotedColumn : quotedColumn + "::" + castTo;
+    }
+
+    @Override
     public Object read(ResultSet rs, int index) throws SQLException {
         return reader.read(rs, index);
+    }
+
+    @Override
+    public Object fromText(String text) {
+        if (fromText == null) {
+            throw new UnsupportedOperationException("no text parser for " + schema);
+        }
+        return fromText.apply(text);
     }
 
     @Override

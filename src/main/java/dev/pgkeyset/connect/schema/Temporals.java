@@ -53,7 +53,7 @@ public final class Temporals {
     }
 
     public static String pgText(LocalTime time) {
-        return timePart(time);
+        return time.equals(LocalTime.MAX) ? END_OF_DAY : timePart(time);
     }
 
     private static String datePart(LocalDate date) {
@@ -119,11 +119,77 @@ public final class Temporals {
         return timestamp.toInstant();
     }
 
+    /** PostgreSQL's {@code 24:00:00}, which pgjdbc reads as LocalTime.MAX: the whole day, as Connect's Time allows. */
+    private static final String END_OF_DAY = "24:00:00";
+
     static long microsOfDay(LocalTime time) {
-        return time.toNanoOfDay() / 1000;
+        return time.equals(LocalTime.MAX) ? 86_400_000_000L : time.toNanoOfDay() / 1000;
     }
 
     static long millisOfDay(LocalTime time) {
-        return time.truncatedTo(ChronoUnit.MILLIS).toNanoOfDay() / 1_000_000L;
+        return time.equals(LocalTime.MAX) ? 86_400_000L : time.truncatedTo(ChronoUnit.MILLIS).toNanoOfDay() / 1_000_000L;
+    }
+
+    // PostgreSQL's text forms under DateStyle ISO (pgjdbc's setting), as they appear inside arrays.
+
+    /** {@code 2024-05-01}, {@code 0045-03-15 BC}, {@code 294276-12-31}, {@code ±infinity}. */
+    static LocalDate parseDate(String text) {
+        if (text.equals("infinity")) {
+            return LocalDate.MAX;
+        }
+        if (text.equals("-infinity")) {
+            return LocalDate.MIN;
+        }
+        boolean bc = text.endsWith(" BC");
+        String ymd = bc ? text.substring(0, text.length() - 3) : text;
+        int firstDash = ymd.indexOf('-');
+        int year = Integer.parseInt(ymd.substring(0, firstDash));
+        int month = Integer.parseInt(ymd.substring(firstDash + 1, firstDash + 3));
+        int day = Integer.parseInt(ymd.substring(firstDash + 4, firstDash + 6));
+        return LocalDate.of(bc ? 1 - year : year, month, day);
+    }
+
+    /** {@code 13:14:15[.123456]}; PostgreSQL's {@code 24:00:00} becomes LocalTime.MAX, as pgjdbc reads it. */
+    static LocalTime parseTime(String text) {
+        return text.startsWith("24:") ? LocalTime.MAX : LocalTime.parse(text);
+    }
+
+    /** {@code 2024-05-01 10:00:00[.000001][ BC]} or {@code ±infinity}. */
+    static LocalDateTime parseTimestamp(String text) {
+        if (text.equals("infinity")) {
+            return LocalDateTime.MAX;
+        }
+        if (text.equals("-infinity")) {
+            return LocalDateTime.MIN;
+        }
+        boolean bc = text.endsWith(" BC");
+        String body = bc ? text.substring(0, text.length() - 3) : text;
+        int space = body.indexOf(' ');
+        return LocalDateTime.of(parseDate(body.substring(0, space) + (bc ? " BC" : "")),
+                parseTime(body.substring(space + 1)));
+    }
+
+    /** {@code 2024-05-01 10:00:00[.000001]+02[:30[:15]][ BC]} or {@code ±infinity}. */
+    static OffsetDateTime parseTimestamptz(String text) {
+        if (text.equals("infinity")) {
+            return OffsetDateTime.MAX;
+        }
+        if (text.equals("-infinity")) {
+            return OffsetDateTime.MIN;
+        }
+        boolean bc = text.endsWith(" BC");
+        String body = bc ? text.substring(0, text.length() - 3) : text;
+        int space = body.indexOf(' ');
+        int sign = Math.max(body.lastIndexOf('+'), body.lastIndexOf('-'));
+        if (sign < space) {
+            throw new IllegalArgumentException("timestamptz without a UTC offset: " + text);
+        }
+        String[] parts = body.substring(sign + 1).split(":");
+        int factor = body.charAt(sign) == '-' ? -1 : 1;
+        ZoneOffset offset = ZoneOffset.ofHoursMinutesSeconds(factor * Integer.parseInt(parts[0]),
+                parts.length > 1 ? factor * Integer.parseInt(parts[1]) : 0,
+                parts.length > 2 ? factor * Integer.parseInt(parts[2]) : 0);
+        LocalDateTime local = parseTimestamp(body.substring(0, sign) + (bc ? " BC" : ""));
+        return OffsetDateTime.of(local, offset);
     }
 }

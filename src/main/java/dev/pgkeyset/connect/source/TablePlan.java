@@ -18,6 +18,7 @@ import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.Phase;
 import dev.pgkeyset.connect.offset.TablePartition;
 import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.Sql;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.query.KeysetQuery;
 import dev.pgkeyset.connect.schema.ColumnConverter;
@@ -35,9 +36,12 @@ final class TablePlan {
     static final String OP_HEADER = "pgkeyset.op";
 
     private final CapturedTable table;
+    private final PgKeysetConfig config;
     private final String topic;
     private final Map<String, Object> partition;
     private final ColumnConverter[] converters;
+    /** The select list: each column quoted, cast where its converter reads a text form. */
+    private final List<String> selectList;
     private final int[] keyIndexes;
     private final Schema keySchema;
     private final Schema valueSchema;
@@ -54,6 +58,7 @@ final class TablePlan {
 
     TablePlan(CapturedTable table, PgKeysetConfig config) {
         this.table = table;
+        this.config = config;
         TableId id = table.info().id();
         this.topic = config.topicFor(id);
         this.partition = TablePartition.of(id);
@@ -69,6 +74,11 @@ final class TablePlan {
             }
         }
         this.valueSchema = value.build();
+        List<String> select = new java.util.ArrayList<>(columns.size());
+        for (int i = 0; i < columns.size(); i++) {
+            select.add(converters[i].selectExpression(Sql.quoteIdentifier(columns.get(i).name())));
+        }
+        this.selectList = List.copyOf(select);
         this.keyIndexes = new int[table.key().size()];
         SchemaBuilder key = SchemaBuilder.struct().name(topic + ".Key");
         for (int k = 0; k < keyIndexes.length; k++) {
@@ -110,6 +120,32 @@ final class TablePlan {
         return table.info().id();
     }
 
+    List<ColumnInfo> columns() {
+        return table.info().columns();
+    }
+
+    /**
+     * The plan for the table's columns as they are now (a column added, dropped or retyped).
+     * Fails naming the table when it can no longer be read as configured (its key or tracking
+     * column gone).
+     */
+    TablePlan withColumns(List<ColumnInfo> columns) {
+        dev.pgkeyset.connect.pg.TableInfo info = table.info();
+        CapturedTable.Resolution resolution = CapturedTable.resolve(new dev.pgkeyset.connect.pg.TableInfo(info.id(),
+                info.kind(), List.copyOf(columns), info.primaryKey(), info.indexLeadingColumns(), info.estimatedRows()),
+                config);
+        if (!resolution.ok()) {
+            throw new org.apache.kafka.connect.errors.ConnectException("Table " + id() + " changed so that it can no "
+                    + "longer be read as configured: " + resolution.problem());
+        }
+        return new TablePlan(resolution.table(), config);
+    }
+
+    /** Whether the change phase's tracking column is still the same column of the same type. */
+    boolean sameTracking(TablePlan other) {
+        return table.tracking().equals(other.table.tracking());
+    }
+
     long estimatedRows() {
         return table.info().estimatedRows();
     }
@@ -128,11 +164,11 @@ final class TablePlan {
     }
 
     KeysetQuery snapshotQuery(List<Object> after) {
-        return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), table.info().columns(), table.key(), after);
+        return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), selectList, table.key(), after);
     }
 
     KeysetQuery changesQuery(List<Object> after, Object from, ChangeHorizon.Bound horizon) {
-        return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), table.info().columns(),
+        return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), selectList,
                 table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive());
     }
 

@@ -17,8 +17,11 @@ import dev.pgkeyset.connect.config.IncrementalStart;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.Phase;
+import dev.pgkeyset.connect.pg.Catalog;
+import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.pg.TableLocks;
 import dev.pgkeyset.connect.query.KeysetQuery;
 
 /**
@@ -44,7 +47,8 @@ final class TableReader implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(TableReader.class);
 
-    private final TablePlan plan;
+    /** Replaced when the table's columns change (see {@link #followSchemaChange}). */
+    private TablePlan plan;
     private final ConnectionFactory connections;
     private final ReaderSettings settings;
     private final SnapshotProgress progress;
@@ -58,7 +62,7 @@ final class TableReader implements AutoCloseable {
     /** True while {@link #changesFrom} still has to be taken from the horizon, at the first cursor. */
     private boolean changesFromPending;
     /** Bounds the change queries; null for snapshot-only tables. */
-    private final ChangeHorizon horizon;
+    private ChangeHorizon horizon;
     /** While no cursor is open: not before this moment (a caught-up or held table waits). */
     private long notBeforeNanos;
     /** Set when the table turned out to be dropped or renamed: nothing more is read from it. */
@@ -70,9 +74,16 @@ final class TableReader implements AutoCloseable {
     private PreparedStatement statement;
     private ResultSet cursor;
     private long cursorOpenedNanos;
+    /** When waiters for an exclusive lock on the table were last looked for. */
+    private long lockCheckedNanos = System.nanoTime();
+    private static final long LOCK_CHECK_INTERVAL_NANOS = 1_000_000_000L;
+    /** How long a yielding reader stays away, so the waiting DDL takes its lock first. */
+    private static final long LOCK_YIELD_NANOS = 200_000_000L;
 
     /** The row read ahead: read from the cursor, not yet handed to Kafka Connect. */
     private Object[] pendingRow;
+    /** The plan the read-ahead row was read with: its columns, should the table change meanwhile. */
+    private TablePlan pendingPlan;
     private Object[] pendingPosition;
     private long pendingBytes;
 
@@ -165,7 +176,7 @@ final class TableReader implements AutoCloseable {
             stats.batchTook(System.nanoTime() - start);
         } catch (SQLException e) {
             closeCursor(false);
-            if (SqlErrors.isTransient(e)) {
+            if (SqlErrors.isTransient(e) || SqlErrors.isSchemaChange(e)) {
                 failures++;
                 if (settings.retry().exhausted(failures)) {
                     throw new ConnectException("Reading table " + plan.id() + " failed " + failures + " times in a "
@@ -195,12 +206,16 @@ final class TableReader implements AutoCloseable {
                     plan.id(), settings.cursorMaxAge().toSeconds());
             closeCursor(true);
         }
+        if (cursor != null && yieldsToExclusiveLock()) {
+            return;
+        }
         if (cursor == null && !openCursor()) {
             return;
         }
         boolean changePhase = phase == Phase.INCREMENTAL;
         int delivered = 0;
         Object[] lastRow = null;
+        TablePlan lastRowPlan = plan;
         boolean ended = false;
         while (true) {
             if (pendingRow == null) {
@@ -214,13 +229,15 @@ final class TableReader implements AutoCloseable {
                 break;
             }
             Object[] row = pendingRow;
+            TablePlan rowPlan = pendingPlan;
             Object[] rowPosition = pendingPosition;
             long bytes = pendingBytes;
             boolean more = readAhead();
             Phase recordPhase = changePhase ? Phase.INCREMENTAL : more ? Phase.SNAPSHOT : Phase.SNAPSHOT_COMPLETE;
-            batch.add(plan.toRecord(row, rowPosition, recordPhase, changePhase ? null : changesFrom), bytes);
+            batch.add(rowPlan.toRecord(row, rowPosition, recordPhase, changePhase ? null : changesFrom), bytes);
             delivered++;
             lastRow = row;
+            lastRowPlan = rowPlan;
             if (!more) {
                 ended = true;
                 break;
@@ -229,7 +246,7 @@ final class TableReader implements AutoCloseable {
         stats.rowsRead(delivered, !changePhase);
         if (changePhase) {
             if (lastRow != null) {
-                plan.trackingEpochMillis(lastRow).ifPresent(stats::lastTrackingValue);
+                lastRowPlan.trackingEpochMillis(lastRow).ifPresent(stats::lastTrackingValue);
             }
             if (ended) {
                 closeCursor(true);
@@ -261,6 +278,7 @@ final class TableReader implements AutoCloseable {
         Object[] row = plan.readRow(cursor);
         Object[] rowPosition = plan.position(row, phase == Phase.INCREMENTAL);
         pendingRow = row;
+        pendingPlan = plan;
         pendingPosition = rowPosition;
         pendingBytes = plan.estimateBytes(row);
         position = rowPosition;
@@ -273,6 +291,7 @@ final class TableReader implements AutoCloseable {
      */
     private boolean openCursor() throws SQLException {
         connection = connections.open();
+        followSchemaChange();
         KeysetQuery query;
         if (phase == Phase.SNAPSHOT) {
             if (changesFromPending) {
@@ -313,6 +332,48 @@ final class TableReader implements AutoCloseable {
                     query.binds());
         }
         return true;
+    }
+
+    /**
+     * Closes the cursor when an exclusive lock on the table is awaited (checked at most once per
+     * {@link #LOCK_CHECK_INTERVAL_NANOS}): DDL then runs within about a second instead of waiting
+     * for {@code cursor.max.age.ms} with the application's queries queued behind it. The cursor
+     * reopens after the last row read, under the new columns if the DDL changed them.
+     */
+    private boolean yieldsToExclusiveLock() throws SQLException {
+        long now = System.nanoTime();
+        if (now - lockCheckedNanos < LOCK_CHECK_INTERVAL_NANOS) {
+            return false;
+        }
+        lockCheckedNanos = now;
+        if (!TableLocks.exclusiveLockAwaited(connection, plan.id())) {
+            return false;
+        }
+        log.info("Table {}: another session waits for an exclusive lock on it (DDL?); closing the cursor to let it "
+                + "through, reopening after the last row read", plan.id());
+        closeCursor(true);
+        notBeforeNanos = System.nanoTime() + LOCK_YIELD_NANOS;
+        return true;
+    }
+
+    /**
+     * Compares the table's columns with the plan's before each cursor, so a column added, dropped
+     * or retyped since the last one shows in the records from here on, with nothing lost: the
+     * position is in key columns, which are still there (else this fails naming the table).
+     * Costs one indexed catalog lookup per cursor; in the change phase, one per poll.
+     */
+    private void followSchemaChange() throws SQLException {
+        List<ColumnInfo> current = Catalog.columnsOf(connection, plan.id());
+        if (current.equals(plan.columns())) {
+            return;
+        }
+        TablePlan next = plan.withColumns(current);
+        log.info("Table {}: columns changed ({}); records from here on carry the new schema", plan.id(),
+                ColumnChanges.describe(plan.columns(), current));
+        if (horizon != null && !next.sameTracking(plan)) {
+            horizon = next.newHorizon();
+        }
+        plan = next;
     }
 
     /** Gives the connection back and tries again one poll interval later. */

@@ -17,9 +17,13 @@ class KeysetQueryTest {
     private static final ColumnInfo AMOUNT = new ColumnInfo("amount", 1700, "numeric(12,2)", 786438, false);
     private static final TableId ORDERS = new TableId("public", "orders");
 
+    private static List<String> select(ColumnInfo... columns) {
+        return java.util.Arrays.stream(columns).map(c -> dev.pgkeyset.connect.pg.Sql.quoteIdentifier(c.name())).toList();
+    }
+
     @Test
     void firstQueryOfATableHasNoPredicate() {
-        KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID, AMOUNT), List.of(REGION, ID), List.of());
+        KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, select(REGION, ID, AMOUNT), List.of(REGION, ID), List.of());
         assertEquals("SELECT \"region\", \"id\", \"amount\" FROM ONLY \"public\".\"orders\""
                 + " ORDER BY \"region\", \"id\"", query.sql());
         assertEquals(List.of(), query.binds());
@@ -28,7 +32,7 @@ class KeysetQueryTest {
     @Test
     void compositeKeyResumesWithARowComparisonAndOrderedBinds() {
         // Last row delivered: ('eu', 1001). Next come ('eu', 1002), ('fr', 1), …; never ('de', 5000).
-        KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID, AMOUNT), List.of(REGION, ID),
+        KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, select(REGION, ID, AMOUNT), List.of(REGION, ID),
                 List.of("eu", 1001L));
         assertEquals("SELECT \"region\", \"id\", \"amount\" FROM ONLY \"public\".\"orders\""
                 + " WHERE (\"region\", \"id\") > (CAST(? AS text), CAST(? AS integer))"
@@ -39,7 +43,7 @@ class KeysetQueryTest {
     @Test
     void singleKeyCastsToTheDeclaredTypeWithItsModifier() {
         ColumnInfo code = new ColumnInfo("code", 1042, "character(10)", 14, true);
-        KeysetQuery query = KeysetQuery.snapshot(ORDERS, false, List.of(code), List.of(code), List.of("A"));
+        KeysetQuery query = KeysetQuery.snapshot(ORDERS, false, select(code), List.of(code), List.of("A"));
         assertEquals("SELECT \"code\" FROM \"public\".\"orders\" WHERE (\"code\") > (CAST(? AS character(10)))"
                 + " ORDER BY \"code\"", query.sql());
     }
@@ -47,7 +51,7 @@ class KeysetQueryTest {
     @Test
     void identifiersAreQuotedWhateverTheyContain() {
         ColumnInfo hostile = new ColumnInfo("id\"; DROP TABLE x; --", 23, "integer", -1, true);
-        KeysetQuery query = KeysetQuery.snapshot(new TableId("My Schema", "Ta\"ble"), true, List.of(hostile),
+        KeysetQuery query = KeysetQuery.snapshot(new TableId("My Schema", "Ta\"ble"), true, select(hostile),
                 List.of(hostile), List.of(5L));
         assertEquals("SELECT \"id\"\"; DROP TABLE x; --\" FROM ONLY \"My Schema\".\"Ta\"\"ble\""
                 + " WHERE (\"id\"\"; DROP TABLE x; --\") > (CAST(? AS integer)) ORDER BY \"id\"\"; DROP TABLE x; --\"",
@@ -57,13 +61,13 @@ class KeysetQueryTest {
     @Test
     void aPositionMustMatchTheKey() {
         assertThrows(IllegalArgumentException.class,
-                () -> KeysetQuery.snapshot(ORDERS, true, List.of(REGION, ID), List.of(REGION, ID), List.of("eu")));
+                () -> KeysetQuery.snapshot(ORDERS, true, select(REGION, ID), List.of(REGION, ID), List.of("eu")));
     }
 
     @Test
     void changeQueriesReadFromAPositionUpToTheHorizon() {
         ColumnInfo updated = new ColumnInfo("updated_at", 1184, "timestamp with time zone", -1, true);
-        KeysetQuery resumed = KeysetQuery.changes(ORDERS, true, List.of(ID, updated), updated, List.of(ID),
+        KeysetQuery resumed = KeysetQuery.changes(ORDERS, true, select(ID, updated), updated, List.of(ID),
                 List.of("2024-05-01T10:00:00.5Z", 42L), "ignored once a row was read", "2024-05-01 10:00:07+00", false);
         assertEquals("SELECT \"id\", \"updated_at\" FROM ONLY \"public\".\"orders\""
                 + " WHERE (\"updated_at\", \"id\") > (CAST(? AS timestamp with time zone), CAST(? AS integer))"
@@ -72,7 +76,7 @@ class KeysetQueryTest {
         assertEquals(List.of("2024-05-01T10:00:00.5Z", 42L, "2024-05-01 10:00:07+00"), resumed.binds());
 
         ColumnInfo version = new ColumnInfo("version", 20, "bigint", -1, true);
-        KeysetQuery first = KeysetQuery.changes(ORDERS, false, List.of(ID, version), version, List.of(ID), List.of(),
+        KeysetQuery first = KeysetQuery.changes(ORDERS, false, select(ID, version), version, List.of(ID), List.of(),
                 "100", "250", true);
         assertEquals("SELECT \"id\", \"version\" FROM \"public\".\"orders\""
                 + " WHERE \"version\" >= CAST(? AS bigint) AND \"version\" <= CAST(? AS bigint)"

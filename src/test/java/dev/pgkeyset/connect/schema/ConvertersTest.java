@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import dev.pgkeyset.connect.config.NumericMapping;
 import dev.pgkeyset.connect.config.TimePrecisionMode;
 import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.PgType;
 import dev.pgkeyset.connect.pg.TableId;
 
 class ConvertersTest {
@@ -110,9 +111,78 @@ class ConvertersTest {
     }
 
     @Test
-    void unknownTypesTravelAsText() {
-        ColumnInfo inet = new ColumnInfo("c", 869, "inet", -1, false);
-        assertTrue(Converters.isTextFallback(inet));
+    void documentedTextFormsAreNoFallbackAndUnknownTypesAre() {
+        ColumnInfo inet = new ColumnInfo("c", PgTypes.INET, "inet", -1, false);
+        assertFalse(Converters.isTextFallback(inet));
         assertEquals(Schema.Type.STRING, Converters.forColumn(T, inet, NumericMapping.PRECISE).schema().type());
+        assertEquals("\"c\"", Converters.forColumn(T, inet, NumericMapping.PRECISE).selectExpression("\"c\""),
+                "inet's text cast would add /32: read as output");
+        ColumnInfo composite = new ColumnInfo("c", new PgType(99_999, 'c', -1, null), "pair", 0, false);
+        assertTrue(Converters.isTextFallback(composite));
+        assertEquals("\"c\"::text", Converters.forColumn(T, composite, NumericMapping.PRECISE)
+                .selectExpression("\"c\""));
+    }
+
+    @Test
+    void semanticStringsAreNamed() {
+        assertEquals(SemanticTypes.JSON, converter(PgTypes.JSONB, "jsonb", -1, false, NumericMapping.PRECISE)
+                .schema().name());
+        assertEquals(SemanticTypes.INTERVAL, converter(PgTypes.INTERVAL, "interval", -1, false,
+                NumericMapping.PRECISE).schema().name());
+        ColumnInfo mood = new ColumnInfo("c", new PgType(99_998, 'e', -1, null), "mood", 0, false);
+        assertEquals(SemanticTypes.ENUM, Converters.forColumn(T, mood, NumericMapping.PRECISE).schema().name());
+        ColumnInfo range = new ColumnInfo("c", new PgType(3904, 'r', -1, null), "int4range", 0, false);
+        assertEquals(SemanticTypes.RANGE, Converters.forColumn(T, range, NumericMapping.PRECISE).schema().name());
+    }
+
+    @Test
+    void moneyIsADecimalReadWithoutItsCurrencySymbol() {
+        ColumnConverter money = converter(PgTypes.MONEY, "money", -1, false, NumericMapping.PRECISE);
+        assertEquals(Decimal.LOGICAL_NAME, money.schema().name());
+        assertEquals(new BigDecimal("1234.50"), money.toConnect("1234.5"));
+        assertEquals("\"m\"::numeric::text", money.selectExpression("\"m\""));
+    }
+
+    private static ColumnConverter array(int elementOid, int dimensions, NumericMapping mapping) {
+        return Converters.forColumn(T, new ColumnInfo("c", new PgType(1, 'b', -1, PgType.base(elementOid, -1)),
+                "x[]", dimensions, false), mapping);
+    }
+
+    @Test
+    void arraysNestPerDimensionAndKeepNullElements() {
+        ColumnConverter ints = array(PgTypes.INT4, 2, NumericMapping.PRECISE);
+        assertEquals(Schema.Type.ARRAY, ints.schema().type());
+        assertEquals(Schema.Type.ARRAY, ints.schema().valueSchema().type());
+        assertEquals(Schema.Type.INT32, ints.schema().valueSchema().valueSchema().type());
+        assertTrue(ints.schema().valueSchema().valueSchema().isOptional(), "elements may be NULL");
+        assertEquals(java.util.List.of(java.util.List.of(1, 2), java.util.Arrays.asList(null, 4)),
+                ints.toConnect("{{1,2},{NULL,4}}"));
+        assertEquals("{{1,2},{NULL,4}}", ints.toOffset("{{1,2},{NULL,4}}"), "the offset is the literal itself");
+        assertEquals("\"c\"::text", ints.selectExpression("\"c\""));
+        assertEquals(java.util.List.of(), ints.toConnect("{}"));
+    }
+
+    @Test
+    void arrayElementsUseTheirTypesConversion() {
+        ColumnConverter stamps = array(PgTypes.TIMESTAMPTZ, 1, NumericMapping.PRECISE);
+        assertEquals(java.util.Arrays.asList(new java.util.Date(1_500), null, new java.util.Date(Long.MAX_VALUE)),
+                stamps.toConnect("{\"1970-01-01 01:00:01.5+01\",NULL,infinity}"));
+        ColumnConverter bytes = array(PgTypes.BYTEA, 1, NumericMapping.PRECISE);
+        java.util.List<?> decoded = (java.util.List<?>) bytes.toConnect("{\"\\\\x00ff\",\"\\\\x\"}");
+        assertArrayEquals(new byte[] {0, (byte) 0xff}, (byte[]) decoded.get(0));
+        assertArrayEquals(new byte[0], (byte[]) decoded.get(1));
+        ColumnConverter money = array(PgTypes.MONEY, 1, NumericMapping.PRECISE);
+        assertEquals("\"c\"::numeric[]::text", money.selectExpression("\"c\""));
+    }
+
+    @Test
+    void anArrayWithOtherDimensionsThanDeclaredNamesTheColumn() {
+        ColumnConverter ints = array(PgTypes.INT4, 1, NumericMapping.PRECISE);
+        org.apache.kafka.connect.errors.DataException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.apache.kafka.connect.errors.DataException.class, () -> ints.toConnect("{{1},{2}}"));
+        assertTrue(e.getMessage().contains("public.t.c") && e.getMessage().contains("2"), e.getMessage());
+        org.apache.kafka.connect.errors.DataException bad = org.junit.jupiter.api.Assertions.assertThrows(
+                org.apache.kafka.connect.errors.DataException.class, () -> ints.toConnect("{x}"));
+        assertTrue(bad.getMessage().contains("public.t.c"), bad.getMessage());
     }
 }

@@ -30,4 +30,30 @@ class TemporalsTest {
         assertEquals(Long.MIN_VALUE, Temporals.epochMillis(Temporals.instant(LocalDateTime.MIN)));
         assertEquals(Integer.MAX_VALUE, Temporals.epochDays(LocalDate.MAX));
     }
+
+    @Test
+    void textFormsParseBackToTheSameValue() {
+        for (String date : new String[] {"2024-02-29", "0001-01-01 BC", "0045-03-15 BC", "294276-12-31", "infinity",
+                "-infinity"}) {
+            assertEquals(date, Temporals.pgText(Temporals.parseDate(date)));
+        }
+        for (String stamp : new String[] {"2024-05-01 10:00:00.000001", "0045-03-15 12:00:00.000001 BC", "infinity"}) {
+            assertEquals(stamp, Temporals.pgText(Temporals.parseTimestamp(stamp)));
+        }
+        assertEquals("13:14:15.123456", Temporals.pgText(Temporals.parseTime("13:14:15.123456")));
+        assertEquals("24:00:00", Temporals.pgText(Temporals.parseTime("24:00:00")), "the end of the day survives");
+        assertEquals(86_400_000L, Temporals.millisOfDay(Temporals.parseTime("24:00:00")));
+    }
+
+    @Test
+    void timestamptzTextInAnySessionZoneIsTheSameInstant() {
+        OffsetDateTime expected = OffsetDateTime.parse("2024-05-01T08:00:00.5Z");
+        assertEquals(expected.toInstant(), Temporals.parseTimestamptz("2024-05-01 10:00:00.5+02").toInstant());
+        assertEquals(expected.toInstant(), Temporals.parseTimestamptz("2024-05-01 02:30:00.5-05:30").toInstant());
+        assertEquals(OffsetDateTime.parse("1890-01-01T00:00:00Z").toInstant(),
+                Temporals.parseTimestamptz("1890-01-01 00:53:28+00:53:28").toInstant(), "LMT offsets have seconds");
+        assertEquals("0045-03-15 12:00:00.000000+00 BC",
+                Temporals.pgText(Temporals.parseTimestamptz("0045-03-15 12:00:00+00 BC")));
+        assertEquals(OffsetDateTime.MAX, Temporals.parseTimestamptz("infinity"));
+    }
 }
