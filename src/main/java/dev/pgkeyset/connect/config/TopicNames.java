@@ -11,8 +11,17 @@ public final class TopicNames {
     private TopicNames() {
     }
 
+    /**
+     * The topic of a table. A name longer than Kafka allows is cut and ends with a hash of the
+     * whole name, so two long names that share a beginning still get two topics.
+     */
     public static String forTable(String prefix, TableId table) {
-        return sanitize(prefix + "." + table.schema() + "." + table.table());
+        String name = sanitize(prefix + "." + table.schema() + "." + table.table());
+        if (name.length() <= MAX_LENGTH) {
+            return name;
+        }
+        String hash = String.format("%08x", (prefix + "\u0000" + table.schema() + "\u0000" + table.table()).hashCode());
+        return name.substring(0, MAX_LENGTH - hash.length() - 1) + "_" + hash;
     }
 
     /** Every character outside {@code [A-Za-z0-9._-]} becomes {@code _}, one {@code _} per code point. */

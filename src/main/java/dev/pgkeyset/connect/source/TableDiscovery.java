@@ -45,6 +45,28 @@ public final class TableDiscovery {
                 problems.add(resolution.problem());
             }
         }
+        problems.addAll(topicCollisions(captured, config));
         return new Result(captured, skipped, problems);
+    }
+
+    /**
+     * Two tables whose names differ only in characters a topic name cannot hold ({@code "a b"} and
+     * {@code a_b}) would share one topic, their keys mixed: refused, naming both.
+     */
+    private static List<String> topicCollisions(List<CapturedTable> captured, PgKeysetConfig config) {
+        java.util.Map<String, List<String>> byTopic = new java.util.TreeMap<>();
+        for (CapturedTable table : captured) {
+            byTopic.computeIfAbsent(config.topicFor(table.info().id()), t -> new ArrayList<>())
+                    .add(table.info().id().toString());
+        }
+        List<String> problems = new ArrayList<>();
+        byTopic.forEach((topic, tables) -> {
+            if (tables.size() > 1) {
+                problems.add("Tables " + String.join(" and ", tables) + " would all write to topic '" + topic
+                        + "' (characters outside [A-Za-z0-9._-] become '_'); exclude all but one of them with "
+                        + "table.exclude.list");
+            }
+        });
+        return problems;
     }
 }

@@ -18,4 +18,14 @@ class TopicNamesTest {
         assertEquals("app.My_Schema.t_ble__x_", TopicNames.forTable("app", new TableId("My Schema", "tÄble\"$x;")));
         assertEquals("p.s.__", TopicNames.forTable("p", new TableId("s", "\uD83D\uDE00/")), "a surrogate pair is one _");
     }
+
+    @Test
+    void longNamesAreCutWithAHashSoTheyStayDistinct() {
+        String longName = "t".repeat(300);
+        String a = TopicNames.forTable("p", new TableId("s", longName + "a"));
+        String b = TopicNames.forTable("p", new TableId("s", longName + "b"));
+        assertEquals(TopicNames.MAX_LENGTH, a.length());
+        org.junit.jupiter.api.Assertions.assertNotEquals(a, b);
+        org.junit.jupiter.api.Assertions.assertTrue(a.startsWith("p.s.ttt"));
+    }
 }
