@@ -42,6 +42,15 @@ class SpecialValuesIT {
                         + " ('2024-05-01 10:00:00.000002+00', '2024-05-01', 'NaN'),"
                         + " ('infinity', 'infinity', NULL)",
                 "CREATE TABLE days (day date PRIMARY KEY)",
+                // A composite key whose parts differ only in the last character, under an ICU
+                // collation (accents, case), in the last uuid digit and in the last decimal digit.
+                "CREATE TABLE keyed (t text COLLATE \"de-x-icu\", u uuid, n numeric, PRIMARY KEY (t, u, n))",
+                "INSERT INTO keyed SELECT t, u::uuid, n::numeric FROM"
+                        + " unnest(ARRAY['a', 'A', 'ä', 'Ä', 'b', 'ab', 'a b', 'Ab']) t,"
+                        + " unnest(ARRAY['00000000-0000-0000-0000-000000000001',"
+                        + " '00000000-0000-0000-0000-000000000002']) u,"
+                        + " unnest(ARRAY['1.0000000000000000000000000001', '1.0000000000000000000000000002', '1',"
+                        + " '-0.5']) n",
                 "INSERT INTO days VALUES ('-infinity'), ('4713-01-01 BC'), ('0001-12-31 BC'), ('0001-01-01'),"
                         + " ('2000-02-29'), ('294276-12-31'), ('infinity')");
     }
@@ -100,5 +109,22 @@ class SpecialValuesIT {
         List<String> keys = records.stream().map(r -> r.sourceOffset().get("key").toString()).toList();
         assertEquals(List.of("[\"-infinity\"]", "[\"4713-01-01 BC\"]", "[\"0001-12-31 BC\"]", "[\"0001-01-01\"]",
                 "[\"2000-02-29\"]", "[\"294276-12-31\"]", "[\"infinity\"]"), keys);
+    }
+
+    @Test
+    void compositeKeysOfTextUuidAndNumericResumeBetweenNeighbours() throws Exception {
+        List<SourceRecord> records = readOneRowPerRestart("public\\.keyed", Map.of());
+        List<String> expected = new ArrayList<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT t, u::text, n::text FROM keyed ORDER BY t, u, n")) {
+            while (rs.next()) {
+                expected.add(rs.getString(1) + "|" + rs.getString(2) + "|" + rs.getString(3));
+            }
+        }
+        assertEquals(64, expected.size());
+        assertEquals(expected, records.stream().map(r -> {
+            Struct key = (Struct) r.key();
+            return key.getString("t") + "|" + key.getString("u") + "|" + key.getString("n");
+        }).toList(), "every key once, in the collation's order, resumed after each row");
     }
 }
