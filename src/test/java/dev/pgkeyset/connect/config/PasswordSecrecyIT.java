@@ -1,0 +1,164 @@
+package dev.pgkeyset.connect.config;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
+import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.PgKeysetSourceConnector;
+import dev.pgkeyset.connect.testing.ConnectFixture;
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.TestDatabase;
+
+/**
+ * {@code connection.password} never reaches a log line, an exception or a REST answer of ours:
+ * everything the worker, the connector and pgjdbc (at its finest log level) print while a connector
+ * validates, snapshots, and fails to reach its database is captured and searched for it.
+ */
+class PasswordSecrecyIT {
+
+    private static final String PASSWORD = "Pw-9f83kq-never-print-me";
+
+    /** Copies everything written to a stream into a buffer as well. */
+    private static PrintStream tee(PrintStream original, OutputStream copy) {
+        return new PrintStream(new OutputStream() {
+            @Override
+            public void write(int b) {
+                original.write(b);
+                synchronized (copy) {
+                    try {
+                        copy.write(b);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                original.write(b, off, len);
+                synchronized (copy) {
+                    try {
+                        copy.write(b, off, len);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }
+        }, true, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void thePasswordAppearsNowhere() throws Exception {
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream err = System.err;
+        PrintStream out = System.out;
+        Logger pgjdbc = Logger.getLogger("org.postgresql");
+        Level pgjdbcLevel = pgjdbc.getLevel();
+        Handler pgjdbcCapture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                String line = record.getLevel() + " " + record.getLoggerName() + " " + record.getMessage() + " "
+                        + java.util.Arrays.toString(record.getParameters()) + " " + record.getThrown() + "\n";
+                synchronized (captured) {
+                    captured.writeBytes(line.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        TestDatabase db = PostgresFixture.createDatabase("password_secrecy");
+        EmbeddedConnectCluster connect = null;
+        System.setErr(tee(err, captured));
+        System.setOut(tee(out, captured));
+        pgjdbc.setLevel(Level.ALL);
+        pgjdbc.addHandler(pgjdbcCapture);
+        try {
+            db.execute("CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t SELECT generate_series(1, 100)");
+            connect = ConnectFixture.start("password-secrecy");
+            // Validation, with a reachable and an unreachable database.
+            Map<String, String> config = db.connectorConfig("sec", "public\\.t");
+            config.put("connection.password", PASSWORD);
+            String validation = connect.validateConnectorConfig(PgKeysetSourceConnector.class.getSimpleName(), config)
+                    .toString();
+            Map<String, String> unreachable = new java.util.HashMap<>(config);
+            unreachable.put("connection.url", "jdbc:postgresql://127.0.0.1:1/nowhere?connectTimeout=1");
+            String unreachableValidation = connect.validateConnectorConfig(
+                    PgKeysetSourceConnector.class.getSimpleName(), unreachable).toString();
+            // A connector that runs (trust auth ignores the password) and one that fails to start.
+            connect.configureConnector("sec-ok", config);
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("sec-ok", 1, "did not start");
+            // Refused by the worker's validation: the refusal is a REST answer too.
+            Map<String, String> missingDb = new java.util.HashMap<>(config);
+            missingDb.put("connection.url", db.jdbcUrl().replace(db.name(), "no_such_database_here"));
+            String refusal = "";
+            try {
+                connect.configureConnector("sec-refused", missingDb);
+            } catch (org.apache.kafka.connect.runtime.rest.errors.ConnectRestException e) {
+                refusal = e.getMessage();
+            }
+            assertTrue(refusal.contains("no_such_database_here"), "refused: " + refusal);
+            // A connector whose database disappears fails when it restarts.
+            TestDatabase doomed = PostgresFixture.createDatabase("password_secrecy_doomed");
+            doomed.execute("CREATE TABLE t (id int PRIMARY KEY)");
+            Map<String, String> doomedConfig = doomed.connectorConfig("doomed", "public\\.t");
+            doomedConfig.put("connection.password", PASSWORD);
+            connect.configureConnector("sec-failing", doomedConfig);
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("sec-failing", 1, "did not start");
+            doomed.close();
+            String restartAnswer = "";
+            try {
+                connect.restartConnector("sec-failing");
+            } catch (org.apache.kafka.connect.runtime.rest.errors.ConnectRestException e) {
+                restartAnswer = e.getMessage(); // "Failed to start connector": the status has the reason
+            }
+            EmbeddedConnectCluster cluster = connect;
+            ConnectFixture.waitFor("the failing connector to report its failure", Duration.ofSeconds(60), () -> {
+                ConnectorStateInfo state = cluster.connectorStatus("sec-failing");
+                return state != null && "FAILED".equals(state.connector().state());
+            });
+            String failure = connect.connectorStatus("sec-failing").toString()
+                    + connect.connectorStatus("sec-failing").connector().trace();
+            String running = connect.connectorStatus("sec-ok").toString();
+
+            for (String answer : new String[] {validation, unreachableValidation, refusal, restartAnswer,
+                    failure, running}) {
+                assertFalse(answer.contains(PASSWORD), "password in a REST answer: " + answer);
+            }
+            assertTrue(failure.contains("password_secrecy_doomed"), "the failure is reported: " + failure);
+        } finally {
+            pgjdbc.removeHandler(pgjdbcCapture);
+            pgjdbc.setLevel(pgjdbcLevel);
+            System.setErr(err);
+            System.setOut(out);
+            ConnectFixture.stopAll(connect, db);
+        }
+        String logs;
+        synchronized (captured) {
+            logs = captured.toString(StandardCharsets.UTF_8);
+        }
+        assertTrue(logs.contains("TableReader") && logs.contains("org.postgresql"),
+                "the capture saw the connector's and pgjdbc's log lines (" + logs.length() + " chars)");
+        assertTrue(logs.contains("password_secrecy_doomed"), "the capture saw the failure");
+        assertFalse(logs.contains(PASSWORD), "the password was logged");
+    }
+}
