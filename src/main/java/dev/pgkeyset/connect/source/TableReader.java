@@ -160,12 +160,15 @@ final class TableReader implements AutoCloseable {
         }
         long start = System.nanoTime();
         Object[] positionBefore = position;
+        int batchSizeBefore = batch.size();
         try {
             fill(batch);
             failures = 0;
             stats.batchTook(System.nanoTime() - start);
         } catch (SQLException e) {
             closeCursor(false);
+            // fill() counts its rows when it completes; a failed one hands over those it added too.
+            stats.rowsRead(batch.size() - batchSizeBefore, phase == Phase.SNAPSHOT);
             if (SqlErrors.isTransient(e)) {
                 // In a row means without a row read in between: a table whose reads keep failing
                 // part-way (e.g. a statement_timeout cancelling every cursor's n-th fetch) still
