@@ -11,13 +11,11 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
-import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -91,7 +89,7 @@ class WorkerFaultsIT {
         AtomicInteger distinct = new AtomicInteger();
         int terminated = 0;
         ConnectFixture.throttleProducers(bootstrap, THROTTLE_BYTES_PER_SECOND);
-        try (TaskWatch watch = new TaskWatch(connect, "term")) {
+        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "term")) {
             connect.configureConnector("term", config);
             try (TopicReader reader = new TopicReader(bootstrap, List.of("term.public.events"))) {
                 java.util.function.Consumer<TopicReader.Row> count = row -> {
@@ -139,7 +137,7 @@ class WorkerFaultsIT {
         config.put("retry.backoff.ms", "200");
         Map<Long, String> lastNote = new HashMap<>();
         int terminated;
-        try (TaskWatch watch = new TaskWatch(connect, "chg")) {
+        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "chg")) {
             connect.configureConnector("chg", config);
             try (TopicReader reader = new TopicReader(bootstrap, List.of("chg.public.accounts"))) {
                 java.util.function.Consumer<TopicReader.Row> record =
@@ -184,7 +182,7 @@ class WorkerFaultsIT {
         AtomicInteger distinct = new AtomicInteger();
         long downMs;
         ConnectFixture.throttleProducers(bootstrap, THROTTLE_BYTES_PER_SECOND);
-        try (TaskWatch watch = new TaskWatch(connect, "brk")) {
+        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "brk")) {
             connect.configureConnector("brk", config);
             try (TopicReader reader = new TopicReader(bootstrap, List.of("brk.public.events"))) {
                 java.util.function.Consumer<TopicReader.Row> count = row -> {
@@ -204,7 +202,7 @@ class WorkerFaultsIT {
                 reader.readFor(Duration.ofSeconds(2), count);
             }
             watch.assertAlwaysRunning();
-            System.out.printf("broker restart: %d task states sampled, all RUNNING%n", watch.samples);
+            System.out.printf("broker restart: %d task states sampled, all RUNNING%n", watch.samples());
         } finally {
             ConnectFixture.throttleProducers(bootstrap, null);
         }
@@ -252,56 +250,5 @@ class WorkerFaultsIT {
         ObjectName table = jmx.queryNames(new ObjectName("kafka.connect:type=plugins,connector=" + connector + ",*"),
                 null).stream().findFirst().orElseThrow();
         return (Long) jmx.getAttribute(table, name);
-    }
-
-    /**
-     * Samples the connector's task states over REST every 100 ms and remembers every state other
-     * than RUNNING seen after the first RUNNING (a failure, or the UNASSIGNED of a restart).
-     * Status requests failing while the broker is away are not task states and are ignored.
-     */
-    private static final class TaskWatch implements AutoCloseable {
-
-        private final List<String> notRunning = new CopyOnWriteArrayList<>();
-        private final Thread thread;
-        private volatile boolean running;
-        private volatile boolean stop;
-        private volatile int samples;
-
-        TaskWatch(EmbeddedConnectCluster connect, String connector) {
-            thread = new Thread(() -> {
-                while (!stop) {
-                    try {
-                        for (ConnectorStateInfo.TaskState task : connect.connectorStatus(connector).tasks()) {
-                            samples++;
-                            if ("RUNNING".equals(task.state())) {
-                                running = true;
-                            } else if (running || "FAILED".equals(task.state())) {
-                                notRunning.add(task.id() + ": " + task.state() + " " + task.trace());
-                            }
-                        }
-                    } catch (RuntimeException notAvailableNow) {
-                        // the connector not created yet, or the REST call timing out
-                    }
-                    try {
-                        Thread.sleep(100);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }, "task-watch-" + connector);
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        void assertAlwaysRunning() {
-            assertTrue(running, "the task was seen RUNNING");
-            assertEquals(List.of(), notRunning, "task states other than RUNNING, over " + samples + " samples");
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop = true;
-            thread.join(5_000);
-        }
     }
 }

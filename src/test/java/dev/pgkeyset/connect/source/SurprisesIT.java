@@ -107,7 +107,9 @@ class SurprisesIT {
                 "INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, " + rows + ") g",
                 "ANALYZE orders");
         Map<String, String> config = db.connectorConfig("ren", "public\\.orders(_v2)?");
-        config.put("table.discovery.interval.ms", "500");
+        // Long enough for a task that failed at the rename to be seen FAILED before the
+        // reconfiguration restarts it.
+        config.put("table.discovery.interval.ms", "3000");
         // The rename waits for the open cursor's transaction: keep it short.
         config.put("cursor.max.age.ms", "1000");
         config.put("batch.max.rows", "500");
@@ -115,7 +117,7 @@ class SurprisesIT {
         Map<Integer, Integer> oldName = new HashMap<>();
         Map<Integer, Integer> newName = new HashMap<>();
         ConnectFixture.throttleProducers(bootstrap, 500_000.0);
-        try {
+        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "ren")) {
             connect.configureConnector("ren", config);
             try (TopicReader old = new TopicReader(bootstrap, List.of("ren.public.orders"))) {
                 old.readUntil(() -> oldName.size() >= 2_000, TIMEOUT,
@@ -132,6 +134,7 @@ class SurprisesIT {
                 old.readFor(Duration.ofSeconds(2), row -> oldName.merge(row.key().get("id").asInt(), 1,
                         Integer::sum));
             }
+            watch.assertNeverFailed();
         } finally {
             ConnectFixture.throttleProducers(bootstrap, null);
         }
