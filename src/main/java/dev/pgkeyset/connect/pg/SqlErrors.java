@@ -44,8 +44,27 @@ public final class SqlErrors {
                 || ("0A000".equals(e.getSQLState()) && String.valueOf(e.getMessage()).contains("cached plan"));
     }
 
-    /** A one-line description with the SQLState, for logs and task errors. */
+    /**
+     * A description with the SQLState, for logs and task errors, and for the states a user must
+     * act on whose database message does not say what to do, what that is.
+     */
     public static String describe(SQLException e) {
-        return e.getMessage() + " (SQLState " + e.getSQLState() + ")";
+        return e.getMessage() + " (SQLState " + e.getSQLState() + ")" + remedy(e.getSQLState());
+    }
+
+    private static String remedy(String state) {
+        if ("42501".equals(state)) {
+            // PostgreSQL says "permission denied for table t", not which privilege the query needed.
+            return ". The connection.user needs SELECT on every captured table and USAGE on its schema:"
+                    + " GRANT them, then restart the task; it resumes from its committed offset";
+        }
+        if ("57014".equals(state)) {
+            // The same state covers pg_cancel_backend; a timeout that keeps coming is a setting.
+            return ". If a statement_timeout applies to the connector's sessions (set on its user, its database"
+                    + " or in connection.url), every fetch of fetch.size rows, and the wait for a table lock before"
+                    + " it, must finish within it: raise it for the connection.user"
+                    + " (ALTER ROLE ... SET statement_timeout) or lower fetch.size";
+        }
+        return "";
     }
 }

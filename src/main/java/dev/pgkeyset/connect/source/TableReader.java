@@ -170,14 +170,21 @@ final class TableReader implements AutoCloseable {
             return;
         }
         long start = System.nanoTime();
+        Object[] positionBefore = position;
+        int batchSizeBefore = batch.size();
         try {
             fill(batch);
             failures = 0;
             stats.batchTook(System.nanoTime() - start);
         } catch (SQLException e) {
             closeCursor(false);
+            // fill() counts its rows when it completes; a failed one hands over those it added too.
+            stats.rowsRead(batch.size() - batchSizeBefore, phase == Phase.SNAPSHOT);
             if (SqlErrors.isTransient(e) || SqlErrors.isSchemaChange(e)) {
-                failures++;
+                // In a row means without a row read in between: a table whose reads keep failing
+                // part-way (e.g. a statement_timeout cancelling every cursor's n-th fetch) still
+                // moves, and is not given up; one that cannot move fails after connection.attempts.
+                failures = position != positionBefore ? 1 : failures + 1;
                 if (settings.retry().exhausted(failures)) {
                     throw new ConnectException("Reading table " + plan.id() + " failed " + failures + " times in a "
                             + "row (connection.attempts); last error: " + SqlErrors.describe(e), e);

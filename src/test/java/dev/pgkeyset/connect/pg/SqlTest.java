@@ -33,4 +33,14 @@ class SqlTest {
         assertFalse(SqlErrors.isTransient(new SQLException("no table", "42P01")));
         assertFalse(SqlErrors.isTransient(new SQLException("no privilege", "42501")));
     }
+
+    @Test
+    void aDescriptionSaysWhatToChangeWhereTheDatabaseDoesNot() {
+        assertEquals("gone (SQLState 08006)", SqlErrors.describe(new SQLException("gone", "08006")));
+        String privilege = SqlErrors.describe(new SQLException("permission denied for table t", "42501"));
+        assertTrue(privilege.startsWith("permission denied for table t (SQLState 42501). ")
+                && privilege.contains("SELECT") && privilege.contains("USAGE"), privilege);
+        String timeout = SqlErrors.describe(new SQLException("canceling statement due to statement timeout", "57014"));
+        assertTrue(timeout.contains("statement_timeout") && timeout.contains("fetch.size"), timeout);
+    }
 }

@@ -10,6 +10,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.quota.ClientQuotaAlteration;
 import org.apache.kafka.common.quota.ClientQuotaEntity;
 import org.apache.kafka.connect.json.JsonConverter;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
 /** A real KRaft broker and a real distributed Connect worker, in this JVM. */
@@ -74,6 +75,74 @@ public final class ConnectFixture {
             if (db != null) {
                 db.close();
             }
+        }
+    }
+
+    /**
+     * Samples a connector's task states over REST every 100 ms in the background, to tell whether
+     * a task left RUNNING while a test disturbed it: every state other than RUNNING seen after the
+     * first RUNNING is kept (FAILED, or the UNASSIGNED of a restart), and FAILED at any time.
+     * Status requests that fail (the connector not created yet, the broker away) are skipped. A
+     * restart quicker than one sample can be missed; tests pair this with a per-task counter.
+     */
+    public static final class TaskWatch implements AutoCloseable {
+
+        private final List<String> notRunning = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final Thread thread;
+        private volatile boolean running;
+        private volatile boolean stop;
+        private volatile int samples;
+
+        public TaskWatch(EmbeddedConnectCluster connect, String connector) {
+            thread = new Thread(() -> {
+                while (!stop) {
+                    try {
+                        for (ConnectorStateInfo.TaskState task : connect.connectorStatus(connector).tasks()) {
+                            samples++;
+                            if ("RUNNING".equals(task.state())) {
+                                running = true;
+                            } else if (running || "FAILED".equals(task.state())) {
+                                notRunning.add("task " + task.id() + ": " + task.state() + " " + task.trace());
+                            }
+                        }
+                    } catch (RuntimeException notAvailableNow) {
+                        // no state to record
+                    }
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "task-watch-" + connector);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        public int samples() {
+            return samples;
+        }
+
+        /** Fails unless a task was seen RUNNING and in no other state after that. */
+        public void assertAlwaysRunning() {
+            if (!running || !notRunning.isEmpty()) {
+                throw new AssertionError("Expected the tasks to stay RUNNING; seen RUNNING: " + running
+                        + ", other states over " + samples + " samples: " + notRunning);
+            }
+        }
+
+        /** Fails if a task was seen FAILED (restarts, e.g. by a task reconfiguration, are allowed). */
+        public void assertNeverFailed() {
+            List<String> failed = notRunning.stream().filter(s -> s.contains(": FAILED ")).toList();
+            if (!failed.isEmpty()) {
+                throw new AssertionError("A task failed: " + failed);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            thread.join(5_000);
         }
     }
 
