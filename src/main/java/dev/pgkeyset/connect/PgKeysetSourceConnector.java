@@ -16,6 +16,7 @@ import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.connect.connector.Task;
 import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
 import org.apache.kafka.connect.source.ConnectorTransactionBoundaries;
 import org.apache.kafka.connect.source.ExactlyOnceSupport;
 import org.apache.kafka.connect.source.SourceConnector;
@@ -25,7 +26,9 @@ import org.slf4j.LoggerFactory;
 import dev.pgkeyset.connect.config.ConnectorValidation;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
+import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
+import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
@@ -34,6 +37,7 @@ import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.source.CapturedTable;
 import dev.pgkeyset.connect.source.TableDiscovery;
+import dev.pgkeyset.connect.source.CommittedSplits;
 import dev.pgkeyset.connect.source.TaskAssignment;
 
 /**
@@ -149,9 +153,11 @@ public class PgKeysetSourceConnector extends SourceConnector {
     @Override
     public List<Map<String, String>> taskConfigs(int maxTasks) {
         List<Map<String, String>> configs = new ArrayList<>();
-        for (List<TableId> assigned : TaskAssignment.assign(tables, maxTasks)) {
+        OffsetStorageReader offsets = context() == null ? null : context().offsetStorageReader();
+        for (List<TableSlice> assigned : TaskAssignment.assign(tables, maxTasks,
+                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS))) {
             Map<String, String> taskProps = new HashMap<>(props);
-            taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeTables(assigned));
+            taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeSlices(assigned));
             configs.add(taskProps);
         }
         return configs;
@@ -195,15 +201,28 @@ public class PgKeysetSourceConnector extends SourceConnector {
     public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
         offsets.forEach((partition, offset) -> {
             Object table = partition == null ? null : partition.get(TablePartition.TABLE);
-            if (!(table instanceof String)) {
+            Object range = partition == null ? null : partition.get(TablePartition.RANGE);
+            boolean rangeOk = range == null || (range instanceof String r && r.matches("\\d{1,3}")
+                    && Integer.parseInt(r) < TaskAssignment.MAX_RANGES);
+            if (!(table instanceof String) || !rangeOk || partition.size() != (range == null ? 1 : 2)) {
                 throw new ConnectException("A source partition must be {\"" + TablePartition.TABLE
-                        + "\": \"<schema>.<table>\"}, found " + partition);
+                        + "\": \"<schema>.<table>\"}, or for a key range of a split table {\"" + TablePartition.TABLE
+                        + "\": \"<schema>.<table>\", \"" + TablePartition.RANGE + "\": \"<0.."
+                        + (TaskAssignment.MAX_RANGES - 1) + ">\"}; found " + partition);
             }
             if (offset != null) {
                 try {
-                    OffsetCodec.fromMap(offset);
+                    KeysetOffset parsed = OffsetCodec.fromMap(offset);
+                    if (range != null && parsed.split() == null) {
+                        throw new IllegalArgumentException("the offset of a key range must keep its table's '"
+                                + OffsetCodec.SPLIT + "' (copy it from GET /connectors/<name>/offsets)");
+                    }
+                    if (range != null && Integer.parseInt((String) range) >= parsed.split().ranges()) {
+                        throw new IllegalArgumentException("range " + range + " does not exist in a split of "
+                                + parsed.split().ranges() + " ranges");
+                    }
                 } catch (IllegalArgumentException e) {
-                    throw new ConnectException("Offset for table " + table + " is invalid: " + e.getMessage());
+                    throw new ConnectException("Offset for " + partition + " is invalid: " + e.getMessage());
                 }
             }
         });

@@ -15,6 +15,7 @@ import org.apache.kafka.connect.source.SourceTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
 import dev.pgkeyset.connect.pg.Catalog;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
@@ -44,16 +45,17 @@ public class PgKeysetSourceTask extends SourceTask {
     @Override
     public void start(Map<String, String> props) {
         config = new TaskConfig(props);
+        List<TableSlice> slices = config.slices();
         List<TableId> assigned = config.tables();
         connections = ConnectionFactory.forTask(config, "pgkeyset-task");
         try {
             List<TableInfo> infos = describe(assigned);
-            tables = TableSet.open(infos, config, connections, context.offsetStorageReader(), pluginMetrics());
+            tables = TableSet.open(slices, infos, config, connections, context.offsetStorageReader(), pluginMetrics());
         } catch (RuntimeException e) {
             connections.close();
             throw e;
         }
-        log.info("Task started with {} table(s): {}", assigned.size(), assigned);
+        log.info("Task started with {} table(s) and key range(s): {}", slices.size(), slices);
     }
 
     private List<TableInfo> describe(List<TableId> assigned) {

@@ -9,12 +9,18 @@ import java.util.Objects;
  * are JSON scalars (Long, Boolean, String) that PostgreSQL casts back exactly. In the change phase
  * the columns are the tracking column followed by the key. {@code changesFrom}, when set, is where
  * the change phase will start once the snapshot is done: the horizon taken before the snapshot
- * began, so that nothing written during the snapshot is lost.
+ * began, so that nothing written during the snapshot is lost. {@code split}, in the offsets of a
+ * key range of a large table, is how that table is cut into ranges.
  */
-public record KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key, String changesFrom) {
+public record KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key, String changesFrom,
+                           KeySplit split) {
 
     public KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key) {
-        this(phase, keyColumns, key, null);
+        this(phase, keyColumns, key, null, null);
+    }
+
+    public KeysetOffset(Phase phase, List<String> keyColumns, List<Object> key, String changesFrom) {
+        this(phase, keyColumns, key, changesFrom, null);
     }
 
     public KeysetOffset {

@@ -24,6 +24,8 @@ public final class OffsetCodec {
     public static final String KEY_COLUMNS = "key_columns";
     public static final String KEY = "key";
     public static final String CHANGES_FROM = "changes_from";
+    /** In the offsets of a key range: the split of its table ({@link KeySplit#json()}). */
+    public static final String SPLIT = "split";
 
     /** Reads decimals as written ({@code 1.10} stays {@code 1.10}), for key values a user types. */
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -41,6 +43,9 @@ public final class OffsetCodec {
         if (offset.changesFrom() != null) {
             map.put(CHANGES_FROM, offset.changesFrom());
         }
+        if (offset.split() != null) {
+            map.put(SPLIT, offset.split().json());
+        }
         return map;
     }
 
@@ -55,6 +60,24 @@ public final class OffsetCodec {
      */
     public static Map<String, Object> recordOffset(Phase phase, String keyColumnsJson, Object[] position,
                                                    String changesFrom) {
+        return recordOffset(phase, keyColumnsJson, position, changesFrom, null);
+    }
+
+    private static final String[] RANGE_RECORD_KEYS = {PHASE, KEY_COLUMNS, KEY, SPLIT};
+    private static final String[] RANGE_RECORD_KEYS_WITH_CHANGES_FROM = {PHASE, KEY_COLUMNS, KEY, CHANGES_FROM, SPLIT};
+
+    /**
+     * @param splitJson the table's split, for a record of one of its key ranges; null otherwise
+     */
+    public static Map<String, Object> recordOffset(Phase phase, String keyColumnsJson, Object[] position,
+                                                   String changesFrom, String splitJson) {
+        if (splitJson != null) {
+            return changesFrom == null
+                    ? new OffsetMap(RANGE_RECORD_KEYS,
+                            new Object[] {phase.wireName(), keyColumnsJson, keyJson(position), splitJson})
+                    : new OffsetMap(RANGE_RECORD_KEYS_WITH_CHANGES_FROM,
+                            new Object[] {phase.wireName(), keyColumnsJson, keyJson(position), changesFrom, splitJson});
+        }
         return changesFrom == null
                 ? new OffsetMap(RECORD_KEYS, new Object[] {phase.wireName(), keyColumnsJson, keyJson(position)})
                 : new OffsetMap(RECORD_KEYS_WITH_CHANGES_FROM,
@@ -132,10 +155,20 @@ public final class OffsetCodec {
         if (changesFrom != null && !(changesFrom instanceof String)) {
             throw new IllegalArgumentException("'" + CHANGES_FROM + "' must be a string, found " + changesFrom);
         }
-        return new KeysetOffset(phase, keyColumns, key, (String) changesFrom);
+        Object split = map.get(SPLIT);
+        if (split != null && !(split instanceof String)) {
+            throw new IllegalArgumentException("'" + SPLIT + "' must be a string, found " + split);
+        }
+        return new KeysetOffset(phase, keyColumns, key, (String) changesFrom,
+                split == null ? null : KeySplit.fromJson((String) split));
     }
 
-    private static Object scalar(JsonNode value) {
+    /** The reader that keeps decimals exactly as written. */
+    static ObjectMapper exactJson() {
+        return JSON;
+    }
+
+    static Object scalar(JsonNode value) {
         if (value.isIntegralNumber() && value.canConvertToLong()) {
             return value.asLong();
         }

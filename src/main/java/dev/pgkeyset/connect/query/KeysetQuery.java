@@ -41,7 +41,20 @@ public record KeysetQuery(String sql, List<Object> binds) {
      */
     public static KeysetQuery snapshot(TableId table, boolean only, List<String> select,
                                        List<ColumnInfo> key, List<Object> after) {
-        return build(table, only, select, key, after, null, null, false);
+        return snapshot(table, only, select, key, after, List.of(), List.of());
+    }
+
+    /**
+     * The snapshot of one key range: {@code (key) >= (lower)} (only before its first row; after it,
+     * the position is beyond the bound) and {@code (key) < (upper)}.
+     *
+     * @param lower the range's inclusive lower bound, empty for none
+     * @param upper the range's exclusive upper bound, empty for none
+     */
+    public static KeysetQuery snapshot(TableId table, boolean only, List<String> select, List<ColumnInfo> key,
+                                       List<Object> after, List<Object> lower, List<Object> upper) {
+        return build(table, only, select, key, after, null, null, false, key, after.isEmpty() ? lower : List.of(),
+                upper);
     }
 
     /**
@@ -65,14 +78,24 @@ public record KeysetQuery(String sql, List<Object> binds) {
     public static KeysetQuery changes(TableId table, boolean only, List<String> select, ColumnInfo tracking,
                                       List<ColumnInfo> key, List<Object> after, Object from, Object horizon,
                                       boolean horizonInclusive) {
+        return changes(table, only, select, tracking, key, after, from, horizon, horizonInclusive, List.of(),
+                List.of());
+    }
+
+    /** The change query of one key range: the same, restricted to {@code lower <= (key) < upper}. */
+    public static KeysetQuery changes(TableId table, boolean only, List<String> select, ColumnInfo tracking,
+                                      List<ColumnInfo> key, List<Object> after, Object from, Object horizon,
+                                      boolean horizonInclusive, List<Object> lower, List<Object> upper) {
         List<ColumnInfo> order = new ArrayList<>(key.size() + 1);
         order.add(tracking);
         order.addAll(key);
-        return build(table, only, select, order, after, after.isEmpty() ? from : null, horizon, horizonInclusive);
+        return build(table, only, select, order, after, after.isEmpty() ? from : null, horizon, horizonInclusive,
+                key, lower, upper);
     }
 
     private static KeysetQuery build(TableId table, boolean only, List<String> select, List<ColumnInfo> order,
-                                     List<Object> after, Object from, Object below, boolean belowInclusive) {
+                                     List<Object> after, Object from, Object below, boolean belowInclusive,
+                                     List<ColumnInfo> key, List<Object> lower, List<Object> upper) {
         if (!after.isEmpty() && after.size() != order.size()) {
             throw new IllegalArgumentException("position has " + after.size() + " values for an order of "
                     + order.size());
@@ -97,11 +120,27 @@ public record KeysetQuery(String sql, List<Object> binds) {
                     + castedParameter(first));
             binds.add(below);
         }
+        if (!lower.isEmpty()) {
+            predicates.add(rowOf(key) + " >= " + parametersOf(key));
+            binds.addAll(lower);
+        }
+        if (!upper.isEmpty()) {
+            predicates.add(rowOf(key) + " < " + parametersOf(key));
+            binds.addAll(upper);
+        }
         if (!predicates.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", predicates));
         }
         sql.append(" ORDER BY ").append(Sql.quotedList(order.stream().map(ColumnInfo::name).toList()));
         return new KeysetQuery(sql.toString(), binds);
+    }
+
+    private static String rowOf(List<ColumnInfo> columns) {
+        return "(" + Sql.quotedList(columns.stream().map(ColumnInfo::name).toList()) + ")";
+    }
+
+    private static String parametersOf(List<ColumnInfo> columns) {
+        return "(" + columns.stream().map(KeysetQuery::castedParameter).collect(Collectors.joining(", ")) + ")";
     }
 
     private static String castedParameter(ColumnInfo column) {

@@ -5,7 +5,6 @@ import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.pgkeyset.connect.pg.TableId;
 
 /**
  * Logs a table's snapshot progress at info every {@link #INTERVAL}: rows, share of the planner's
@@ -17,11 +16,12 @@ final class SnapshotProgress {
     private static final Logger log = LoggerFactory.getLogger(SnapshotProgress.class);
     static final Duration INTERVAL = Duration.ofSeconds(10);
 
-    private final TableId table;
+    /** The table, or table and key range, as logged. */
+    private final String table;
     private final TableStats stats;
     private long nextLogNanos;
 
-    SnapshotProgress(TableId table, TableStats stats, long nowNanos) {
+    SnapshotProgress(String table, TableStats stats, long nowNanos) {
         this.table = table;
         this.stats = stats;
         this.nextLogNanos = nowNanos + INTERVAL.toNanos();

@@ -14,9 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.Phase;
-import dev.pgkeyset.connect.offset.TablePartition;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.Sql;
 import dev.pgkeyset.connect.pg.TableId;
@@ -37,6 +37,10 @@ final class TablePlan {
 
     private final CapturedTable table;
     private final PgKeysetConfig config;
+    /** The whole table, or the key range this plan reads. */
+    private final TableSlice slice;
+    /** The table's split in JSON, for the offsets of a key range; null for a whole table. */
+    private final String splitJson;
     private final String topic;
     private final Map<String, Object> partition;
     private final ColumnConverter[] converters;
@@ -57,11 +61,17 @@ final class TablePlan {
     private final int softDeleteIndex;
 
     TablePlan(CapturedTable table, PgKeysetConfig config) {
+        this(table, config, TableSlice.whole(table.info().id()));
+    }
+
+    TablePlan(CapturedTable table, PgKeysetConfig config, TableSlice slice) {
         this.table = table;
         this.config = config;
+        this.slice = slice;
+        this.splitJson = slice.split() == null ? null : slice.split().json();
         TableId id = table.info().id();
         this.topic = config.topicFor(id);
-        this.partition = TablePartition.of(id);
+        this.partition = slice.partition();
         List<ColumnInfo> columns = table.info().columns();
         this.converters = new ColumnConverter[columns.size()];
         SchemaBuilder value = SchemaBuilder.struct().name(topic + ".Value").optional();
@@ -138,7 +148,7 @@ final class TablePlan {
             throw new org.apache.kafka.connect.errors.ConnectException("Table " + id() + " changed so that it can no "
                     + "longer be read as configured: " + resolution.problem());
         }
-        return new TablePlan(resolution.table(), config);
+        return new TablePlan(resolution.table(), config, slice);
     }
 
     /** Whether the change phase's tracking column is still the same column of the same type. */
@@ -146,8 +156,22 @@ final class TablePlan {
         return table.tracking().equals(other.table.tracking());
     }
 
+    TableSlice slice() {
+        return slice;
+    }
+
+    /** The rows this plan is expected to read: the table's estimate, shared evenly between its ranges. */
     long estimatedRows() {
-        return table.info().estimatedRows();
+        return slice.split() == null ? table.info().estimatedRows()
+                : table.info().estimatedRows() / slice.split().ranges();
+    }
+
+    private List<Object> lowerBound() {
+        return slice.split() == null ? List.of() : slice.split().lower(slice.range());
+    }
+
+    private List<Object> upperBound() {
+        return slice.split() == null ? List.of() : slice.split().upper(slice.range());
     }
 
     List<String> keyColumnNames() {
@@ -164,12 +188,14 @@ final class TablePlan {
     }
 
     KeysetQuery snapshotQuery(List<Object> after) {
-        return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), selectList, table.key(), after);
+        return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), selectList, table.key(), after,
+                lowerBound(), upperBound());
     }
 
     KeysetQuery changesQuery(List<Object> after, Object from, ChangeHorizon.Bound horizon) {
         return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), selectList,
-                table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive());
+                table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive(),
+                lowerBound(), upperBound());
     }
 
     /** A row's tracking value as epoch milliseconds, for clock columns (timestamps read as UTC wall time). */
@@ -255,7 +281,7 @@ final class TablePlan {
             key.put(keyFields[k], converters[keyIndexes[k]].toConnect(value));
         }
         Map<String, Object> offset = OffsetCodec.recordOffset(phase,
-                phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson, position, changesFrom);
+                phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson, position, changesFrom, splitJson);
         Headers headers = new ConnectHeaders();
         if (softDeleted(raw)) {
             headers.addString(OP_HEADER, "d");

@@ -93,7 +93,7 @@ final class TableReader implements AutoCloseable {
         this.connections = connections;
         this.settings = settings;
         this.stats = new TableStats(plan.estimatedRows());
-        this.progress = new SnapshotProgress(plan.id(), stats, System.nanoTime());
+        this.progress = new SnapshotProgress(plan.slice().toString(), stats, System.nanoTime());
         this.horizon = settings.followsChanges() ? plan.newHorizon() : null;
         if (resumeFrom == null) {
             startFresh();
@@ -103,7 +103,7 @@ final class TableReader implements AutoCloseable {
         if (phase != Phase.SNAPSHOT) {
             stats.snapshotDone();
         }
-        stats.register(metrics, plan.id());
+        stats.register(metrics, plan.slice());
     }
 
     private void startFresh() {
@@ -136,7 +136,7 @@ final class TableReader implements AutoCloseable {
                 position = offset.key().toArray();
             }
         }
-        log.info("Table {}: resuming from the committed offset, phase {}", plan.id(), phase.wireName());
+        log.info("Table {}: resuming from the committed offset, phase {}", plan.slice(), phase.wireName());
     }
 
     /** After the snapshot: follow changes from {@link #changesFrom}, or stay idle. */
@@ -148,7 +148,7 @@ final class TableReader implements AutoCloseable {
         }
         phase = Phase.INCREMENTAL;
         notBeforeNanos = System.nanoTime();
-        log.info("Table {}: following changes from {}", plan.id(),
+        log.info("Table {}: following changes from {}", plan.slice(),
                 changesFrom == null ? "the smallest tracking value" : "tracking value " + changesFrom);
     }
 
@@ -331,7 +331,7 @@ final class TableReader implements AutoCloseable {
         cursorOpenedNanos = System.nanoTime();
         stats.cursorOpened();
         if (stats.cursorsOpened() == 1 && phase == Phase.SNAPSHOT) {
-            log.info("Table {}: snapshot {} (~{} rows estimated)", plan.id(),
+            log.info("Table {}: snapshot {} (~{} rows estimated)", plan.slice(),
                     position == null ? "starts" : "resumes", plan.estimatedRows());
         }
         if (log.isDebugEnabled()) {

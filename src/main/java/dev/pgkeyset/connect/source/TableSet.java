@@ -14,9 +14,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
 
 /**
@@ -38,15 +40,25 @@ public final class TableSet implements AutoCloseable {
         this.batchMaxBytes = batchMaxBytes;
     }
 
-    public static TableSet open(List<TableInfo> tables, PgKeysetConfig config, ConnectionFactory connections,
-                                OffsetStorageReader offsets, PluginMetrics metrics) {
-        List<TablePlan> plans = new ArrayList<>(tables.size());
-        for (TableInfo info : tables) {
+    /**
+     * @param slices the whole tables and key ranges assigned, in order; those whose table is not
+     *               in {@code tables} (dropped since) are left out
+     */
+    public static TableSet open(List<TableSlice> slices, List<TableInfo> tables, PgKeysetConfig config,
+                                ConnectionFactory connections, OffsetStorageReader offsets, PluginMetrics metrics) {
+        Map<TableId, TableInfo> byId = new HashMap<>();
+        tables.forEach(t -> byId.put(t.id(), t));
+        List<TablePlan> plans = new ArrayList<>(slices.size());
+        for (TableSlice slice : slices) {
+            TableInfo info = byId.get(slice.table());
+            if (info == null) {
+                continue;
+            }
             CapturedTable.Resolution resolution = CapturedTable.resolve(info, config);
             if (!resolution.ok()) {
                 throw new ConnectException(resolution.problem());
             }
-            plans.add(new TablePlan(resolution.table(), config));
+            plans.add(new TablePlan(resolution.table(), config, slice));
         }
         Map<Map<String, Object>, Map<String, Object>> committed =
                 plans.isEmpty() ? Map.of() : offsets.offsets(plans.stream().map(TablePlan::partition).toList());

@@ -6,7 +6,7 @@ import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Gauge;
 import org.apache.kafka.common.metrics.PluginMetrics;
 
-import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.config.TableSlice;
 
 /**
  * What a table reader has done, kept as plain counters on the poll thread and published through
@@ -86,12 +86,16 @@ final class TableStats {
     }
 
     /** Registers the gauges; {@code metrics} may be null (a worker older than Kafka 4.1, or a test harness). */
-    void register(PluginMetrics metrics, TableId table) {
+    void register(PluginMetrics metrics, TableSlice slice) {
         if (metrics == null) {
             return;
         }
         LinkedHashMap<String, String> tags = new LinkedHashMap<>();
-        tags.put("table", table.canonical());
+        tags.put("table", slice.table().canonical());
+        if (slice.part() == TableSlice.Part.RANGE) {
+            // One reader per key range of a split table: each has its own gauges.
+            tags.put("range", Integer.toString(slice.range()));
+        }
         add(metrics, "rows-read-total", "Rows handed to Kafka Connect", tags, (Gauge<Long>) (c, now) -> rowsRead);
         add(metrics, "snapshot-progress-percent", "Share of the table's estimated rows copied", tags,
                 (Gauge<Double>) (c, now) -> snapshotPercent());

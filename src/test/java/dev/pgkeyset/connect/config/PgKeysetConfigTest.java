@@ -97,7 +97,8 @@ class PgKeysetConfigTest {
     void taskConfigCarriesItsTablesWhateverTheirNames() {
         Map<String, String> props = minimal();
         TableId odd = new TableId("we,ird", "na.me\"x");
-        props.put(TaskConfig.TASK_TABLES, TaskConfig.encodeTables(java.util.List.of(odd, new TableId("public", "t"))));
+        props.put(TaskConfig.TASK_TABLES, TaskConfig.encodeSlices(java.util.List.of(
+                TableSlice.whole(odd), TableSlice.whole(new TableId("public", "t")))));
         assertEquals(java.util.List.of(odd, new TableId("public", "t")), new TaskConfig(props).tables());
     }
 

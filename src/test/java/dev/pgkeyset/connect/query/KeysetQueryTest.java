@@ -83,4 +83,17 @@ class KeysetQueryTest {
                 + " ORDER BY \"version\", \"id\"", first.sql());
         assertEquals(List.of("100", "250"), first.binds());
     }
+
+    @Test
+    void aKeyRangeIsBoundedBelowUntilItsFirstRowAndAlwaysAbove() {
+        KeysetQuery first = KeysetQuery.snapshot(ORDERS, true, select(REGION, ID), List.of(REGION, ID), List.of(),
+                List.of("eu", 5L), List.of("us", 1L));
+        assertEquals("SELECT \"region\", \"id\" FROM ONLY \"public\".\"orders\" WHERE (\"region\", \"id\") >="
+                + " (CAST(? AS text), CAST(? AS integer)) AND (\"region\", \"id\") < (CAST(? AS text), CAST(? AS integer))"
+                + " ORDER BY \"region\", \"id\"", first.sql());
+        assertEquals(List.of("eu", 5L, "us", 1L), first.binds());
+        KeysetQuery resumed = KeysetQuery.snapshot(ORDERS, true, select(REGION, ID), List.of(REGION, ID),
+                List.of("eu", 9L), List.of("eu", 5L), List.of("us", 1L));
+        assertEquals(List.of("eu", 9L, "us", 1L), resumed.binds(), "the position is past the lower bound");
+    }
 }
