@@ -41,6 +41,10 @@ public final class CommittedSplits implements TaskAssignment.Splits {
 
     @Override
     public TaskAssignment.Progress progress(CapturedTable table) {
+        if (config.snapshotMode() == dev.pgkeyset.connect.config.SnapshotMode.NEVER) {
+            // Nothing to copy: ranges would only multiply the change queries.
+            return new TaskAssignment.Progress.StartedWhole();
+        }
         if (offsets == null) {
             return new TaskAssignment.Progress.Fresh();
         }
