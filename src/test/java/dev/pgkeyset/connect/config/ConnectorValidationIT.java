@@ -91,6 +91,18 @@ class ConnectorValidationIT {
     }
 
     @Test
+    void wrongCredentialsAreReportedOnTheUserAndPassword() {
+        // Trust authentication here, so an unknown user stands for wrong credentials: SQLState 28000.
+        Map<String, String> config = valid();
+        config.put("connection.user", "no_such_user_pgkeyset");
+        Map<String, List<String>> errors = errors(config);
+        assertEquals(java.util.Set.of("connection.user", "connection.password"), errors.keySet(), "errors: " + errors);
+        assertTrue(errors.get("connection.user").get(0).contains("no_such_user_pgkeyset")
+                && errors.get("connection.user").get(0).contains("28"), errors.toString());
+        assertFalse(errors.toString().contains("not-the-real-one-but-secret"), "the password is never echoed");
+    }
+
+    @Test
     void includeListMatchingNothingIsReported() {
         Map<String, String> config = valid();
         config.put("table.include.list", "public\\.nothing_.*");
