@@ -124,6 +124,20 @@ class SplitTableIT {
         }
         assertEquals(ROWS, seen.size());
         assertTrue(seen.values().stream().allMatch(n -> n == 1), "an undisturbed run copies each row once");
+
+        // Stop, delete the offsets of every range, resume: the table is copied again, cut anew.
+        connect.stopConnector("split");
+        connect.assertions().assertConnectorIsStopped("split", "connector did not stop");
+        connect.resetConnectorOffsets("split");
+        connect.resumeConnector("split");
+        connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("split", 3, "three tasks again");
+        Map<Long, Integer> again = new HashMap<>();
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of("split.public.big"))) {
+            reader.readUntil(() -> again.values().stream().filter(n -> n >= 2).count() == ROWS, TIMEOUT,
+                    row -> again.merge(row.key().get("id").asLong(), 1, Integer::sum));
+        }
+        ConnectFixture.waitFor("three range offsets after the re-copy", Duration.ofSeconds(30),
+                () -> rangeOffsets("split").size() == 3);
         connect.deleteConnector("split");
     }
 
