@@ -276,9 +276,10 @@ final class TablePlan {
      */
     SourceRecord toRecord(Object[] raw, Object[] position, Phase phase, String changesFrom) {
         Struct key = new Struct(keySchema);
+        Object[] keyValues = PrevalidatedStruct.valuesOf(key);
         for (int k = 0; k < keyIndexes.length; k++) {
             Object value = raw[keyIndexes[k]];
-            key.put(keyFields[k], converters[keyIndexes[k]].toConnect(value));
+            PrevalidatedStruct.set(key, keyValues, keyFields, k, converters[keyIndexes[k]].toConnect(value));
         }
         Map<String, Object> offset = OffsetCodec.recordOffset(phase,
                 phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson, position, changesFrom, splitJson);
@@ -288,9 +289,10 @@ final class TablePlan {
             return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
         }
         Struct value = new Struct(valueSchema);
+        Object[] values = PrevalidatedStruct.valuesOf(value);
         for (int i = 0; i < raw.length; i++) {
             if (raw[i] != null) {
-                value.put(valueFields[i], converters[i].toConnect(raw[i]));
+                PrevalidatedStruct.set(value, values, valueFields, i, converters[i].toConnect(raw[i]));
             }
         }
         headers.addString(OP_HEADER, phase == Phase.INCREMENTAL ? "u" : "r");

@@ -98,6 +98,21 @@ class OffsetsRestIT {
                 () -> connect.alterSourceConnectorOffset("o", Map.of("schema", "public"),
                         Map.of("phase", "snapshot", "key_columns", "[\"id\"]", "key", "[1]")));
         assertTrue(badPartition.getMessage().contains("source partition"), badPartition.getMessage());
+        // Key ranges of split tables: the range must be an index, and its offset must keep the split.
+        ConnectRestException badRange = assertThrows(ConnectRestException.class,
+                () -> connect.alterSourceConnectorOffset("o", Map.of("table", "public.t", "range", "first"),
+                        Map.of("phase", "snapshot", "key_columns", "[\"id\"]", "key", "[1]", "split", "[[500]]")));
+        assertTrue(badRange.getMessage().contains("key range of a split table"), badRange.getMessage());
+        ConnectRestException noSplit = assertThrows(ConnectRestException.class,
+                () -> connect.alterSourceConnectorOffset("o", Map.of("table", "public.t", "range", "1"),
+                        Map.of("phase", "snapshot", "key_columns", "[\"id\"]", "key", "[600]")));
+        assertTrue(noSplit.getMessage().contains("split"), noSplit.getMessage());
+        ConnectRestException outside = assertThrows(ConnectRestException.class,
+                () -> connect.alterSourceConnectorOffset("o", Map.of("table", "public.t", "range", "2"),
+                        Map.of("phase", "snapshot", "key_columns", "[\"id\"]", "key", "[600]", "split", "[[500]]")));
+        assertTrue(outside.getMessage().contains("does not exist"), outside.getMessage());
+        connect.alterSourceConnectorOffset("o", Map.of("table", "public.t", "range", "1"),
+                Map.of("phase", "snapshot", "key_columns", "[\"id\"]", "key", "[600]", "split", "[[500]]"));
         connect.deleteConnector("o");
     }
 }
