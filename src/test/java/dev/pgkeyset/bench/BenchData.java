@@ -28,6 +28,10 @@ final class BenchData {
         this.rows = Math.max(1000, Math.round(scale * 100_000));
     }
 
+    PostgresFixture.Server server() {
+        return server;
+    }
+
     String jdbcUrl() {
         return server.jdbcUrl(DATABASE);
     }

@@ -51,6 +51,57 @@ final class EndToEnd implements AutoCloseable {
         return timeUntilTopicHoldsAll(name, config, topic);
     }
 
+    /**
+     * Debezium's PostgreSQL connector snapshotting the same table in the same worker, with the same
+     * converters ({@code snapshot.mode=initial_only}, pgoutput). Needs {@code wal_level=logical}.
+     */
+    double debezium() throws Exception {
+        String name = "debezium-" + (++runs);
+        String slot = name.replace('-', '_');
+        Map<String, String> config = new HashMap<>();
+        config.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        config.put("database.hostname", data.server().host());
+        config.put("database.port", Integer.toString(data.server().port()));
+        config.put("database.user", data.server().user());
+        if (data.server().password() != null) {
+            config.put("database.password", data.server().password());
+        }
+        config.put("database.dbname", BenchData.DATABASE);
+        config.put("topic.prefix", name);
+        config.put("table.include.list", "public.pgbench_accounts");
+        config.put("plugin.name", "pgoutput");
+        config.put("slot.name", slot);
+        config.put("slot.drop.on.stop", "true");
+        config.put("publication.name", "pub_" + slot);
+        config.put("publication.autocreate.mode", "filtered");
+        config.put("snapshot.mode", "initial_only");
+        try {
+            return timeUntilTopicHoldsAll(name, config, name + ".public.pgbench_accounts");
+        } finally {
+            dropReplicationLeftovers(slot);
+        }
+    }
+
+    /** The slot goes when the connector stops (slot.drop.on.stop); the publication stays: both are cleared here. */
+    private void dropReplicationLeftovers(String slot) throws Exception {
+        try (java.sql.Connection c = data.connect(); java.sql.Statement st = c.createStatement()) {
+            st.execute("DROP PUBLICATION IF EXISTS pub_" + slot);
+            for (int attempt = 0; attempt < 50; attempt++) {
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '"
+                        + slot + "'")) {
+                    if (!rs.next()) {
+                        return;
+                    }
+                    if (!rs.getBoolean(1)) {
+                        st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+                        return;
+                    }
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+
     private double timeUntilTopicHoldsAll(String name, Map<String, String> config, String topic) throws Exception {
         config.put("tasks.max", "1");
         config.put("topic.creation.default.replication.factor", "1");

@@ -43,4 +43,14 @@ class SqlTest {
         String timeout = SqlErrors.describe(new SQLException("canceling statement due to statement timeout", "57014"));
         assertTrue(timeout.contains("statement_timeout") && timeout.contains("fetch.size"), timeout);
     }
+
+    @Test
+    void aNameThatDoesNotResolveIsATransientConnectionFailure() {
+        // What a DNS failure looks like to the reader when it reconnects: pgjdbc's own exception.
+        java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                () -> java.sql.DriverManager.getConnection(
+                        "jdbc:postgresql://pgkeyset-no-such-host.invalid:5432/db?connectTimeout=2", "u", "p").close());
+        assertTrue(e.getSQLState().startsWith("08"), e.getSQLState() + " " + e.getMessage());
+        assertTrue(SqlErrors.isTransient(e));
+    }
 }
