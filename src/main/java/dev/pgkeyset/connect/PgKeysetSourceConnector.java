@@ -28,6 +28,7 @@ import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
+import dev.pgkeyset.connect.offset.KeySplit;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
@@ -54,6 +55,9 @@ public class PgKeysetSourceConnector extends SourceConnector {
 
     private Map<String, String> props;
     private PgKeysetConfig config;
+    /** Key splits this instance decided, reused by its later reconfigurations (see CommittedSplits). */
+    private final Map<TableId, KeySplit> decidedSplits = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** Replaced by the discovery thread when the set of captured tables changes. */
     private volatile List<CapturedTable> tables;
     private ScheduledExecutorService discovery;
@@ -155,7 +159,7 @@ public class PgKeysetSourceConnector extends SourceConnector {
         List<Map<String, String>> configs = new ArrayList<>();
         OffsetStorageReader offsets = context() == null ? null : context().offsetStorageReader();
         for (List<TableSlice> assigned : TaskAssignment.assign(tables, maxTasks,
-                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS))) {
+                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, decidedSplits))) {
             Map<String, String> taskProps = new HashMap<>(props);
             taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeSlices(assigned));
             configs.add(taskProps);

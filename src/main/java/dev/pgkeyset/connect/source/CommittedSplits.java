@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.offset.KeySplit;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
@@ -32,23 +33,39 @@ public final class CommittedSplits implements TaskAssignment.Splits {
     /** Null where the framework offers none (a test harness): every table then counts as fresh. */
     private final OffsetStorageReader offsets;
     private final int connectTimeoutSeconds;
+    /**
+     * Splits this connector instance decided, kept across its reconfigurations: until the first
+     * range offset is committed (offset.flush.interval.ms) the offsets cannot tell, and cutting the
+     * table anew would restart ranges already under way.
+     */
+    private final Map<TableId, KeySplit> decided;
 
-    public CommittedSplits(PgKeysetConfig config, OffsetStorageReader offsets, int connectTimeoutSeconds) {
+    public CommittedSplits(PgKeysetConfig config, OffsetStorageReader offsets, int connectTimeoutSeconds,
+                           Map<TableId, KeySplit> decided) {
         this.config = config;
         this.offsets = offsets;
         this.connectTimeoutSeconds = connectTimeoutSeconds;
+        this.decided = decided;
     }
 
     @Override
     public TaskAssignment.Progress progress(CapturedTable table) {
-        if (config.snapshotMode() == dev.pgkeyset.connect.config.SnapshotMode.NEVER) {
+        if (config.snapshotMode() == SnapshotMode.NEVER) {
             // Nothing to copy: ranges would only multiply the change queries.
             return new TaskAssignment.Progress.StartedWhole();
         }
+        TableId id = table.info().id();
+        TaskAssignment.Progress committed = committedProgress(id);
+        if (committed instanceof TaskAssignment.Progress.Fresh && decided.containsKey(id)) {
+            return new TaskAssignment.Progress.Split(decided.get(id));
+        }
+        return committed;
+    }
+
+    private TaskAssignment.Progress committedProgress(TableId id) {
         if (offsets == null) {
             return new TaskAssignment.Progress.Fresh();
         }
-        TableId id = table.info().id();
         List<Map<String, Object>> partitions = new ArrayList<>(TaskAssignment.MAX_RANGES + 1);
         partitions.add(TablePartition.of(id));
         for (int i = 0; i < TaskAssignment.MAX_RANGES; i++) {
@@ -82,6 +99,7 @@ public final class CommittedSplits implements TaskAssignment.Splits {
         try (Connection connection = ConnectionFactory.openOnce(config, connectTimeoutSeconds)) {
             KeySplit split = KeySplitter.split(connection, table, config, ranges);
             connection.commit();
+            decided.put(table.info().id(), split);
             log.info("Table {} (~{} rows) split into {} key ranges from a sample, in {} ms: boundaries {}",
                     table.info().id(), table.info().estimatedRows(), split.ranges(),
                     (System.nanoTime() - start) / 1_000_000, split.json());
