@@ -57,6 +57,15 @@ public final class Benchmark {
         }
         report.extra("3. one 5,000-row page by LIMIT/OFFSET vs by keyset, at growing positions", pages);
 
+        // Is a COPY chunk a faster way to read in key order than the cursor? (the question)
+        limits.keysetCursorValues();
+        limits.keysetCopyChunks();
+        Stats cursorValues = repeat(runs, limits::keysetCursorValues);
+        Stats copyChunks = repeat(runs, limits::keysetCopyChunks);
+        report.extra("4a. the keyset read alone, values decoded, no records: cursor vs COPY (SELECT … ORDER BY key LIMIT"
+                + " 100000) binary chunks", String.format("%,.0f vs %,.0f rows/s (median of %d; COPY/cursor %.2f)",
+                        cursorValues.median(), copyChunks.median(), runs, copyChunks.median() / cursorValues.median()));
+
         TaskReadPath taskPath = new TaskReadPath(data);
         TaskReadPath.Result cold = taskPath.run();
         for (int i = 0; i < warmups; i++) {

@@ -45,6 +45,103 @@ final class ReadLimits {
     long copyBytes;
 
     /**
+     * The keyset read with nothing of the connector: a server-side cursor over
+     * {@code WHERE aid > ? ORDER BY aid}, each value read as the task reads it. Rows/s.
+     */
+    double keysetCursorValues() throws SQLException {
+        try (Connection c = data.connect()) {
+            c.setAutoCommit(false);
+            c.unwrap(PGConnection.class).setPrepareThreshold(-1); // binary transfer, as the connector reads
+            long start = System.nanoTime();
+            long rows = 0;
+            long checksum = 0;
+            try (PreparedStatement st = c.prepareStatement("SELECT aid, bid, abalance, filler FROM pgbench_accounts"
+                    + " WHERE aid > ? ORDER BY aid", ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
+                st.setFetchSize(5000);
+                st.setInt(1, 0);
+                try (ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        checksum += rs.getInt(1) + rs.getInt(2) + rs.getInt(3) + rs.getString(4).length();
+                        rows++;
+                    }
+                }
+            }
+            c.commit();
+            return checked(rows, checksum, start);
+        }
+    }
+
+    /**
+     * The same keyset read as a chain of {@code COPY (SELECT … WHERE aid > last ORDER BY aid
+     * LIMIT 100000) TO STDOUT (FORMAT binary)} chunks, each row decoded from the stream as it
+     * arrives (never buffered whole): what a COPY-based snapshot path could do. Rows/s.
+     */
+    double keysetCopyChunks() throws SQLException {
+        int chunk = 100_000;
+        try (Connection c = data.connect()) {
+            c.setAutoCommit(false);
+            long start = System.nanoTime();
+            long rows = 0;
+            long checksum = 0;
+            int last = 0;
+            while (true) {
+                CopyOut copy = c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT aid, bid, abalance,"
+                        + " filler FROM pgbench_accounts WHERE aid > " + last + " ORDER BY aid LIMIT " + chunk
+                        + ") TO STDOUT (FORMAT binary)");
+                int inChunk = 0;
+                boolean header = true;
+                byte[] message;
+                while ((message = copy.readFromCopy()) != null) {
+                    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(message);
+                    if (header) {
+                        in.position(11 + 4); // signature and flags
+                        in.position(in.position() + 4 + in.getInt()); // header extension
+                        header = false;
+                    }
+                    while (in.remaining() >= 2) {
+                        short fields = in.getShort();
+                        if (fields < 0) {
+                            break; // trailer
+                        }
+                        int aid = 0;
+                        for (int f = 0; f < fields; f++) {
+                            int length = in.getInt();
+                            if (length < 0) {
+                                continue;
+                            }
+                            if (f < 3) {
+                                int value = in.getInt();
+                                aid = f == 0 ? value : aid;
+                                checksum += value;
+                            } else {
+                                checksum += new String(message, in.position(), length,
+                                        java.nio.charset.StandardCharsets.UTF_8).length();
+                                in.position(in.position() + length);
+                            }
+                        }
+                        last = aid;
+                        inChunk++;
+                        rows++;
+                    }
+                }
+                if (inChunk < chunk) {
+                    break;
+                }
+            }
+            c.commit();
+            return checked(rows, checksum, start);
+        }
+    }
+
+    private double checked(long rows, long checksum, long startNanos) {
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        if (rows != data.rows || checksum == 0) {
+            throw new IllegalStateException("read " + rows + " rows of " + data.rows);
+        }
+        return rows / seconds;
+    }
+
+    /**
      * A plain JDBC read: autocommit on, no fetch size, so pgjdbc holds the whole result. Returns
      * rows/s; a full collection while the result is still open lets a {@link HeapSampler} see
      * what it holds.
