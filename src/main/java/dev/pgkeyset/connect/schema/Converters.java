@@ -184,10 +184,6 @@ public final class Converters {
     /** money's scale in nearly every lc_monetary (a locale with 3 fraction digits needs numeric.mapping=string). */
     private static final int MONEY_SCALE = 2;
 
-    /** Schema names of the microsecond representations (INT64); see {@link SemanticTypes}. */
-    public static final String MICRO_TIMESTAMP = SemanticTypes.MICRO_TIMESTAMP;
-    public static final String MICRO_TIME = SemanticTypes.MICRO_TIME;
-
     /** bytea's hex text form {@code \x0aff} (bytea_output=hex, set on every task session). */
     private static byte[] byteaFromText(String text) {
         if (!text.startsWith("\\x")) {
@@ -211,7 +207,8 @@ public final class Converters {
             case MICROS -> micros == null
                     ? new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> 8)
                     : new SimpleConverter(build(SchemaBuilder.int64().name(
-                            Timestamp.LOGICAL_NAME.equals(connectType.name()) ? MICRO_TIMESTAMP : MICRO_TIME)
+                            Timestamp.LOGICAL_NAME.equals(connectType.name()) ? SemanticTypes.MICRO_TIMESTAMP
+                                    : SemanticTypes.MICRO_TIME)
                             .version(1), optional), reader, micros, pgText, v -> 8);
             case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader, pgText, pgText,
                     v -> 32);

@@ -7,6 +7,7 @@ import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.header.ConnectHeaders;
 import org.apache.kafka.connect.header.Headers;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -20,6 +21,7 @@ import dev.pgkeyset.connect.offset.Phase;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.Sql;
 import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
 import dev.pgkeyset.connect.query.KeysetQuery;
 import dev.pgkeyset.connect.schema.ColumnConverter;
 import dev.pgkeyset.connect.schema.Converters;
@@ -140,12 +142,12 @@ final class TablePlan {
      * column gone).
      */
     TablePlan withColumns(List<ColumnInfo> columns) {
-        dev.pgkeyset.connect.pg.TableInfo info = table.info();
-        CapturedTable.Resolution resolution = CapturedTable.resolve(new dev.pgkeyset.connect.pg.TableInfo(info.id(),
+        TableInfo info = table.info();
+        CapturedTable.Resolution resolution = CapturedTable.resolve(new TableInfo(info.id(),
                 info.kind(), List.copyOf(columns), info.primaryKey(), info.indexLeadingColumns(), info.estimatedRows()),
                 config);
         if (!resolution.ok()) {
-            throw new org.apache.kafka.connect.errors.ConnectException("Table " + id() + " changed so that it can no "
+            throw new ConnectException("Table " + id() + " changed so that it can no "
                     + "longer be read as configured: " + resolution.problem());
         }
         return new TablePlan(resolution.table(), config, slice);
@@ -245,7 +247,7 @@ final class TablePlan {
         for (int k = 0; k < keyIndexes.length; k++) {
             Object value = raw[keyIndexes[k]];
             if (value == null) {
-                throw new org.apache.kafka.connect.errors.ConnectException("Table " + id() + " has a row whose key column '"
+                throw new ConnectException("Table " + id() + " has a row whose key column '"
                         + keyFields[k].name() + "' is NULL; keyset keys must be unique and non-null "
                         + "(choose other key.columns for this table)");
             }

@@ -89,11 +89,11 @@ class ConvertersTest {
         ColumnConverter tstz = Converters.forColumn(T, new ColumnInfo("c", PgTypes.TIMESTAMPTZ,
                 "timestamp with time zone", -1, true), NumericMapping.PRECISE, TimePrecisionMode.MICROS);
         OffsetDateTime value = OffsetDateTime.of(1969, 12, 31, 23, 59, 59, 999_999_000, ZoneOffset.UTC);
-        assertEquals(Converters.MICRO_TIMESTAMP, tstz.schema().name());
+        assertEquals(SemanticTypes.MICRO_TIMESTAMP, tstz.schema().name());
         assertEquals(-1L, tstz.toConnect(value));
         ColumnConverter time = Converters.forColumn(T, new ColumnInfo("c", PgTypes.TIME, "time without time zone",
                 -1, true), NumericMapping.PRECISE, TimePrecisionMode.MICROS);
-        assertEquals(Converters.MICRO_TIME, time.schema().name());
+        assertEquals(SemanticTypes.MICRO_TIME, time.schema().name());
         assertEquals(3_723_000_004L, time.toConnect(java.time.LocalTime.of(1, 2, 3, 4_000)));
         ColumnConverter text = Converters.forColumn(T, new ColumnInfo("c", PgTypes.TIMESTAMP,
                 "timestamp without time zone", -1, true), NumericMapping.PRECISE, TimePrecisionMode.STRING);
