@@ -32,8 +32,20 @@ final class EndToEnd implements AutoCloseable {
     }
 
     double ours() throws Exception {
+        return ours(Map.of());
+    }
+
+    /** Producer settings for large batches (the worker's policy must allow overrides; Kafka's default does). */
+    static final Map<String, String> PRODUCER_OVERRIDES = Map.of(
+            "producer.override.linger.ms", "20",
+            "producer.override.batch.size", "524288",
+            "producer.override.compression.type", "lz4");
+
+    /** This connector with extra connector settings (e.g. {@link #PRODUCER_OVERRIDES}). */
+    double ours(Map<String, String> extra) throws Exception {
         String name = "ours-" + (++runs);
         Map<String, String> config = new HashMap<>(data.connectionProps());
+        config.putAll(extra);
         config.put("connector.class", "dev.pgkeyset.connect.PgKeysetSourceConnector");
         config.put("table.include.list", "public\\.pgbench_accounts");
         config.put("topic.prefix", name);
