@@ -98,7 +98,7 @@ public final class Catalog {
     private static Map<Long, List<ColumnInfo>> columns(Connection connection, Long[] oids) throws SQLException {
         try (PreparedStatement st = connection.prepareStatement(COLUMNS.formatted("a.attrelid = ANY (?)"))) {
             st.setArray(1, oidArray(connection, oids));
-            return readColumns(connection, st);
+            return readColumns(connection, st, new PgTypeResolver());
         }
     }
 
@@ -106,10 +106,11 @@ public final class Catalog {
      * The current columns of one table, to notice a schema change between two cursors. A table
      * dropped or renamed meanwhile fails with SQLState 42P01.
      */
-    public static List<ColumnInfo> columnsOf(Connection connection, TableId table) throws SQLException {
+    public static List<ColumnInfo> columnsOf(Connection connection, TableId table, PgTypeResolver types)
+            throws SQLException {
         try (PreparedStatement st = connection.prepareStatement(COLUMNS.formatted("a.attrelid = CAST(? AS regclass)"))) {
             st.setString(1, table.quoted());
-            return readColumns(connection, st).values().stream().findFirst().orElse(List.of());
+            return readColumns(connection, st, types).values().stream().findFirst().orElse(List.of());
         }
     }
 
@@ -117,8 +118,8 @@ public final class Catalog {
                                   boolean notNull) {
     }
 
-    private static Map<Long, List<ColumnInfo>> readColumns(Connection connection, PreparedStatement st)
-            throws SQLException {
+    private static Map<Long, List<ColumnInfo>> readColumns(Connection connection, PreparedStatement st,
+                                                           PgTypeResolver types) throws SQLException {
         List<DeclaredColumn> declared = new ArrayList<>();
         try (ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
@@ -126,7 +127,7 @@ public final class Catalog {
                         rs.getInt(5), rs.getInt(6), rs.getBoolean(7)));
             }
         }
-        PgTypeResolver types = PgTypeResolver.load(connection,
+        types.load(connection,
                 declared.stream().map(DeclaredColumn::typeOid).collect(java.util.stream.Collectors.toSet()));
         Map<Long, List<ColumnInfo>> byTable = new java.util.LinkedHashMap<>();
         for (DeclaredColumn c : declared) {

@@ -13,9 +13,12 @@ import java.util.Set;
 /**
  * Resolves column types to what decides their mapping: a domain to its base type (through any
  * number of domains), an array to its element type. Reads {@code pg_type} for just the types in
- * use, one query per level of nesting (usually one or two).
+ * use, one query per level of nesting (usually one or two), and remembers them: a reader that
+ * looks at its table's columns before every cursor asks again only for types it has not seen.
+ * What it keeps cannot change under it (a domain's base type and modifier, an array's element
+ * type are fixed), except a domain's NOT NULL, which then shows at the next start.
  */
-final class PgTypeResolver {
+public final class PgTypeResolver {
 
     private static final String TYPES = """
             SELECT oid, typtype, typbasetype, typtypmod, typnotnull, typelem, typcategory
@@ -27,13 +30,16 @@ final class PgTypeResolver {
 
     private final Map<Integer, Row> rows = new HashMap<>();
 
-    private PgTypeResolver() {
+    public PgTypeResolver() {
     }
 
-    /** Loads the types, and every type they are built on. */
-    static PgTypeResolver load(Connection connection, Collection<Integer> typeOids) throws SQLException {
-        PgTypeResolver resolver = new PgTypeResolver();
+    /** Loads the types not known yet, and every type they are built on. */
+    void load(Connection connection, Collection<Integer> typeOids) throws SQLException {
         Set<Integer> wanted = new HashSet<>(typeOids);
+        wanted.removeAll(rows.keySet());
+        if (wanted.isEmpty()) {
+            return;
+        }
         try (PreparedStatement st = connection.prepareStatement(TYPES)) {
             while (!wanted.isEmpty()) {
                 st.setArray(1, connection.createArrayOf("oid", wanted.toArray()));
@@ -42,7 +48,7 @@ final class PgTypeResolver {
                     while (rs.next()) {
                         Row row = new Row(rs.getString(2).charAt(0), rs.getInt(3), rs.getInt(4), rs.getBoolean(5),
                                 rs.getInt(6), "A".equals(rs.getString(7)));
-                        resolver.rows.put(rs.getInt(1), row);
+                        rows.put(rs.getInt(1), row);
                         if (row.typtype == 'd') {
                             next.add(row.baseType);
                         } else if (row.array && row.element != 0) {
@@ -50,11 +56,10 @@ final class PgTypeResolver {
                         }
                     }
                 }
-                next.removeAll(resolver.rows.keySet());
+                next.removeAll(rows.keySet());
                 wanted = next;
             }
         }
-        return resolver;
     }
 
     /** The resolved type of a column declared with {@code typeOid} and {@code typmod}. */

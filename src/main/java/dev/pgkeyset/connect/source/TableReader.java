@@ -20,6 +20,7 @@ import dev.pgkeyset.connect.offset.Phase;
 import dev.pgkeyset.connect.pg.Catalog;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.PgTypeResolver;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableLocks;
 import dev.pgkeyset.connect.query.KeysetQuery;
@@ -47,6 +48,8 @@ final class TableReader implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(TableReader.class);
 
+    /** The column types seen so far: looking at the columns before each cursor is then one query. */
+    private final PgTypeResolver types = new PgTypeResolver();
     /** Replaced when the table's columns change (see {@link #followSchemaChange}). */
     private TablePlan plan;
     private final ConnectionFactory connections;
@@ -370,7 +373,7 @@ final class TableReader implements AutoCloseable {
      * Costs one indexed catalog lookup per cursor; in the change phase, one per poll.
      */
     private void followSchemaChange() throws SQLException {
-        List<ColumnInfo> current = Catalog.columnsOf(connection, plan.id());
+        List<ColumnInfo> current = Catalog.columnsOf(connection, plan.id(), types);
         if (current.equals(plan.columns())) {
             return;
         }
