@@ -314,6 +314,18 @@ class SurprisesIT {
                 Thread.sleep(50); // a slow consumer: the cursor ages out mid-table
             }
             long waitedMs = truncate.get(1, TimeUnit.SECONDS);
+            // The row read ahead before the cursor let go (for the TRUNCATE's lock, or its age) is
+            // still to be handed over: poll until the snapshot has nothing more.
+            for (int idle = 0; idle < 5 && System.nanoTime() < deadline; ) {
+                List<SourceRecord> batch = harness.poll();
+                if (batch == null) {
+                    idle++;
+                    Thread.sleep(50);
+                } else {
+                    records.addAll(batch);
+                    idle = 0;
+                }
+            }
             int snapshotRows = records.size();
             db.execute("INSERT INTO shrinking (id) SELECT g FROM generate_series(" + (rows + 1) + ", " + (rows + 10)
                     + ") g");
