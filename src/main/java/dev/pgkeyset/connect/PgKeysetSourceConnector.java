@@ -28,7 +28,6 @@ import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
-import dev.pgkeyset.connect.offset.KeySplit;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
@@ -39,6 +38,7 @@ import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.source.CapturedTable;
 import dev.pgkeyset.connect.source.TableDiscovery;
 import dev.pgkeyset.connect.source.CommittedSplits;
+import dev.pgkeyset.connect.source.RememberedSplits;
 import dev.pgkeyset.connect.source.TaskAssignment;
 
 /**
@@ -55,8 +55,8 @@ public class PgKeysetSourceConnector extends SourceConnector {
 
     private Map<String, String> props;
     private PgKeysetConfig config;
-    /** Key splits this instance decided, reused by its later reconfigurations (see CommittedSplits). */
-    private final Map<TableId, KeySplit> decidedSplits = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Key splits sampled whose offsets are not committed yet (see RememberedSplits). */
+    private RememberedSplits rememberedSplits;
 
     /** Replaced by the discovery thread when the set of captured tables changes. */
     private volatile List<CapturedTable> tables;
@@ -71,6 +71,8 @@ public class PgKeysetSourceConnector extends SourceConnector {
     public void start(Map<String, String> props) {
         this.props = Map.copyOf(props);
         this.config = new PgKeysetConfig(props);
+        // "name" is the connector's name, which the worker passes with its config.
+        this.rememberedSplits = new RememberedSplits(props.get("name"), config.connectionUrl());
         long start = System.nanoTime();
         TableDiscovery.Result found;
         try {
@@ -159,7 +161,7 @@ public class PgKeysetSourceConnector extends SourceConnector {
         List<Map<String, String>> configs = new ArrayList<>();
         OffsetStorageReader offsets = context() == null ? null : context().offsetStorageReader();
         for (List<TableSlice> assigned : TaskAssignment.assign(tables, maxTasks,
-                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, decidedSplits))) {
+                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, rememberedSplits))) {
             Map<String, String> taskProps = new HashMap<>(props);
             taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeSlices(assigned));
             configs.add(taskProps);
