@@ -19,7 +19,7 @@ import dev.pgkeyset.connect.pg.TableId;
  * restart starts a new connector instance, which calls {@code taskConfigs()} while the old
  * tasks still run; without this memory it samples a new split. Kept per connector name and
  * database, and dropped once a committed range offset carries a split (the offsets then answer,
- * and a later offset reset samples anew). A move to another worker still loses it: then the new
+ * and a later offset reset samples anew), or after an hour. A move to another worker still loses it: then the new
  * split's range readers, which never resume from another split's offset (see TableReader), read
  * their ranges again; duplicates, no loss.
  */
@@ -28,9 +28,15 @@ public final class RememberedSplits {
     private record Key(String connector, String url, TableId table) {
     }
 
-    /** The key columns the split's boundaries are values of. */
-    private record Remembered(List<String> keyColumns, KeySplit split) {
+    /** The key columns the split's boundaries are values of, and when it was sampled. */
+    private record Remembered(List<String> keyColumns, KeySplit split, long sampledNanos) {
     }
+
+    /**
+     * Far longer than any offset flush interval in practice: past it the offsets answer, or they
+     * were reset and a new sample fits the table as it is now.
+     */
+    private static final long KEPT_NANOS = java.util.concurrent.TimeUnit.HOURS.toNanos(1);
 
     private static final Map<Key, Remembered> SPLITS = new ConcurrentHashMap<>();
     /** Bounds the memory of a worker whose connectors come and go: the oldest entries matter least. */
@@ -55,13 +61,14 @@ public final class RememberedSplits {
         if (store().size() >= MAX_ENTRIES) {
             store().clear();
         }
-        store().put(new Key(connector, url, table), new Remembered(List.copyOf(keyColumns), split));
+        store().put(new Key(connector, url, table), new Remembered(List.copyOf(keyColumns), split, System.nanoTime()));
     }
 
     /** The split remembered for this table over these key columns. */
     Optional<KeySplit> recall(TableId table, List<String> keyColumns) {
         Remembered remembered = store().get(new Key(connector, url, table));
-        return remembered != null && remembered.keyColumns().equals(keyColumns) ? Optional.of(remembered.split())
+        return remembered != null && remembered.keyColumns().equals(keyColumns)
+                && System.nanoTime() - remembered.sampledNanos() < KEPT_NANOS ? Optional.of(remembered.split())
                 : Optional.empty();
     }
 

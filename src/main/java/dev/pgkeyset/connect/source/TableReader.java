@@ -150,10 +150,11 @@ final class TableReader implements AutoCloseable {
      * True unless this reader reads a key range and the offset is of another split. Range i of
      * one split and range i of another hold different keys but share a source partition, so an
      * offset of another split says nothing about this range: say the old split cut at 100,000
-     * and range 0 finished ({@code snapshot_complete}), while the new split cuts at 75,000 and
-     * 150,000; its range 1 (75,000..150,000) resuming from the old range 1's offset (at, say,
-     * 180,000) would skip all of 75,000..150,000. That happens when a split is decided again
-     * before the old split's offsets were committed (see RememberedSplits).
+     * and its two ranges stopped at 60,000 and 120,000, while the new split cuts at 75,000 and
+     * 150,000; its range 1 (75,000..150,000) resuming after old range 1's 120,000 would skip
+     * 75,000..100,000, which old range 0 never reached (and a {@code snapshot_complete} of old
+     * range 0 would end new range 0 at once). That happens when a split is decided again before
+     * the old split's offsets were committed (see RememberedSplits).
      */
     private boolean ownSplit(KeysetOffset offset) {
         if (plan.slice().split() == null) {
