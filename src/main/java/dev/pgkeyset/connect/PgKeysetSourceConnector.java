@@ -26,19 +26,21 @@ import org.slf4j.LoggerFactory;
 import dev.pgkeyset.connect.config.ConnectorValidation;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
+import dev.pgkeyset.connect.config.Summary;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
-import dev.pgkeyset.connect.offset.KeySplit;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.Privileges;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.source.CapturedTable;
 import dev.pgkeyset.connect.source.TableDiscovery;
 import dev.pgkeyset.connect.source.CommittedSplits;
+import dev.pgkeyset.connect.source.RememberedSplits;
 import dev.pgkeyset.connect.source.TaskAssignment;
 
 /**
@@ -55,8 +57,8 @@ public class PgKeysetSourceConnector extends SourceConnector {
 
     private Map<String, String> props;
     private PgKeysetConfig config;
-    /** Key splits this instance decided, reused by its later reconfigurations (see CommittedSplits). */
-    private final Map<TableId, KeySplit> decidedSplits = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Key splits sampled whose offsets are not committed yet (see RememberedSplits). */
+    private RememberedSplits rememberedSplits;
 
     /** Replaced by the discovery thread when the set of captured tables changes. */
     private volatile List<CapturedTable> tables;
@@ -71,16 +73,18 @@ public class PgKeysetSourceConnector extends SourceConnector {
     public void start(Map<String, String> props) {
         this.props = Map.copyOf(props);
         this.config = new PgKeysetConfig(props);
+        // "name" is the connector's name, which the worker passes with its config.
+        this.rememberedSplits = new RememberedSplits(props.get("name"), config.connectionUrl());
         long start = System.nanoTime();
         TableDiscovery.Result found;
         try {
             found = discover();
         } catch (SQLException e) {
-            throw new ConnectException("Could not list the tables of " + config.connectionUrl() + ": "
+            throw new ConnectException("Could not list the tables of " + JdbcUrls.redact(config.connectionUrl()) + ": "
                     + SqlErrors.describe(e), e);
         }
         if (!found.problems().isEmpty()) {
-            throw new ConnectException(String.join("; ", found.problems()));
+            throw new ConnectException(Summary.join(found.problems(), "; ", Summary.PROBLEMS_SHOWN));
         }
         found.skippedViews().forEach(v -> log.warn("{} {} matches table.include.list but is not captured: it has no "
                 + "primary key; add it to key.columns to capture it", v.kind(), v.id()));
@@ -90,7 +94,7 @@ public class PgKeysetSourceConnector extends SourceConnector {
         }
         this.tables = found.captured();
         log.info("Capturing {} table(s), listed in {} ms: {}", tables.size(), (System.nanoTime() - start) / 1_000_000,
-                names(tables));
+                Summary.join(names(tables), ", ", Summary.NAMES_SHOWN));
         long interval = config.tableDiscoveryInterval().toMillis();
         if (interval > 0) {
             discovery = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -121,7 +125,10 @@ public class PgKeysetSourceConnector extends SourceConnector {
     private void rediscover() {
         try {
             TableDiscovery.Result found = discover();
-            found.problems().forEach(p -> log.warn("Not capturing a table: {}", p));
+            if (!found.problems().isEmpty()) {
+                log.warn("Not capturing {} table(s): {}", found.problems().size(),
+                        Summary.join(found.problems(), "; ", Summary.PROBLEMS_SHOWN));
+            }
             Set<TableId> before = ids(tables);
             Set<TableId> now = ids(found.captured());
             if (!before.equals(now)) {
@@ -129,7 +136,10 @@ public class PgKeysetSourceConnector extends SourceConnector {
                 added.removeAll(before);
                 Set<TableId> removed = new TreeSet<>(before);
                 removed.removeAll(now);
-                log.info("Captured tables changed (added {}, removed {}); reconfiguring the tasks", added, removed);
+                log.info("Captured tables changed (added {}: {}; removed {}: {}); reconfiguring the tasks", added.size(),
+                        Summary.join(added.stream().map(TableId::toString).toList(), ", ", Summary.NAMES_SHOWN),
+                        removed.size(),
+                        Summary.join(removed.stream().map(TableId::toString).toList(), ", ", Summary.NAMES_SHOWN));
                 tables = found.captured();
                 context().requestTaskReconfiguration();
             }
@@ -159,7 +169,7 @@ public class PgKeysetSourceConnector extends SourceConnector {
         List<Map<String, String>> configs = new ArrayList<>();
         OffsetStorageReader offsets = context() == null ? null : context().offsetStorageReader();
         for (List<TableSlice> assigned : TaskAssignment.assign(tables, maxTasks,
-                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, decidedSplits))) {
+                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, rememberedSplits))) {
             Map<String, String> taskProps = new HashMap<>(props);
             taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeSlices(assigned));
             configs.add(taskProps);

@@ -19,6 +19,7 @@ import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
 import dev.pgkeyset.connect.pg.Catalog;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
@@ -55,7 +56,8 @@ public class PgKeysetSourceTask extends SourceTask {
             connections.close();
             throw e;
         }
-        log.info("Task started with {} table(s) and key range(s): {}", slices.size(), slices);
+        log.info("Task started with {} table(s) and key range(s): {}", slices.size(), dev.pgkeyset.connect.config
+                .Summary.join(slices.stream().map(TableSlice::toString).toList(), ", ", 20));
     }
 
     private List<TableInfo> describe(List<TableId> assigned) {
@@ -76,7 +78,7 @@ public class PgKeysetSourceTask extends SourceTask {
             }
             return ordered;
         } catch (SQLException e) {
-            throw new ConnectException("Could not read the catalog of " + config.connectionUrl() + ": "
+            throw new ConnectException("Could not read the catalog of " + JdbcUrls.redact(config.connectionUrl()) + ": "
                     + SqlErrors.describe(e), e);
         }
     }

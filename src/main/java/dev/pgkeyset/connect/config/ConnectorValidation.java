@@ -2,6 +2,9 @@ package dev.pgkeyset.connect.config;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -11,6 +14,7 @@ import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigValue;
 
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.Privileges;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.source.TableDiscovery;
@@ -28,6 +32,11 @@ public final class ConnectorValidation {
     public static Config validate(Config perKey, Map<String, String> props, int connectTimeoutSeconds) {
         Map<String, ConfigValue> values = perKey.configValues().stream()
                 .collect(Collectors.toMap(ConfigValue::name, Function.identity()));
+        // The REST answer echoes each value: a password written in the URL must not come back in it.
+        ConfigValue url = values.get(PgKeysetConfig.CONNECTION_URL);
+        if (url != null && url.value() instanceof String text) {
+            url.value(JdbcUrls.redact(text));
+        }
         if (values.values().stream().anyMatch(v -> !v.errorMessages().isEmpty())) {
             return perKey; // fix the single keys first; a connection attempt would only add noise
         }
@@ -50,13 +59,17 @@ public final class ConnectorValidation {
                 values.get(PgKeysetConfig.TABLE_INCLUDE_LIST).addErrorMessage("No table of the database matches "
                         + "table.include.list (after table.exclude.list); patterns must match 'schema.table' as a whole");
             }
+            Map<String, List<String>> byKey = new LinkedHashMap<>();
             for (String problem : found.problems()) {
                 String key = problem.startsWith(PgKeysetConfig.KEY_COLUMNS) ? PgKeysetConfig.KEY_COLUMNS
                         : problem.startsWith(PgKeysetConfig.INCREMENTAL_COLUMNS) ? PgKeysetConfig.INCREMENTAL_COLUMNS
                         : problem.startsWith(PgKeysetConfig.SOFT_DELETE_COLUMN) ? PgKeysetConfig.SOFT_DELETE_COLUMN
                         : PgKeysetConfig.TABLE_INCLUDE_LIST;
-                values.get(key).addErrorMessage(problem);
+                byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(problem);
             }
+            // Thousands of tables without a key must not make an answer of half a million characters.
+            byKey.forEach((key, problems) -> Summary.firstFew(problems, Summary.PROBLEMS_SHOWN)
+                    .forEach(values.get(key)::addErrorMessage));
         } catch (SQLException e) {
             connectionProblem(values, e);
         }

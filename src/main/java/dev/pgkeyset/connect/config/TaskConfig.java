@@ -49,7 +49,9 @@ public final class TaskConfig extends PgKeysetConfig {
             }
             return slices;
         } catch (JsonProcessingException | RuntimeException e) {
-            throw new ConfigException(TASK_TABLES, getString(TASK_TABLES), "malformed table assignment");
+            // Not the value: it holds split boundaries (key values) and grows with the tables assigned.
+            throw new ConfigException(TASK_TABLES, "(" + getString(TASK_TABLES).length() + " characters)",
+                    "malformed table assignment");
         }
     }
 

@@ -19,6 +19,12 @@ import java.util.function.Predicate;
  */
 public final class Catalog {
 
+    /**
+     * System schemas (pg_catalog, pg_toast, pg_temp_N, ...) are left out by a regular expression:
+     * no backslash in the literal, whose meaning {@code standard_conforming_strings=off} would
+     * change ({@code 'pg\_%'} then reads as the pattern {@code pg_%}, which also matches a user
+     * schema named pgapp).
+     */
     private static final String RELATIONS = """
             SELECT c.oid, n.nspname, c.relname, c.relkind,
                    CASE WHEN c.relkind = 'p' THEN
@@ -30,7 +36,7 @@ public final class Catalog {
              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
                AND NOT c.relispartition
                AND n.nspname <> 'information_schema'
-               AND n.nspname NOT LIKE 'pg\\_%'
+               AND n.nspname !~ '^pg_'
             """;
 
     /** Declared types; {@link PgTypeResolver} resolves domains and array elements. */

@@ -31,8 +31,9 @@ public final class ConnectionFactory implements AutoCloseable {
     public static ConnectionFactory forTask(PgKeysetConfig config, String name) {
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(name);
-        hikari.setJdbcUrl(config.connectionUrl());
-        hikari.setDataSourceProperties(driverProperties(config));
+        JdbcUrls.ForDriver url = JdbcUrls.forDriver(config.connectionUrl());
+        hikari.setJdbcUrl(url.url());
+        hikari.setDataSourceProperties(driverProperties(config, url));
         hikari.setAutoCommit(false);
         hikari.setReadOnly(true);
         hikari.setMaximumPoolSize(2);
@@ -59,10 +60,11 @@ public final class ConnectionFactory implements AutoCloseable {
 
     /** A single unpooled read-only connection, for the connector's catalog reads and validation. */
     public static Connection openOnce(PgKeysetConfig config, int connectTimeoutSeconds) throws SQLException {
-        Properties props = driverProperties(config);
+        JdbcUrls.ForDriver url = JdbcUrls.forDriver(config.connectionUrl());
+        Properties props = driverProperties(config, url);
         props.setProperty("connectTimeout", Integer.toString(connectTimeoutSeconds));
         props.setProperty("loginTimeout", Integer.toString(connectTimeoutSeconds));
-        Connection connection = DriverManager.getConnection(config.connectionUrl(), props);
+        Connection connection = DriverManager.getConnection(url.url(), props);
         try {
             connection.setReadOnly(true);
             connection.setAutoCommit(false);
@@ -73,7 +75,8 @@ public final class ConnectionFactory implements AutoCloseable {
         }
     }
 
-    private static Properties driverProperties(PgKeysetConfig config) {
+    /** Secrets written in the URL go to the driver as properties, so no URL it prints holds them. */
+    private static Properties driverProperties(PgKeysetConfig config, JdbcUrls.ForDriver url) {
         Properties props = new Properties();
         props.setProperty("ApplicationName", APPLICATION_NAME + "/" + Version.get());
         // Binary transfer needs a server-prepared statement; -1 prepares on the first execution,
@@ -87,6 +90,7 @@ public final class ConnectionFactory implements AutoCloseable {
         if (config.password() != null) {
             props.setProperty("password", config.password().value());
         }
+        props.putAll(url.secrets()); // a URL parameter wins, as it does in pgjdbc
         return props;
     }
 

@@ -3,6 +3,7 @@ package dev.pgkeyset.connect.source;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,16 +15,21 @@ import org.slf4j.LoggerFactory;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.offset.KeySplit;
-import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
+import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 
 /**
  * The connector's answer to "how is this table cut?": from the committed offsets (every offset of
- * a key range carries its table's split), else a fresh sample from the database.
+ * a key range carries its table's split), else from a split this worker sampled whose offsets are
+ * not committed yet ({@link RememberedSplits}), else a fresh sample from the database.
+ *
+ * <p>Whatever it answers, no row is lost: a range reader resumes only from an offset of its own
+ * split and reads its range again otherwise (TableReader). The choice only decides how much is
+ * read twice, so it prefers the split most committed range offsets carry.
  */
 public final class CommittedSplits implements TaskAssignment.Splits {
 
@@ -33,38 +39,48 @@ public final class CommittedSplits implements TaskAssignment.Splits {
     /** Null where the framework offers none (a test harness): every table then counts as fresh. */
     private final OffsetStorageReader offsets;
     private final int connectTimeoutSeconds;
-    /**
-     * Splits this connector instance decided, kept across its reconfigurations: until the first
-     * range offset is committed (offset.flush.interval.ms) the offsets cannot tell, and cutting the
-     * table anew would restart ranges already under way.
-     */
-    private final Map<TableId, KeySplit> decided;
+    private final RememberedSplits remembered;
 
     public CommittedSplits(PgKeysetConfig config, OffsetStorageReader offsets, int connectTimeoutSeconds,
-                           Map<TableId, KeySplit> decided) {
+                           RememberedSplits remembered) {
         this.config = config;
         this.offsets = offsets;
         this.connectTimeoutSeconds = connectTimeoutSeconds;
-        this.decided = decided;
+        this.remembered = remembered;
     }
 
+    /**
+     * Committed offsets come first, whatever snapshot.mode says now: a split table switched to
+     * snapshot.mode=never keeps its ranges, and each range continues its own change phase from its
+     * own offset (answering "whole" would drop those offsets).
+     */
     @Override
     public TaskAssignment.Progress progress(CapturedTable table) {
-        if (config.snapshotMode() == SnapshotMode.NEVER) {
-            // Nothing to copy: ranges would only multiply the change queries.
+        TableId id = table.info().id();
+        Map<Map<String, Object>, Map<String, Object>> committed = committedOffsets(id);
+        Optional<KeySplit> committedSplit = committedSplit(id, committed);
+        if (committedSplit.isPresent()) {
+            remembered.forget(id); // the offsets answer from now on; a later offset reset samples anew
+            return new TaskAssignment.Progress.Split(committedSplit.get());
+        }
+        Optional<KeySplit> recalled = remembered.recall(id, keyColumns(table));
+        if (recalled.isPresent()) {
+            return new TaskAssignment.Progress.Split(recalled.get());
+        }
+        if (committed.get(TablePartition.of(id)) != null || config.snapshotMode() == SnapshotMode.NEVER) {
+            // Started whole; or nothing to copy, where ranges would only multiply the change queries.
             return new TaskAssignment.Progress.StartedWhole();
         }
-        TableId id = table.info().id();
-        TaskAssignment.Progress committed = committedProgress(id);
-        if (committed instanceof TaskAssignment.Progress.Fresh && decided.containsKey(id)) {
-            return new TaskAssignment.Progress.Split(decided.get(id));
-        }
-        return committed;
+        return new TaskAssignment.Progress.Fresh();
     }
 
-    private TaskAssignment.Progress committedProgress(TableId id) {
+    private static List<String> keyColumns(CapturedTable table) {
+        return table.key().stream().map(ColumnInfo::name).toList();
+    }
+
+    private Map<Map<String, Object>, Map<String, Object>> committedOffsets(TableId id) {
         if (offsets == null) {
-            return new TaskAssignment.Progress.Fresh();
+            return Map.of();
         }
         List<Map<String, Object>> partitions = new ArrayList<>(TaskAssignment.MAX_RANGES + 1);
         partitions.add(TablePartition.of(id));
@@ -72,25 +88,48 @@ public final class CommittedSplits implements TaskAssignment.Splits {
             partitions.add(TablePartition.ofRange(id, i));
         }
         Map<Map<String, Object>, Map<String, Object>> committed = offsets.offsets(partitions);
-        if (committed == null || committed.isEmpty()) {
-            return new TaskAssignment.Progress.Fresh();
-        }
-        for (Map.Entry<Map<String, Object>, Map<String, Object>> entry : committed.entrySet()) {
-            if (entry.getKey().containsKey(TablePartition.RANGE) && entry.getValue() != null) {
-                try {
-                    KeysetOffset offset = OffsetCodec.fromMap(entry.getValue());
-                    if (offset.split() != null) {
-                        return new TaskAssignment.Progress.Split(offset.split());
-                    }
-                } catch (IllegalArgumentException e) {
-                    // The task reading this range reports it; here it just says nothing about the split.
-                    log.warn("Table {}: the offset of {} is malformed ({}); ignored when assigning ranges", id,
-                            entry.getKey(), e.getMessage());
+        return committed == null ? Map.of() : committed;
+    }
+
+    /**
+     * The split the committed range offsets carry. Offsets may disagree (a split decided again
+     * before the first flush, and the old ranges' offsets committed afterwards): then the split
+     * carried by most offsets wins, since that many ranges resume instead of starting over; a tie
+     * goes to the split of the lowest range index. Looked at in range order, never in the map's
+     * order, so every connector instance answers the same.
+     */
+    static Optional<KeySplit> committedSplit(TableId id, Map<Map<String, Object>, Map<String, Object>> committed) {
+        Map<String, KeySplit> byJson = new LinkedHashMap<>();
+        Map<String, Integer> votes = new LinkedHashMap<>();
+        for (int i = 0; i < TaskAssignment.MAX_RANGES; i++) {
+            Map<String, Object> value = committed.get(TablePartition.ofRange(id, i));
+            if (value == null) {
+                continue;
+            }
+            try {
+                KeySplit split = OffsetCodec.fromMap(value).split();
+                if (split != null && i < split.ranges()) {
+                    byJson.putIfAbsent(split.json(), split);
+                    votes.merge(split.json(), 1, Integer::sum);
                 }
+            } catch (IllegalArgumentException e) {
+                // The task reading this range reports it; here it just says nothing about the split.
+                log.warn("Table {}: the offset of range {} is malformed ({}); ignored when assigning ranges", id, i,
+                        e.getMessage());
             }
         }
-        return committed.get(TablePartition.of(id)) != null ? new TaskAssignment.Progress.StartedWhole()
-                : new TaskAssignment.Progress.Fresh();
+        String best = null;
+        for (Map.Entry<String, Integer> vote : votes.entrySet()) {
+            if (best == null || vote.getValue() > votes.get(best)) {
+                best = vote.getKey();
+            }
+        }
+        if (votes.size() > 1) {
+            log.warn("Table {}: its committed range offsets carry {} different splits ({} offsets each); keeping "
+                    + "the one with {} ranges carried by {}; the ranges whose offset is of another split are read "
+                    + "again", id, votes.size(), votes.values(), byJson.get(best).ranges(), votes.get(best));
+        }
+        return Optional.ofNullable(best == null ? null : byJson.get(best));
     }
 
     @Override
@@ -99,10 +138,12 @@ public final class CommittedSplits implements TaskAssignment.Splits {
         try (Connection connection = ConnectionFactory.openOnce(config, connectTimeoutSeconds)) {
             KeySplit split = KeySplitter.split(connection, table, config, ranges);
             connection.commit();
-            decided.put(table.info().id(), split);
-            log.info("Table {} (~{} rows) split into {} key ranges from a sample, in {} ms: boundaries {}",
-                    table.info().id(), table.info().estimatedRows(), split.ranges(),
-                    (System.nanoTime() - start) / 1_000_000, split.json());
+            remembered.remember(table.info().id(), keyColumns(table), split);
+            // Boundaries are key values, i.e. row contents: only their number at INFO.
+            log.info("Table {} (~{} rows) split into {} key ranges over {} from a sample, in {} ms",
+                    table.info().id(), table.info().estimatedRows(), split.ranges(), keyColumns(table),
+                    (System.nanoTime() - start) / 1_000_000);
+            log.debug("Table {}: split boundaries {}", table.info().id(), split.json());
             return Optional.of(split);
         } catch (SQLException e) {
             log.warn("Table {}: sampling its keys failed, so it is read whole: {}", table.info().id(),

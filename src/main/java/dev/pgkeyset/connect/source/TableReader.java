@@ -120,6 +120,10 @@ final class TableReader implements AutoCloseable {
     }
 
     private void resume(KeysetOffset offset) {
+        if (!ownSplit(offset)) {
+            startOver(offset);
+            return;
+        }
         List<String> expected = offset.phase() == Phase.INCREMENTAL ? plan.changeColumnNames() : plan.keyColumnNames();
         if (!offset.keyColumns().equals(expected)) {
             throw new ConnectException("The committed offset of table " + plan.id() + " is a position over "
@@ -140,6 +144,46 @@ final class TableReader implements AutoCloseable {
             }
         }
         log.info("Table {}: resuming from the committed offset, phase {}", plan.slice(), phase.wireName());
+    }
+
+    /**
+     * True unless this reader reads a key range and the offset is of another split. Range i of
+     * one split and range i of another hold different keys but share a source partition, so an
+     * offset of another split says nothing about this range: say the old split cut at 100,000
+     * and its two ranges stopped at 60,000 and 120,000, while the new split cuts at 75,000 and
+     * 150,000; its range 1 (75,000..150,000) resuming after old range 1's 120,000 would skip
+     * 75,000..100,000, which old range 0 never reached (and a {@code snapshot_complete} of old
+     * range 0 would end new range 0 at once). That happens when a split is decided again before
+     * the old split's offsets were committed (see RememberedSplits).
+     */
+    private boolean ownSplit(KeysetOffset offset) {
+        if (plan.slice().split() == null) {
+            return true;
+        }
+        return offset.split() != null && offset.split().json().equals(plan.slice().split().json());
+    }
+
+    /**
+     * An offset of another split: this range is read as if nothing of it had been delivered.
+     * Adopting the offset's position instead is not safe (it is a position in other keys), and
+     * the other split's offsets for this range's keys are spread over other partitions, possibly
+     * not even committed yet. With a snapshot, the range is copied again from its own lower
+     * bound, with the change phase starting at a horizon taken now; duplicates, no loss. Without
+     * one (snapshot.mode=never), changes are followed from the smallest tracking value whatever
+     * incremental.start says: "now" would skip the changes of these keys the other split's
+     * readers had not delivered yet.
+     */
+    private void startOver(KeysetOffset offset) {
+        log.warn("Table {}: its committed offset is of another split of the table ({} ranges, this reader's has "
+                + "{}); this range is read again from its start", plan.slice(),
+                offset.split() == null ? "none" : offset.split().ranges(), plan.slice().split().ranges());
+        if (settings.mode() == SnapshotMode.NEVER) {
+            phase = Phase.INCREMENTAL;
+            changesFrom = null;
+            changesFromPending = false;
+        } else {
+            startFresh();
+        }
     }
 
     /** After the snapshot: follow changes from {@link #changesFrom}, or stay idle. */

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -31,6 +32,12 @@ import dev.pgkeyset.connect.testing.TestDatabase;
 class PasswordSecrecyIT {
 
     private static final String PASSWORD = "Pw-9f83kq-never-print-me";
+    /** Passwords written in connection.url: as a query parameter, as sslpassword, before the host. */
+    private static final String URL_PASSWORD = "UrlPw-4c2e-SECRET";
+    private static final String SSL_PASSWORD = "SslPw-81fa-SECRET";
+    private static final String USERINFO_PASSWORD = "InfoPw-0b7d-SECRET";
+    private static final String[] SECRETS = {PASSWORD, URL_PASSWORD, SSL_PASSWORD, USERINFO_PASSWORD};
+    private static final String URL_SECRETS = "?password=" + URL_PASSWORD + "&sslpassword=" + SSL_PASSWORD;
 
     /** Copies everything written to a stream into a buffer as well. */
     private static PrintStream tee(PrintStream original, OutputStream copy) {
@@ -101,15 +108,33 @@ class PasswordSecrecyIT {
             String validation = connect.validateConnectorConfig(PgKeysetSourceConnector.class.getSimpleName(), config)
                     .toString();
             Map<String, String> unreachable = new java.util.HashMap<>(config);
-            unreachable.put("connection.url", "jdbc:postgresql://127.0.0.1:1/nowhere?connectTimeout=1");
+            unreachable.put("connection.url", "jdbc:postgresql://127.0.0.1:1/nowhere" + URL_SECRETS
+                    + "&connectTimeout=1");
             String unreachableValidation = connect.validateConnectorConfig(
                     PgKeysetSourceConnector.class.getSimpleName(), unreachable).toString();
+            // Passwords in the URL: a reachable database, and the user:password@host forms (refused).
+            Map<String, String> inUrl = new java.util.HashMap<>(config);
+            inUrl.put("connection.url", db.jdbcUrl() + URL_SECRETS);
+            String urlValidation = connect.validateConnectorConfig(PgKeysetSourceConnector.class.getSimpleName(),
+                    inUrl).toString();
+            List<String> userInfoValidations = new java.util.ArrayList<>();
+            for (String form : new String[] {"jdbc:postgresql://someone:" + USERINFO_PASSWORD + "@127.0.0.1:5432/"
+                    + db.name(), "postgresql://someone:" + USERINFO_PASSWORD + "@127.0.0.1/" + db.name()}) {
+                Map<String, String> userInfo = new java.util.HashMap<>(config);
+                userInfo.put("connection.url", form);
+                userInfoValidations.add(connect.validateConnectorConfig(PgKeysetSourceConnector.class.getSimpleName(),
+                        userInfo).toString());
+            }
+            assertTrue(userInfoValidations.get(0).contains("connection.user"), "refused with the remedy: "
+                    + userInfoValidations.get(0));
             // A connector that runs (trust auth ignores the password) and one that fails to start.
             connect.configureConnector("sec-ok", config);
             connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("sec-ok", 1, "did not start");
+            connect.configureConnector("sec-url-ok", inUrl);
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("sec-url-ok", 1, "did not start");
             // Refused by the worker's validation: the refusal is a REST answer too.
             Map<String, String> missingDb = new java.util.HashMap<>(config);
-            missingDb.put("connection.url", db.jdbcUrl().replace(db.name(), "no_such_database_here"));
+            missingDb.put("connection.url", db.jdbcUrl().replace(db.name(), "no_such_database_here") + URL_SECRETS);
             String refusal = "";
             try {
                 connect.configureConnector("sec-refused", missingDb);
@@ -122,6 +147,7 @@ class PasswordSecrecyIT {
             doomed.execute("CREATE TABLE t (id int PRIMARY KEY)");
             Map<String, String> doomedConfig = doomed.connectorConfig("doomed", "public\\.t");
             doomedConfig.put("connection.password", PASSWORD);
+            doomedConfig.put("connection.url", doomed.jdbcUrl() + URL_SECRETS); // the failure prints the URL
             connect.configureConnector("sec-failing", doomedConfig);
             connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("sec-failing", 1, "did not start");
             doomed.close();
@@ -138,13 +164,20 @@ class PasswordSecrecyIT {
             });
             String failure = connect.connectorStatus("sec-failing").toString()
                     + connect.connectorStatus("sec-failing").connector().trace();
-            String running = connect.connectorStatus("sec-ok").toString();
+            String running = connect.connectorStatus("sec-ok").toString()
+                    + connect.connectorStatus("sec-url-ok").toString();
 
-            for (String answer : new String[] {validation, unreachableValidation, refusal, restartAnswer,
-                    failure, running}) {
-                assertFalse(answer.contains(PASSWORD), "password in a REST answer: " + answer);
+            List<String> answers = new java.util.ArrayList<>(List.of(validation, unreachableValidation, urlValidation,
+                    refusal, restartAnswer, failure, running));
+            answers.addAll(userInfoValidations);
+            for (String answer : answers) {
+                for (String secret : SECRETS) {
+                    assertFalse(answer.contains(secret), "a password in a REST answer: " + answer);
+                }
             }
             assertTrue(failure.contains("password_secrecy_doomed"), "the failure is reported: " + failure);
+            assertTrue(failure.contains("password=***"),
+                    "the failure shows the URL, masked: " + failure);
         } finally {
             pgjdbc.removeHandler(pgjdbcCapture);
             pgjdbc.setLevel(pgjdbcLevel);
@@ -159,6 +192,10 @@ class PasswordSecrecyIT {
         assertTrue(logs.contains("TableReader") && logs.contains("org.postgresql"),
                 "the capture saw the connector's and pgjdbc's log lines (" + logs.length() + " chars)");
         assertTrue(logs.contains("password_secrecy_doomed"), "the capture saw the failure");
-        assertFalse(logs.contains(PASSWORD), "the password was logged");
+        for (String secret : SECRETS) {
+            int at = logs.indexOf(secret);
+            assertFalse(at >= 0, "a password was logged: ..."
+                    + logs.substring(Math.max(0, at - 300), Math.min(logs.length(), at + 100)) + "...");
+        }
     }
 }

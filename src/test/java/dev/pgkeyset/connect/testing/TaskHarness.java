@@ -32,16 +32,47 @@ public final class TaskHarness implements AutoCloseable {
 
     public TaskHarness start() {
         PgKeysetSourceConnector connector = new PgKeysetSourceConnector();
+        connector.initialize(new ConnectorContext());
         connector.start(connectorProps);
         List<Map<String, String>> taskConfigs = connector.taskConfigs(1);
         connector.stop();
         if (taskConfigs.size() != 1) {
             throw new AssertionError("expected one task config, got " + taskConfigs.size());
         }
+        return startTask(taskConfigs.get(0));
+    }
+
+    /**
+     * Starts a task with the given task config, as if the connector had planned it (e.g. key
+     * ranges of a split the test chose); offsets put in {@link #committed()} before count as committed.
+     */
+    public TaskHarness startTask(Map<String, String> taskConfig) {
         task = new PgKeysetSourceTask();
-        task.initialize(new Context(taskConfigs.get(0)));
-        task.start(taskConfigs.get(0));
+        task.initialize(new Context(taskConfig));
+        task.start(taskConfig);
         return this;
+    }
+
+    /** The connector sees the committed offsets too, as in a worker. */
+    private final class ConnectorContext implements org.apache.kafka.connect.source.SourceConnectorContext {
+        @Override
+        public OffsetStorageReader offsetStorageReader() {
+            return new Context(Map.of()).offsetStorageReader();
+        }
+
+        @Override
+        public void requestTaskReconfiguration() {
+        }
+
+        @Override
+        public void raiseError(Exception e) {
+            throw new AssertionError("the connector raised an error", e);
+        }
+
+        @Override
+        public PluginMetrics pluginMetrics() {
+            return null;
+        }
     }
 
     /** One poll; the returned records' offsets count as committed. */
