@@ -23,7 +23,11 @@ final class ClockHorizon implements ChangeHorizon {
     private final String sql;
 
     ClockHorizon(ColumnInfo tracking) {
-        String instant = "least(clock_timestamp() - interval '100 milliseconds',"
+        this(tracking, "clock_timestamp()");
+    }
+
+    ClockHorizon(ColumnInfo tracking, String clockSql) {
+        String instant = "least(" + clockSql + " - interval '100 milliseconds',"
                 + " (SELECT min(xact_start) FROM pg_stat_activity WHERE " + OPEN_WRITERS + "))";
         this.sql = "SELECT (" + TrackingType.inColumnType(tracking, instant) + ")::text, " + PREPARED_EXIST;
     }
