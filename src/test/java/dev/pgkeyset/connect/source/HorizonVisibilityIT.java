@@ -214,6 +214,33 @@ class HorizonVisibilityIT {
     }
 
     /**
+     * A timestamp (without time zone) column needs the writers' zone. A role that cannot read the
+     * server's configuration, in a database without a timezone setting, is refused with the
+     * remedy; with the database's setting it is accepted.
+     */
+    @Test
+    void aTimestampColumnIsRefusedWhenTheWritersZoneCannotBeKnown() {
+        db.execute("CREATE TABLE wall (id bigint PRIMARY KEY, updated_at timestamp NOT NULL DEFAULT now())");
+        String role = role("");
+        db.execute("GRANT pg_read_all_stats TO " + role, "GRANT SELECT ON wall TO " + role);
+        Map<String, String> props = db.connectorConfig("c", "public\\.wall");
+        props.put("snapshot.mode", "never");
+        props.put("incremental.column", "updated_at");
+        props.put("connection.user", role);
+        List<String> errors = new PgKeysetSourceConnector().validate(props).configValues().stream()
+                .flatMap(v -> v.errorMessages().stream()).toList();
+        assertTrue(errors.stream().anyMatch(m -> m.contains("public.wall") && m.contains("ALTER DATABASE")
+                && m.contains("SET timezone")), "validate: " + errors);
+        ConnectException e = org.junit.jupiter.api.Assertions.assertThrows(ConnectException.class,
+                () -> new TaskHarness(props).start());
+        assertTrue(e.getMessage().contains("SET timezone"), e.getMessage());
+
+        db.execute("ALTER DATABASE " + db.name() + " SET timezone = 'Europe/Paris'");
+        assertEquals(List.of(), new PgKeysetSourceConnector().validate(props).configValues().stream()
+                .flatMap(v -> v.errorMessages().stream()).toList());
+    }
+
+    /**
      * Two tables in one task: while the big one's snapshot cursor stays open (its transaction has
      * an xact_start), the small one's changes flow; a URL naming the sessions 'custom' must not
      * make the connector's own cursor a writer.
