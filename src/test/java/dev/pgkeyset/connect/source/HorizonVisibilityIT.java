@@ -220,7 +220,8 @@ class HorizonVisibilityIT {
      */
     @Test
     void aTimestampColumnIsRefusedWhenTheWritersZoneCannotBeKnown() {
-        db.execute("CREATE TABLE wall (id bigint PRIMARY KEY, updated_at timestamp NOT NULL DEFAULT now())");
+        db.execute("ALTER DATABASE " + db.name() + " RESET timezone",
+                "CREATE TABLE wall (id bigint PRIMARY KEY, updated_at timestamp NOT NULL DEFAULT now())");
         String role = role("");
         db.execute("GRANT pg_read_all_stats TO " + role, "GRANT SELECT ON wall TO " + role);
         Map<String, String> props = db.connectorConfig("c", "public\\.wall");
