@@ -34,10 +34,10 @@ import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
-import dev.pgkeyset.connect.pg.Privileges;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.source.CapturedTable;
+import dev.pgkeyset.connect.source.ChangePreconditions;
 import dev.pgkeyset.connect.source.TableDiscovery;
 import dev.pgkeyset.connect.source.CommittedSplits;
 import dev.pgkeyset.connect.source.RememberedSplits;
@@ -109,8 +109,11 @@ public class PgKeysetSourceConnector extends SourceConnector {
     private TableDiscovery.Result discover() throws SQLException {
         try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
             TableDiscovery.Result found = TableDiscovery.discover(connection, config);
-            if (config.snapshotMode() != SnapshotMode.INITIAL_ONLY && !Privileges.canSeeAllTransactions(connection)) {
-                throw new ConnectException(Privileges.MISSING_STATS_PRIVILEGE);
+            // At every start and discovery: a standby, a lost privilege or an unknown zone must not go unnoticed.
+            List<ChangePreconditions.Problem> problems = ChangePreconditions.check(connection, config, found.captured());
+            if (!problems.isEmpty()) {
+                throw new ConnectException(String.join("; ", problems.stream().map(ChangePreconditions.Problem::message)
+                        .toList()));
             }
             connection.commit();
             return found;

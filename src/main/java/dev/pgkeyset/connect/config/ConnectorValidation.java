@@ -15,8 +15,8 @@ import org.apache.kafka.common.config.ConfigValue;
 
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
-import dev.pgkeyset.connect.pg.Privileges;
 import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.source.ChangePreconditions;
 import dev.pgkeyset.connect.source.TableDiscovery;
 
 /**
@@ -50,10 +50,10 @@ public final class ConnectorValidation {
             return perKey;
         }
         try (Connection connection = ConnectionFactory.openOnce(config, connectTimeoutSeconds)) {
-            if (config.snapshotMode() != SnapshotMode.INITIAL_ONLY && !Privileges.canSeeAllTransactions(connection)) {
-                values.get(PgKeysetConfig.CONNECTION_USER).addErrorMessage(Privileges.MISSING_STATS_PRIVILEGE);
-            }
             TableDiscovery.Result found = TableDiscovery.discover(connection, config);
+            for (ChangePreconditions.Problem problem : ChangePreconditions.check(connection, config, found.captured())) {
+                values.get(problem.key()).addErrorMessage(problem.message());
+            }
             connection.commit();
             if (found.captured().isEmpty() && found.problems().isEmpty()) {
                 values.get(PgKeysetConfig.TABLE_INCLUDE_LIST).addErrorMessage("No table of the database matches "

@@ -2,15 +2,17 @@ package dev.pgkeyset.connect.source;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 
 import dev.pgkeyset.connect.pg.ColumnInfo;
-import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.schema.TrackingType;
 
 /**
  * The bound of a change query: tracking values below it (or up to it) can no longer be committed
- * by anyone, so reading up to it never leaves a row behind the position.
+ * by anyone, so reading up to it never leaves a row behind the position. Which transactions can
+ * still commit, and what is done when some cannot be seen: {@link OpenTransactions}.
  */
 interface ChangeHorizon {
 
@@ -26,18 +28,16 @@ interface ChangeHorizon {
      * The current bound, or null when no position may advance now (e.g. transactions whose rows
      * could land anywhere are still open). Runs first in a fresh transaction of {@code connection}:
      * PostgreSQL freezes what {@code pg_stat_activity} shows for the rest of a transaction.
+     *
+     * @throws org.apache.kafka.connect.errors.ConnectException when the horizon cannot be known
+     *         (other sessions hidden from the role, a standby, a wall-clock zone that is unknown)
      */
     Bound current(Connection connection) throws SQLException;
 
-    /** Sessions of this connector only read; they never hold a horizon back. */
-    String OWN_SESSIONS = ConnectionFactory.APPLICATION_NAME;
-
-    /** Open transactions that could still commit rows into our tables, as a SQL condition on pg_stat_activity. */
-    String OPEN_WRITERS = "datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-            + " AND backend_type IN ('client backend', 'background worker', 'logical replication worker')"
-            + " AND coalesce(application_name, '') NOT LIKE '" + OWN_SESSIONS + "%'";
-
-    String PREPARED_EXIST = "EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE database = current_database())";
+    /** The zone wall-clock tracking values ({@code timestamp}, {@code date}) are written in, for the lag metric. */
+    default ZoneId wallClockZone() {
+        return ZoneOffset.UTC;
+    }
 
     static ChangeHorizon forColumn(TableId table, boolean only, ColumnInfo tracking) {
         return switch (TrackingType.of(tracking)) {

@@ -1,11 +1,19 @@
 package dev.pgkeyset.connect.source;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.WallClockZone;
 import dev.pgkeyset.connect.schema.TrackingType;
 
 /**
@@ -16,23 +24,71 @@ import dev.pgkeyset.connect.schema.TrackingType;
  * <p>The current time is taken less a 100 ms guard, which covers the instant between a backend
  * taking its transaction timestamp and publishing it in {@code pg_stat_activity}. Prepared
  * (two-phase) transactions have no backend and their start time is recorded nowhere: while one
- * exists, no bound is given.
+ * exists, no bound is given. For {@code timestamp} and {@code date} columns the instant is turned
+ * into the wall clock of the zone writers write in ({@link WallClockZone}), read once per reader,
+ * with the fall-back rule of {@link TrackingType#wallClockBound}.
  */
 final class ClockHorizon implements ChangeHorizon {
 
-    private final String sql;
+    private static final Logger log = LoggerFactory.getLogger(ClockHorizon.class);
+
+    private final ColumnInfo tracking;
+    /** Where "now" comes from: {@code clock_timestamp()}; a test simulates a fall-back through it. */
+    private final String clockSql;
+    private final OpenTransactions open = new OpenTransactions();
+    private String sql;
+    private ZoneId zone = ZoneOffset.UTC;
 
     ClockHorizon(ColumnInfo tracking) {
-        String instant = "least(clock_timestamp() - interval '100 milliseconds',"
-                + " (SELECT min(xact_start) FROM pg_stat_activity WHERE " + OPEN_WRITERS + "))";
-        this.sql = "SELECT (" + TrackingType.inColumnType(tracking, instant) + ")::text, " + PREPARED_EXIST;
+        this(tracking, "clock_timestamp()");
+    }
+
+    ClockHorizon(ColumnInfo tracking, String clockSql) {
+        this.tracking = tracking;
+        this.clockSql = clockSql;
     }
 
     @Override
     public Bound current(Connection connection) throws SQLException {
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getBoolean(2) ? null : new Bound(rs.getString(1), false);
+        if (sql == null) {
+            sql = OpenTransactions.WITH + ", at AS (SELECT least(" + clockSql + " - interval '100 milliseconds',"
+                    + " (SELECT min(xact_start) FROM open)) AS i)"
+                    + " SELECT (" + TrackingType.inColumnType(tracking, "at.i", zoneLiteral(connection)) + ")::text, "
+                    + OpenTransactions.COLUMNS + " FROM at";
         }
+        try (PreparedStatement st = connection.prepareStatement(sql)) {
+            OpenTransactions.bind(st, connection);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return open.mustHold(rs, 2) ? null : new Bound(rs.getString(1), false);
+            }
+        }
+    }
+
+    /** The writers' zone as a literal, for wall-clock columns; null for timestamptz. */
+    private String zoneLiteral(Connection connection) throws SQLException {
+        if (!TrackingType.isWallClock(tracking)) {
+            return null;
+        }
+        WallClockZone.Resolution found = WallClockZone.resolve(connection);
+        if (found.zone() == null) {
+            throw new ConnectException(TrackingType.unknownZoneProblem(tracking, found.source()));
+        }
+        log.info("Tracking column {} ({}) is compared in time zone {}, {}", tracking.name(), tracking.typeName(),
+                found.zone(), found.source());
+        try {
+            // POSIX offsets ('UTC+5' is 5 hours west in PostgreSQL, east in Java) stay UTC for the metric.
+            if (found.zone().contains("/") || !found.zone().matches(".*\\d.*")) {
+                zone = ZoneId.of(found.zone(), ZoneId.SHORT_IDS);
+            }
+        } catch (DateTimeException notJavas) {
+            log.debug("Zone {} is not known to Java; the change-lag metric reads the column as UTC", found.zone());
+        }
+        return WallClockZone.literal(found.zone());
+    }
+
+    @Override
+    public ZoneId wallClockZone() {
+        return zone;
     }
 }

@@ -2,9 +2,9 @@ package dev.pgkeyset.connect.source;
 
 import java.sql.Array;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.Deque;
@@ -42,22 +42,32 @@ final class SequenceHorizon implements ChangeHorizon {
 
     private final String sql;
     private final Deque<Probe> probes = new ArrayDeque<>();
+    private final OpenTransactions open = new OpenTransactions();
 
     SequenceHorizon(TableId table, boolean only, ColumnInfo tracking) {
-        this.sql = "SELECT (SELECT max(" + Sql.quoteIdentifier(tracking.name()) + ")::text FROM "
+        // A transaction is its pid and start (epoch: the same text whatever the session's zone).
+        this.sql = OpenTransactions.WITH + "SELECT (SELECT max(" + Sql.quoteIdentifier(tracking.name()) + ")::text FROM "
                 + (only ? "ONLY " : "") + table.quoted() + "),"
-                + " (SELECT coalesce(array_agg(pid || '@' || xact_start::text), '{}') FROM pg_stat_activity WHERE "
-                + OPEN_WRITERS + "), " + PREPARED_EXIST;
+                + " (SELECT coalesce(array_agg(pid || '@' || extract(epoch FROM xact_start)::text), '{}') FROM open"
+                + " WHERE xact_start IS NOT NULL), " + OpenTransactions.COLUMNS;
     }
 
+    /**
+     * A transaction whose start cannot be seen (track_activities off) holds the bound while it is
+     * open and is in no probe: a probe taken meanwhile is used only after it ended, when its rows
+     * are committed and visible to the change query that follows.
+     */
     @Override
     public Bound current(Connection connection) throws SQLException {
         Probe now;
-        boolean prepared;
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            now = new Probe(rs.getString(1), transactions(rs.getArray(2)));
-            prepared = rs.getBoolean(3);
+        boolean hold;
+        try (PreparedStatement st = connection.prepareStatement(sql)) {
+            OpenTransactions.bind(st, connection);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                now = new Probe(rs.getString(1), transactions(rs.getArray(2)));
+                hold = open.mustHold(rs, 3);
+            }
         }
         // The newest earlier probe whose transactions have all ended; older ones are superseded.
         Probe found = null;
@@ -77,7 +87,7 @@ final class SequenceHorizon implements ChangeHorizon {
             probes.removeLast();
         }
         probes.addLast(now);
-        return prepared || found == null ? null : new Bound(found.maxValue(), true);
+        return hold || found == null ? null : new Bound(found.maxValue(), true);
     }
 
     private static Set<String> transactions(Array array) throws SQLException {

@@ -200,20 +200,20 @@ final class TablePlan {
                 lowerBound(), upperBound());
     }
 
-    /** A row's tracking value as epoch milliseconds, for clock columns (timestamps read as UTC wall time). */
-    java.util.Optional<Long> trackingEpochMillis(Object[] raw) {
+    /** A row's tracking value as epoch milliseconds, for clock columns (wall-clock values read in {@code zone}). */
+    java.util.Optional<Long> trackingEpochMillis(Object[] raw, java.time.ZoneId zone) {
         Object value = trackingIndex < 0 ? null : raw[trackingIndex];
         try {
             if (value instanceof java.time.OffsetDateTime t) {
                 return java.util.Optional.of(t.toInstant().toEpochMilli());
             }
             if (value instanceof java.time.LocalDateTime t) {
-                return java.util.Optional.of(t.toInstant(java.time.ZoneOffset.UTC).toEpochMilli());
+                return java.util.Optional.of(t.atZone(zone).toInstant().toEpochMilli());
             }
             if (value instanceof java.time.LocalDate d) {
-                return java.util.Optional.of(d.toEpochDay() * 86_400_000L);
+                return java.util.Optional.of(d.atStartOfDay(zone).toInstant().toEpochMilli());
             }
-        } catch (ArithmeticException infinity) {
+        } catch (ArithmeticException | java.time.DateTimeException infinity) {
             // ±infinity: no lag to speak of
         }
         return java.util.Optional.empty();

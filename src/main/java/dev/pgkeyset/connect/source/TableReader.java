@@ -20,6 +20,7 @@ import dev.pgkeyset.connect.offset.Phase;
 import dev.pgkeyset.connect.pg.Catalog;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.OwnSessions;
 import dev.pgkeyset.connect.pg.PgTypeResolver;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableLocks;
@@ -74,6 +75,8 @@ final class TableReader implements AutoCloseable {
     private int failures;
 
     private Connection connection;
+    /** This reader's session while it holds {@link #connection}, which no horizon counts as a writer. */
+    private String ownSession;
     private PreparedStatement statement;
     private ResultSet cursor;
     private long cursorOpenedNanos;
@@ -300,7 +303,7 @@ final class TableReader implements AutoCloseable {
         stats.rowsRead(delivered, !changePhase);
         if (changePhase) {
             if (lastRow != null) {
-                lastRowPlan.trackingEpochMillis(lastRow).ifPresent(stats::lastTrackingValue);
+                lastRowPlan.trackingEpochMillis(lastRow, horizon.wallClockZone()).ifPresent(stats::lastTrackingValue);
             }
             if (ended) {
                 closeCursor(true);
@@ -345,6 +348,7 @@ final class TableReader implements AutoCloseable {
      */
     private boolean openCursor() throws SQLException {
         connection = connections.open();
+        ownSession = OwnSessions.enter(connection);
         followSchemaChange();
         KeysetQuery query;
         if (phase == Phase.SNAPSHOT) {
@@ -461,6 +465,8 @@ final class TableReader implements AutoCloseable {
                     connection.rollback();
                 }
             } finally {
+                OwnSessions.leave(ownSession);
+                ownSession = null;
                 connection.close();
             }
         } catch (SQLException e) {

@@ -78,11 +78,33 @@ public final class PostgresFixture {
                 + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
         try (Connection admin = adminConnection(s); Statement st = admin.createStatement()) {
             st.execute("CREATE DATABASE " + name);
+            for (String setting : databaseSettings(System.getenv("PGKEYSET_TEST_DATABASE_SETTINGS"))) {
+                st.execute("ALTER DATABASE " + name + " SET " + setting);
+            }
         } catch (SQLException e) {
             throw new IllegalStateException("Could not create test database " + name + " on " + s.host() + ":"
                     + s.port() + " as " + s.user() + ": " + e.getMessage(), e);
         }
         return new TestDatabase(s, name);
+    }
+
+    /**
+     * Settings every test database gets, from {@code PGKEYSET_TEST_DATABASE_SETTINGS}, e.g.
+     * {@code timezone=America/New_York;default_transaction_isolation=repeatable read}: to run any
+     * test class with the database in another zone or isolation (the JVM's zone follows {@code TZ}).
+     */
+    static java.util.List<String> databaseSettings(String spec) {
+        java.util.List<String> settings = new java.util.ArrayList<>();
+        if (spec != null) {
+            for (String item : spec.split(";")) {
+                int eq = item.indexOf('=');
+                if (eq > 0) {
+                    settings.add(item.substring(0, eq).strip() + " = '"
+                            + item.substring(eq + 1).strip().replace("'", "''") + "'");
+                }
+            }
+        }
+        return settings;
     }
 
     static Connection adminConnection(Server s) throws SQLException {
