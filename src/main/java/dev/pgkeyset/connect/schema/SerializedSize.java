@@ -51,7 +51,7 @@ public final class SerializedSize {
      * CJK) is counted as Jackson writes it, two {@code \}{@code uXXXX} escapes: 12 bytes, where its
      * UTF-8 in Avro takes 4.
      */
-    public static int jsonString(CharSequence s) {
+    static int jsonString(CharSequence s) {
         int n = s.length();
         int bytes = n + 2;
         for (int i = 0; i < n; i++) {
@@ -72,7 +72,7 @@ public final class SerializedSize {
     }
 
     /** {@code length} bytes in base64 between quotes, as JsonConverter writes BYTES. */
-    public static int jsonBinary(int length) {
+    static int jsonBinary(int length) {
         return 4 * ((length + 2) / 3) + 2;
     }
 
