@@ -92,7 +92,9 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String INCREMENTAL_COLUMNS_DEFAULT = "";
 
     public static final String FETCH_SIZE = "fetch.size";
-    public static final String FETCH_SIZE_DOC = "Rows fetched per round trip of the server-side cursor.";
+    public static final String FETCH_SIZE_DOC = "Most rows fetched per round trip of the server-side cursor. "
+            + "Fewer when the rows are wide: each round trip also holds about batch.max.bytes, its size learned "
+            + "from the width of the rows before it.";
     public static final int FETCH_SIZE_DEFAULT = 5000;
 
     public static final String BATCH_MAX_ROWS = "batch.max.rows";
@@ -100,8 +102,10 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final int BATCH_MAX_ROWS_DEFAULT = 5000;
 
     public static final String BATCH_MAX_BYTES = "batch.max.bytes";
-    public static final String BATCH_MAX_BYTES_DOC = "Most estimated bytes of record data one poll() hands to "
-            + "Kafka Connect. A single row larger than this still goes out, alone in its batch.";
+    public static final String BATCH_MAX_BYTES_DOC = "Most bytes of record data one poll() hands to Kafka "
+            + "Connect, and about the most one round trip of a cursor holds, counted as JsonConverter writes them "
+            + "(UTF-8 text, base64 binary, keys included). A single row larger than this still goes out, alone in "
+            + "its batch.";
     public static final long BATCH_MAX_BYTES_DEFAULT = 8L * 1024 * 1024;
 
     public static final String POLL_INTERVAL_MS = "poll.interval.ms";

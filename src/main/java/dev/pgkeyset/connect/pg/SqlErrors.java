@@ -19,13 +19,33 @@ public final class SqlErrors {
             // pgjdbc leaves the state empty for some I/O failures; those are connection problems.
             return true;
         }
+        if (isClientOutOfMemory(e)) {
+            return false;
+        }
         return state.startsWith("08")        // connection exception
                 || state.startsWith("40")    // transaction rollback: serialization failure, deadlock
-                || state.startsWith("53")    // insufficient resources: too many connections, out of memory
+                || state.startsWith("53")    // insufficient resources: too many connections, the server's memory
                 || state.startsWith("57P")   // admin/crash shutdown, cannot connect now
                 // A statement timeout (or a DBA's pg_cancel_backend): the cursor reopens; each
                 // keyset fetch is short, and connection.attempts bounds a query that always times out.
                 || state.equals("57014");
+    }
+
+    /**
+     * {@code 53200} raised by pgjdbc itself ("Ran out of memory retrieving query results"), with the
+     * {@link OutOfMemoryError} of this JVM as its cause; the server's own out-of-memory has the same
+     * state but no such cause, and passes.
+     */
+    public static boolean isClientOutOfMemory(SQLException e) {
+        if (!"53200".equals(e.getSQLState())) {
+            return false;
+        }
+        for (Throwable cause = e.getCause(); cause != null && cause != cause.getCause(); cause = cause.getCause()) {
+            if (cause instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code 42P01 undefined_table}: the relation was dropped or renamed. */

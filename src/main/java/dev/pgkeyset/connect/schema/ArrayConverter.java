@@ -117,6 +117,6 @@ final class ArrayConverter implements ColumnConverter {
 
     @Override
     public int estimateBytes(Object raw) {
-        return ((String) raw).length();
+        return SerializedSize.jsonArray((String) raw, delimiter);
     }
 }

@@ -96,8 +96,45 @@ final class ArrayLiteral {
             char c = next();
             value.append(c == '\\' ? next() : c);
         }
-        String bare = value.toString().strip();
-        return bare.equalsIgnoreCase("NULL") ? null : bare;
+        String bare = stripArraySpaces(value);
+        return isNullWord(bare) ? null : bare;
+    }
+
+    /**
+     * Removes the whitespace array_in ignores around a bare element: the six ASCII spaces of
+     * PostgreSQL's {@code array_isspace} (arrayfuncs.c), never the locale's or Unicode's. Only these
+     * make {@code array_out} quote an element, so any other space (U+3000, U+2000–U+200A, U+001C–U+001F,
+     * …) is part of the value: {@link String#strip()} would turn {@code \u3000NULL} into SQL NULL.
+     */
+    private static String stripArraySpaces(CharSequence value) {
+        int start = 0;
+        int end = value.length();
+        while (start < end && isArraySpace(value.charAt(start))) {
+            start++;
+        }
+        while (end > start && isArraySpace(value.charAt(end - 1))) {
+            end--;
+        }
+        return value.subSequence(start, end).toString();
+    }
+
+    private static boolean isArraySpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\u000b' || c == '\f';
+    }
+
+    /** {@code NULL} in any ASCII case, as array_out's {@code pg_strcasecmp} compares it (no Unicode folding). */
+    private static boolean isNullWord(String s) {
+        if (s.length() != 4) {
+            return false;
+        }
+        for (int i = 0; i < 4; i++) {
+            char c = s.charAt(i);
+            char lower = c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+            if (lower != "null".charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private char peek() {

@@ -36,6 +36,6 @@ public interface ColumnConverter {
      */
     Object toOffset(Object raw);
 
-    /** A rough size of the value in a serialized record, for {@code batch.max.bytes}. */
+    /** The value's size in a serialized record ({@link SerializedSize}), for {@code batch.max.bytes}. */
     int estimateBytes(Object raw);
 }

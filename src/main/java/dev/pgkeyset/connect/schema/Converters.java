@@ -69,33 +69,33 @@ public final class Converters {
         }
         switch (type.oid()) {
             case PgTypes.INT2:
-                return fixed(SchemaBuilder.int16(), optional, 2, (rs, i) -> {
+                return fixed(SchemaBuilder.int16(), optional, SerializedSize.INT16, (rs, i) -> {
                     short v = rs.getShort(i);
                     return rs.wasNull() ? null : v;
                 }, v -> ((Short) v).longValue()).with(Short::valueOf, null);
             case PgTypes.INT4:
-                return fixed(SchemaBuilder.int32(), optional, 4, (rs, i) -> {
+                return fixed(SchemaBuilder.int32(), optional, SerializedSize.INT32, (rs, i) -> {
                     int v = rs.getInt(i);
                     return rs.wasNull() ? null : v;
                 }, v -> ((Integer) v).longValue()).with(Integer::valueOf, null);
             case PgTypes.INT8:
             case PgTypes.OID:
-                return fixed(SchemaBuilder.int64(), optional, 8, (rs, i) -> {
+                return fixed(SchemaBuilder.int64(), optional, SerializedSize.INT64, (rs, i) -> {
                     long v = rs.getLong(i);
                     return rs.wasNull() ? null : v;
                 }, v -> v).with(Long::valueOf, null);
             case PgTypes.FLOAT4:
-                return fixed(SchemaBuilder.float32(), optional, 4, (rs, i) -> {
+                return fixed(SchemaBuilder.float32(), optional, SerializedSize.FLOAT32, (rs, i) -> {
                     float v = rs.getFloat(i);
                     return rs.wasNull() ? null : v;
                 }, Object::toString).with(Float::valueOf, null);
             case PgTypes.FLOAT8:
-                return fixed(SchemaBuilder.float64(), optional, 8, (rs, i) -> {
+                return fixed(SchemaBuilder.float64(), optional, SerializedSize.FLOAT64, (rs, i) -> {
                     double v = rs.getDouble(i);
                     return rs.wasNull() ? null : v;
                 }, Object::toString).with(Double::valueOf, null);
             case PgTypes.BOOL:
-                return fixed(SchemaBuilder.bool(), optional, 1, (rs, i) -> {
+                return fixed(SchemaBuilder.bool(), optional, SerializedSize.BOOLEAN, (rs, i) -> {
                     boolean v = rs.getBoolean(i);
                     return rs.wasNull() ? null : v;
                 }, v -> v).with("t"::equals, null);
@@ -118,7 +118,7 @@ public final class Converters {
                 return text(SchemaBuilder.string(), optional);
             case PgTypes.BYTEA:
                 return new SimpleConverter(build(SchemaBuilder.bytes(), optional), (rs, i) -> rs.getBytes(i),
-                        SimpleConverter.IDENTITY, v -> "\\x" + HEX.formatHex((byte[]) v), v -> ((byte[]) v).length,
+                        SimpleConverter.IDENTITY, v -> "\\x" + HEX.formatHex((byte[]) v), v -> SerializedSize.jsonBinary(((byte[]) v).length),
                         Converters::byteaFromText, null);
             case PgTypes.NUMERIC:
                 // Selected as text: in binary transfer pgjdbc would turn 0.000…1 into "1E-30".
@@ -203,22 +203,22 @@ public final class Converters {
                                             SimpleConverter.Reader reader, Function<Object, Object> connect,
                                             Function<Object, Object> micros, Function<Object, Object> pgText) {
         return switch (mode) {
-            case CONNECT -> new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> 8);
+            case CONNECT -> new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> SerializedSize.INT64);
             case MICROS -> micros == null
-                    ? new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> 8)
+                    ? new SimpleConverter(build(connectType, optional), reader, connect, pgText, v -> SerializedSize.INT64)
                     : new SimpleConverter(build(SchemaBuilder.int64().name(
                             Timestamp.LOGICAL_NAME.equals(connectType.name()) ? SemanticTypes.MICRO_TIMESTAMP
                                     : SemanticTypes.MICRO_TIME)
-                            .version(1), optional), reader, micros, pgText, v -> 8);
+                            .version(1), optional), reader, micros, pgText, v -> SerializedSize.INT64);
             case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader, pgText, pgText,
-                    v -> 32);
+                    v -> SerializedSize.TEMPORAL_TEXT);
         };
     }
 
     /** A string read with getString, whose text is already PostgreSQL's own. */
     private static SimpleConverter text(SchemaBuilder schema, boolean optional) {
         return new SimpleConverter(build(schema, optional), (rs, i) -> rs.getString(i), SimpleConverter.IDENTITY,
-                v -> v, v -> ((String) v).length(), t -> t, null);
+                v -> v, v -> SerializedSize.jsonString((String) v), t -> t, null);
     }
 
     /**
@@ -227,7 +227,7 @@ public final class Converters {
      */
     private static SimpleConverter textForm(SchemaBuilder schema, boolean optional) {
         return new SimpleConverter(build(schema, optional), (rs, i) -> rs.getString(i), SimpleConverter.IDENTITY,
-                v -> v, v -> ((String) v).length(), t -> t, "text");
+                v -> v, v -> SerializedSize.jsonString((String) v), t -> t, "text");
     }
 
     private static SimpleConverter fixed(SchemaBuilder builder, boolean optional, int size,
@@ -248,17 +248,17 @@ public final class Converters {
         Function<String, Object> fromText = t -> t;
         return switch (mapping) {
             case DOUBLE -> new SimpleConverter(build(SchemaBuilder.float64(), optional), reader,
-                    v -> Double.parseDouble((String) v), v -> v, v -> 8, fromText, castTo);
+                    v -> Double.parseDouble((String) v), v -> v, v -> SerializedSize.FLOAT64, fromText, castTo);
             case STRING -> new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
-                    SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length(), fromText, castTo);
+                    SimpleConverter.IDENTITY, v -> v, v -> SerializedSize.jsonString((String) v), fromText, castTo);
             case PRECISE -> scale < 0
                     // Unconstrained numeric: every value may have its own scale, which a Connect
                     // Decimal (one scale per schema) cannot hold; the exact text can.
                     ? new SimpleConverter(build(SchemaBuilder.string(), optional), reader,
-                            SimpleConverter.IDENTITY, v -> v, v -> ((String) v).length(), fromText, castTo)
+                            SimpleConverter.IDENTITY, v -> v, v -> SerializedSize.jsonString((String) v), fromText, castTo)
                     // Always optional: NaN and ±Infinity have no Decimal form and travel as null.
                     : new SimpleConverter(build(Decimal.builder(scale), true), reader,
-                            v -> decimal(where, (String) v, scale), v -> v, v -> ((String) v).length(), fromText,
+                            v -> decimal(where, (String) v, scale), v -> v, v -> SerializedSize.jsonString((String) v), fromText,
                             castTo);
         };
     }

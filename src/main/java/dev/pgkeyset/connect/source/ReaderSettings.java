@@ -6,12 +6,16 @@ import dev.pgkeyset.connect.config.IncrementalStart;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 
-/** The settings every table reader of a task shares. */
-record ReaderSettings(int fetchSize, Duration cursorMaxAge, Duration pollInterval, SnapshotMode mode,
+/**
+ * The settings every table reader of a task shares.
+ *
+ * @param fetchMaxBytes what one round trip of a cursor may hold ({@link FetchSizer}): batch.max.bytes
+ */
+record ReaderSettings(int fetchSize, long fetchMaxBytes, Duration cursorMaxAge, Duration pollInterval, SnapshotMode mode,
                       IncrementalStart incrementalStart, RetryPolicy retry) {
 
     static ReaderSettings of(PgKeysetConfig config) {
-        return new ReaderSettings(config.fetchSize(), config.cursorMaxAge(), config.pollInterval(),
+        return new ReaderSettings(config.fetchSize(), config.batchMaxBytes(), config.cursorMaxAge(), config.pollInterval(),
                 config.snapshotMode(), config.incrementalStart(),
                 new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax()));
     }

@@ -25,6 +25,7 @@ import dev.pgkeyset.connect.pg.TableInfo;
 import dev.pgkeyset.connect.query.KeysetQuery;
 import dev.pgkeyset.connect.schema.ColumnConverter;
 import dev.pgkeyset.connect.schema.Converters;
+import dev.pgkeyset.connect.schema.SerializedSize;
 
 /**
  * Everything about a table that does not change from row to row, worked out once: its topic,
@@ -61,6 +62,8 @@ final class TablePlan {
     private final String changeColumnsJson;
     /** Index of the soft-delete column, -1 when there is none. */
     private final int softDeleteIndex;
+    /** The bytes of every record besides its values (see {@link #estimateBytes}). */
+    private final long fixedBytes;
 
     TablePlan(CapturedTable table, PgKeysetConfig config) {
         this(table, config, TableSlice.whole(table.info().id()));
@@ -112,6 +115,7 @@ final class TablePlan {
         this.changeColumnNames = List.copyOf(changeColumns);
         this.changeColumnsJson = OffsetCodec.keyColumnsJson(changeColumnNames);
         this.softDeleteIndex = table.softDelete().map(columns::indexOf).orElse(-1);
+        this.fixedBytes = fixedBytes();
         if (table.tracking().isPresent() && !table.trackingIndexed()) {
             log.warn("Table {}: no btree index starts with tracking column {}; every change query scans the table. "
                     + "Create one, e.g. CREATE INDEX ON {} ({}, {})", id, table.tracking().get().name(), id.quoted(),
@@ -264,10 +268,29 @@ final class TablePlan {
         return marker instanceof Boolean deleted ? deleted : marker != null;
     }
 
+    /**
+     * The row's record as a converter will write it ({@link SerializedSize}): key and value, each
+     * field's name and value; the key's values count twice, since they are in both.
+     */
     long estimateBytes(Object[] raw) {
-        long bytes = 16;
+        long bytes = fixedBytes;
         for (int i = 0; i < raw.length; i++) {
-            bytes += 4 + (raw[i] == null ? 0 : converters[i].estimateBytes(raw[i]));
+            bytes += raw[i] == null ? SerializedSize.NULL : converters[i].estimateBytes(raw[i]);
+        }
+        for (int keyIndex : keyIndexes) {
+            bytes += converters[keyIndex].estimateBytes(raw[keyIndex]);
+        }
+        return bytes;
+    }
+
+    /** What every record of this plan takes besides its values: braces, field names, the op header. */
+    private long fixedBytes() {
+        long bytes = 4 + SerializedSize.utf8(OP_HEADER) + 1;
+        for (Field field : valueFields) {
+            bytes += SerializedSize.utf8(field.name()) + SerializedSize.FIELD_OVERHEAD;
+        }
+        for (Field field : keyFields) {
+            bytes += SerializedSize.utf8(field.name()) + SerializedSize.FIELD_OVERHEAD;
         }
         return bytes;
     }

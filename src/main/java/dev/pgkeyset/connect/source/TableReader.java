@@ -92,12 +92,15 @@ final class TableReader implements AutoCloseable {
     private TablePlan pendingPlan;
     private Object[] pendingPosition;
     private long pendingBytes;
+    /** Rows per round trip, learned from their width so that one fetch holds about batch.max.bytes. */
+    private final FetchSizer fetchSizer;
 
     TableReader(TablePlan plan, ConnectionFactory connections, ReaderSettings settings, KeysetOffset resumeFrom,
                 PluginMetrics metrics) {
         this.plan = plan;
         this.connections = connections;
         this.settings = settings;
+        this.fetchSizer = new FetchSizer(settings.fetchMaxBytes(), settings.fetchSize());
         this.stats = new TableStats(plan.estimatedRows());
         this.progress = new SnapshotProgress(plan.slice().toString(), stats, System.nanoTime());
         this.horizon = settings.followsChanges() ? plan.newHorizon() : null;
@@ -226,8 +229,14 @@ final class TableReader implements AutoCloseable {
             fill(batch);
             failures = 0;
             stats.batchTook(System.nanoTime() - start);
+        } catch (OutOfMemoryError e) {
+            closeCursor(false);
+            throw outOfMemory(e);
         } catch (SQLException e) {
             closeCursor(false);
+            if (SqlErrors.isClientOutOfMemory(e)) {
+                throw outOfMemory(e);
+            }
             // fill() counts its rows when it completes; a failed one hands over those it added too.
             stats.rowsRead(batch.size() - batchSizeBefore, phase == Phase.SNAPSHOT);
             if (SqlErrors.isTransient(e) || SqlErrors.isSchemaChange(e)) {
@@ -255,6 +264,19 @@ final class TableReader implements AutoCloseable {
             }
             throw new ConnectException("Reading table " + plan.id() + " failed: " + SqlErrors.describe(e), e);
         }
+    }
+
+    /**
+     * The heap the worker's tasks share ran out while this table was read. Never retried: a retry
+     * fills the same heap again, for every task of the worker, {@code connection.attempts} times.
+     */
+    private ConnectException outOfMemory(Throwable e) {
+        return new ConnectException("Reading table " + plan.id() + " ran out of the worker's heap (" + e
+                + "; the last fetch asked for " + fetchSizer.current() + " row(s), max heap "
+                + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB). A round trip of the cursor holds about "
+                + "batch.max.bytes (" + settings.fetchMaxBytes() + "), and so does a poll: lower batch.max.bytes, or "
+                + "give the worker more heap (KAFKA_HEAP_OPTS=\"-Xmx…\"), which must also hold the widest row a few "
+                + "times over. Then restart the task: it resumes from its committed offset.", e);
     }
 
     private void fill(RecordBatch batch) throws SQLException {
@@ -327,6 +349,11 @@ final class TableReader implements AutoCloseable {
      * @return false at the end of the cursor
      */
     private boolean readAhead() throws SQLException {
+        int fetchSize = fetchSizer.beforeNext();
+        if (fetchSize > 0) {
+            // pgjdbc asks for this many rows when this next() has used up the previous fetch.
+            cursor.setFetchSize(fetchSize);
+        }
         if (!cursor.next()) {
             pendingRow = null;
             pendingPosition = null;
@@ -338,6 +365,7 @@ final class TableReader implements AutoCloseable {
         pendingPlan = plan;
         pendingPosition = rowPosition;
         pendingBytes = plan.estimateBytes(row);
+        fetchSizer.rowRead(pendingBytes);
         position = rowPosition;
         return true;
     }
@@ -376,7 +404,7 @@ final class TableReader implements AutoCloseable {
             query = plan.changesQuery(position == null ? List.of() : Arrays.asList(position), changesFrom, bound);
         }
         statement = connection.prepareStatement(query.sql(), ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
-        statement.setFetchSize(settings.fetchSize());
+        statement.setFetchSize(fetchSizer.startCursor());
         query.bind(statement);
         cursor = statement.executeQuery();
         cursorOpenedNanos = System.nanoTime();

@@ -35,6 +35,18 @@ class SqlTest {
     }
 
     @Test
+    void runningOutOfThisJvmsMemoryIsFatalTheServersIsNot() {
+        // pgjdbc's own 53200 carries the OutOfMemoryError it caught while buffering a fetch.
+        SQLException client = new SQLException("Ran out of memory retrieving query results.", "53200",
+                new OutOfMemoryError("Java heap space"));
+        assertTrue(SqlErrors.isClientOutOfMemory(client));
+        assertFalse(SqlErrors.isTransient(client));
+        SQLException server = new SQLException("out of memory", "53200");
+        assertFalse(SqlErrors.isClientOutOfMemory(server));
+        assertTrue(SqlErrors.isTransient(server), "the server's memory may come back");
+    }
+
+    @Test
     void aDescriptionSaysWhatToChangeWhereTheDatabaseDoesNot() {
         assertEquals("gone (SQLState 08006)", SqlErrors.describe(new SQLException("gone", "08006")));
         String privilege = SqlErrors.describe(new SQLException("permission denied for table t", "42501"));

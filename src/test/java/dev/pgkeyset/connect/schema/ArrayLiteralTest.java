@@ -61,4 +61,25 @@ class ArrayLiteralTest {
         assertThrows(IllegalArgumentException.class, () -> parse("{{1},2}"));
         assertThrows(IllegalArgumentException.class, () -> parse("{1} trailing"));
     }
+
+    /** What String.strip() removes beyond array_in's six ASCII spaces, which array_out does not quote. */
+    private static final String UNICODE_SPACES = "\u001c\u001d\u001e\u001f\u0085\u00a0\u1680\u2000\u2001\u2002"
+            + "\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff";
+
+    @Test
+    void bareElementsKeepUnicodeWhitespaceThatArrayOutLeavesUnquoted() {
+        for (char c : UNICODE_SPACES.toCharArray()) {
+            String hex = String.format("U+%04X", (int) c);
+            assertEquals(Arrays.asList(c + "abc", "abc" + c, c + "NULL", "NULL" + c, c + "null" + c),
+                    parse("{" + c + "abc,abc" + c + "," + c + "NULL,NULL" + c + "," + c + "null" + c + "}").elements(),
+                    hex + " is part of the element, and an element holding it is not NULL");
+        }
+    }
+
+    @Test
+    void onlyArrayInsSixAsciiSpacesAroundBareElementsAreIgnored() {
+        // array_in (arrayfuncs.c, array_isspace): ' ', \t, \n, \r, \v, \f — never the locale's isspace().
+        assertEquals(Arrays.asList("a", "b c", null, null),
+                parse("{ \t\n\r\u000b\fa\f\u000b\r\n\t , b c ,\tNULL\n, nUlL }").elements());
+    }
 }
