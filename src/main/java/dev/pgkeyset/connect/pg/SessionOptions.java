@@ -74,8 +74,8 @@ public final class SessionOptions {
         for (String parameter : url.substring(query + 1).split("&")) {
             int eq = parameter.indexOf('=');
             String name = eq < 0 ? parameter : parameter.substring(0, eq);
-            if (name.equals("options")) {
-                String value = eq < 0 ? "" : URLDecoder.decode(parameter.substring(eq + 1), StandardCharsets.UTF_8);
+            String value = name.equals("options") ? decoded(eq < 0 ? "" : parameter.substring(eq + 1)) : null;
+            if (value != null) {
                 options = options == null ? value : options + " " + value;
             } else if (!parameter.isEmpty()) {
                 kept.add(parameter);
@@ -83,6 +83,15 @@ public final class SessionOptions {
         }
         String base = url.substring(0, query);
         return new SplitUrl(kept.isEmpty() ? base : base + "?" + String.join("&", kept), options);
+    }
+
+    /** Null when malformed: left in the URL, pgjdbc then reports it the way it reports any bad parameter. */
+    private static String decoded(String value) {
+        try {
+            return URLDecoder.decode(value, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** The user's options first, ours after them: of two {@code -c} of one setting the later wins. */

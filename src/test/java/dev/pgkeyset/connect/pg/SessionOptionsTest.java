@@ -28,6 +28,13 @@ class SessionOptionsTest {
     }
 
     @Test
+    void malformedOptionsStayForTheDriverToReport() {
+        SessionOptions.SplitUrl split = SessionOptions.split("jdbc:postgresql://h/db?options=%zz");
+        assertEquals("jdbc:postgresql://h/db?options=%zz", split.url());
+        assertNull(split.userOptions());
+    }
+
+    @Test
     void oursComeAfterTheUsersSoTheyWin() {
         String merged = SessionOptions.merged("-c IntervalStyle=postgres");
         assertTrue(merged.startsWith("-c IntervalStyle=postgres -c "), merged);
