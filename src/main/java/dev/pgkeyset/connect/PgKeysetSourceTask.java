@@ -48,7 +48,7 @@ public class PgKeysetSourceTask extends SourceTask {
         config = new TaskConfig(props);
         List<TableSlice> slices = config.slices();
         List<TableId> assigned = config.tables();
-        connections = ConnectionFactory.forTask(config, "pgkeyset-task");
+        connections = ConnectionFactory.forTask(config, "pgkeyset-task", slices.size());
         try {
             List<TableInfo> infos = describe(assigned);
             tables = TableSet.open(slices, infos, config, connections, context.offsetStorageReader(), pluginMetrics());

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -13,11 +14,14 @@ import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigValue;
 
+import dev.pgkeyset.connect.pg.ConnectionBudget;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.source.ChangePreconditions;
+import dev.pgkeyset.connect.source.CapturedTable;
 import dev.pgkeyset.connect.source.TableDiscovery;
+import dev.pgkeyset.connect.source.TaskAssignment;
 
 /**
  * The checks behind {@code PUT /connector-plugins/.../config/validate} that one key's validator
@@ -25,6 +29,9 @@ import dev.pgkeyset.connect.source.TableDiscovery;
  * a person has to change; no stack trace reaches the response.
  */
 public final class ConnectorValidation {
+
+    /** Kafka Connect's own key (ConnectorConfig.TASKS_MAX_CONFIG), named here to keep the runtime off our classpath. */
+    static final String TASKS_MAX = "tasks.max";
 
     private ConnectorValidation() {
     }
@@ -54,6 +61,7 @@ public final class ConnectorValidation {
             for (ChangePreconditions.Problem problem : ChangePreconditions.check(connection, config, found.captured())) {
                 values.get(problem.key()).addErrorMessage(problem.message());
             }
+            checkConnectionBudget(connection, props, found, values);
             connection.commit();
             if (found.captured().isEmpty() && found.problems().isEmpty()) {
                 values.get(PgKeysetConfig.TABLE_INCLUDE_LIST).addErrorMessage("No table of the database matches "
@@ -73,7 +81,46 @@ public final class ConnectorValidation {
         } catch (SQLException e) {
             connectionProblem(values, e);
         }
-        return perKey;
+        return withAddedValues(perKey, values);
+    }
+
+    /** perKey plus the values validation added (tasks.max is the worker's key, not in our ConfigDef). */
+    private static Config withAddedValues(Config perKey, Map<String, ConfigValue> values) {
+        if (values.size() == perKey.configValues().size()) {
+            return perKey;
+        }
+        List<ConfigValue> all = new java.util.ArrayList<>(perKey.configValues());
+        values.values().stream().filter(v -> !perKey.configValues().contains(v)).forEach(all::add);
+        return new Config(all);
+    }
+
+    /** The tasks' pools and the connector's own connection must fit what the server, database and role allow. */
+    private static void checkConnectionBudget(Connection connection, Map<String, String> props,
+                                              TableDiscovery.Result found, Map<String, ConfigValue> values)
+            throws SQLException {
+        int tasks;
+        try {
+            tasks = Integer.parseInt(props.getOrDefault(TASKS_MAX, "1").trim());
+        } catch (NumberFormatException e) {
+            return; // the worker reports a malformed tasks.max itself
+        }
+        // Upper bound of the pieces TaskAssignment may make: large tables split into key ranges.
+        int pieces = 0;
+        for (CapturedTable table : found.captured()) {
+            long ranges = table.info().estimatedRows() / TaskAssignment.MIN_ROWS_PER_RANGE;
+            pieces += (int) Math.max(1, Math.min(TaskAssignment.MAX_RANGES, ranges));
+        }
+        Optional<String> problem = ConnectionBudget.problem(connection, tasks, Math.max(1, pieces));
+        if (problem.isPresent()) {
+            ConfigValue tasksMax = values.get(TASKS_MAX);
+            if (tasksMax == null) {
+                // Not a key of ours: the worker merges this value with its own tasks.max.
+                tasksMax = new ConfigValue(TASKS_MAX, props.get(TASKS_MAX), new java.util.ArrayList<>(),
+                        new java.util.ArrayList<>());
+                values.put(TASKS_MAX, tasksMax);
+            }
+            tasksMax.addErrorMessage(problem.get());
+        }
     }
 
     private static void connectionProblem(Map<String, ConfigValue> values, SQLException e) {

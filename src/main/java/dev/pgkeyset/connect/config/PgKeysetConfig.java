@@ -36,6 +36,15 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String CONNECTION_PASSWORD_DOC = "Password of 'connection.user'. Never logged; masked in "
             + "the REST API.";
 
+    public static final String CONNECTION_SOCKET_TIMEOUT_MS = "connection.socket.timeout.ms";
+    public static final String CONNECTION_SOCKET_TIMEOUT_MS_DOC = "Longest a connector session waits for the "
+            + "database to send anything (pgjdbc's socketTimeout, rounded up to whole seconds; 0 waits forever). "
+            + "Without it a network that stops passing bytes blocks poll() and stop() for good. It must exceed the "
+            + "longest silence of a legitimate query: the first row of a change query that sorts (no index leads "
+            + "with the tracking column), a wait for a table lock behind DDL. When it passes, the connection is "
+            + "dropped and the table retries (connection.attempts). A socketTimeout in connection.url wins.";
+    public static final long CONNECTION_SOCKET_TIMEOUT_MS_DEFAULT = 300_000L;
+
     public static final String TABLE_INCLUDE_LIST = "table.include.list";
     public static final String TABLE_INCLUDE_LIST_DOC = "Comma-separated regular expressions matched against "
             + "'schema.table' (the whole name must match). Tables, partitioned tables (captured through their "
@@ -171,6 +180,9 @@ public class PgKeysetConfig extends AbstractConfig {
                 GROUP_CONNECTION, ++order, Width.MEDIUM, "User");
         def.define(CONNECTION_PASSWORD, Type.PASSWORD, null, Importance.HIGH, CONNECTION_PASSWORD_DOC,
                 GROUP_CONNECTION, ++order, Width.MEDIUM, "Password");
+        def.define(CONNECTION_SOCKET_TIMEOUT_MS, Type.LONG, CONNECTION_SOCKET_TIMEOUT_MS_DEFAULT,
+                Range.between(0L, 86_400_000L), Importance.LOW, CONNECTION_SOCKET_TIMEOUT_MS_DOC, GROUP_CONNECTION,
+                ++order, Width.SHORT, "Socket timeout");
 
         order = 0;
         def.define(TABLE_INCLUDE_LIST, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString() {
@@ -247,6 +259,11 @@ public class PgKeysetConfig extends AbstractConfig {
     /** The password, or null. Kept as {@link Password} until the moment it is handed to the driver. */
     public Password password() {
         return getPassword(CONNECTION_PASSWORD);
+    }
+
+    /** Deadline of every network read of a connector session; zero for none. */
+    public Duration socketTimeout() {
+        return Duration.ofMillis(getLong(CONNECTION_SOCKET_TIMEOUT_MS));
     }
 
     public TableFilter tableFilter() {

@@ -3,6 +3,7 @@ package dev.pgkeyset.connect.pg;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Properties;
 
 import com.zaxxer.hikari.HikariConfig;
@@ -12,14 +13,30 @@ import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.Version;
 
 /**
- * Opens connections the connector's way: read-only, autocommit off (pgjdbc streams a cursor only
- * then), binary transfer from the first execution, and an {@code application_name} a DBA can see in
- * {@code pg_stat_activity}. Parameters in the user's URL win over these defaults.
+ * Opens connections the connector's way: read-only, read committed, autocommit off (pgjdbc
+ * streams a cursor only then), binary transfer from the first execution, the session settings of
+ * {@link SessionOptions} as startup options, a deadline on every network read, and an
+ * {@code application_name} a DBA can see in {@code pg_stat_activity}. Parameters in the user's URL
+ * win over these defaults, except that the user's {@code options} are merged with ours.
  */
 public final class ConnectionFactory implements AutoCloseable {
 
     /** What {@code pg_stat_activity.application_name} shows for our sessions. */
     public static final String APPLICATION_NAME = "kafka-connect-pg-keyset";
+
+    /**
+     * Most connections one task's pool opens: its readers take turns, one cursor at a time as a
+     * rule; the second lets a table whose cursor is open across polls stay open while another
+     * table's change query runs.
+     */
+    public static final int MAX_PER_TASK = 2;
+
+    /** An idle pooled connection is closed after this (HikariCP's floor is 10 s; its housekeeping runs every 30 s). */
+    static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** Connections are renewed at this age, between two uses. */
+    static final Duration MAX_LIFETIME = Duration.ofMinutes(30);
+    /** Connecting (TCP and login) to a database that does not answer gives up after this. */
+    static final int LOGIN_TIMEOUT_SECONDS = 5;
 
     private final HikariDataSource pool;
 
@@ -27,32 +44,33 @@ public final class ConnectionFactory implements AutoCloseable {
         this.pool = pool;
     }
 
-    /** A small pool for one task: it reads one table at a time, so two connections are plenty. */
-    public static ConnectionFactory forTask(PgKeysetConfig config, String name) {
+    /** Connections a task with {@code readers} tables or key ranges opens at most. */
+    public static int connectionsPerTask(int readers) {
+        return Math.max(1, Math.min(MAX_PER_TASK, readers));
+    }
+
+    /** A small pool for one task reading {@code readers} tables or key ranges. */
+    public static ConnectionFactory forTask(PgKeysetConfig config, String name, int readers) {
+        DriverUrl url = DriverUrl.of(config.connectionUrl());
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(name);
-        JdbcUrls.ForDriver url = JdbcUrls.forDriver(config.connectionUrl());
         hikari.setJdbcUrl(url.url());
-        hikari.setDataSourceProperties(driverProperties(config, url));
+        hikari.setDataSourceProperties(driverProperties(config, url, LOGIN_TIMEOUT_SECONDS));
         hikari.setAutoCommit(false);
         hikari.setReadOnly(true);
-        hikari.setMaximumPoolSize(2);
-        hikari.setConnectionInitSql(SESSION_SETTINGS);
+        hikari.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+        hikari.setMaximumPoolSize(connectionsPerTask(readers));
         hikari.setMinimumIdle(0);
+        hikari.setIdleTimeout(IDLE_TIMEOUT.toMillis());
+        hikari.setMaxLifetime(MAX_LIFETIME.toMillis());
         // A database that is down when the task starts is a retriable condition for the reader,
         // not a reason to fail the task in its constructor.
         hikari.setInitializationFailTimeout(-1);
         // poll() must return regularly (stop() runs on its thread): a database that is down costs
         // a poll at most this long, then the table's backoff takes over.
-        hikari.setConnectionTimeout(5_000);
+        hikari.setConnectionTimeout(LOGIN_TIMEOUT_SECONDS * 1000L);
         return new ConnectionFactory(new HikariDataSource(hikari));
     }
-
-    /**
-     * Output formats some column mappings rely on, whatever the role or database defaults say:
-     * intervals in ISO 8601 (exact, and what consumers parse) and bytea in hex (array elements).
-     */
-    static final String SESSION_SETTINGS = "SET IntervalStyle = 'iso_8601'; SET bytea_output = 'hex'";
 
     public Connection open() throws SQLException {
         return pool.getConnection();
@@ -60,12 +78,11 @@ public final class ConnectionFactory implements AutoCloseable {
 
     /** A single unpooled read-only connection, for the connector's catalog reads and validation. */
     public static Connection openOnce(PgKeysetConfig config, int connectTimeoutSeconds) throws SQLException {
-        JdbcUrls.ForDriver url = JdbcUrls.forDriver(config.connectionUrl());
-        Properties props = driverProperties(config, url);
-        props.setProperty("connectTimeout", Integer.toString(connectTimeoutSeconds));
-        props.setProperty("loginTimeout", Integer.toString(connectTimeoutSeconds));
+        DriverUrl url = DriverUrl.of(config.connectionUrl());
+        Properties props = driverProperties(config, url, connectTimeoutSeconds);
         Connection connection = DriverManager.getConnection(url.url(), props);
         try {
+            connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             connection.setReadOnly(true);
             connection.setAutoCommit(false);
             return connection;
@@ -75,15 +92,33 @@ public final class ConnectionFactory implements AutoCloseable {
         }
     }
 
-    /** Secrets written in the URL go to the driver as properties, so no URL it prints holds them. */
-    private static Properties driverProperties(PgKeysetConfig config, JdbcUrls.ForDriver url) {
+    /**
+     * The URL as the driver gets it: without the secrets written in it (they go to the driver as
+     * properties, so no URL it prints holds them) and without the user's {@code options} (merged
+     * with ours into one property, see {@link SessionOptions}).
+     */
+    private record DriverUrl(String url, Properties secrets, String userOptions) {
+        static DriverUrl of(String configured) {
+            JdbcUrls.ForDriver withoutSecrets = JdbcUrls.forDriver(configured);
+            SessionOptions.SplitUrl withoutOptions = SessionOptions.split(withoutSecrets.url());
+            return new DriverUrl(withoutOptions.url(), withoutSecrets.secrets(), withoutOptions.userOptions());
+        }
+    }
+
+    private static Properties driverProperties(PgKeysetConfig config, DriverUrl url, int connectTimeoutSeconds) {
         Properties props = new Properties();
         props.setProperty("ApplicationName", APPLICATION_NAME + "/" + Version.get());
         // Binary transfer needs a server-prepared statement; -1 prepares on the first execution,
         // and a cursor is executed once.
         props.setProperty("prepareThreshold", "-1");
+        props.setProperty("options", SessionOptions.merged(url.userOptions()));
+        // Without a read deadline a network that stops passing bytes (a firewall dropping its
+        // state, a frozen proxy) blocks the poll thread for good, and stop() with it. Keepalives
+        // only notice a dead peer, and only after the OS's idle time.
+        props.setProperty("socketTimeout", Long.toString(socketTimeoutSeconds(config.socketTimeout())));
         props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("connectTimeout", "5");
+        props.setProperty("connectTimeout", Integer.toString(connectTimeoutSeconds));
+        props.setProperty("loginTimeout", Integer.toString(connectTimeoutSeconds));
         if (config.user() != null) {
             props.setProperty("user", config.user());
         }
@@ -92,6 +127,11 @@ public final class ConnectionFactory implements AutoCloseable {
         }
         props.putAll(url.secrets()); // a URL parameter wins, as it does in pgjdbc
         return props;
+    }
+
+    /** pgjdbc counts whole seconds; 0 means no deadline. */
+    static long socketTimeoutSeconds(Duration timeout) {
+        return (timeout.toMillis() + 999) / 1000;
     }
 
     @Override

@@ -169,6 +169,22 @@ class ConnectorValidationIT {
     }
 
     @Test
+    void moreConnectionsThanTheRoleMayOpenAreReportedOnTasksMaxThroughTheWorker() {
+        String role = "pgkeyset_limited_" + Long.toHexString(System.nanoTime());
+        db.execute("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role);
+        try {
+            Map<String, String> config = valid();
+            config.remove("connection.password");
+            config.put("connection.user", role);
+            // One task and the connector's own connection: two, against a limit of one.
+            assertOnlyErrorOn("tasks.max", "CONNECTION LIMIT 1", config);
+        } finally {
+            db.execute("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + role, "DROP ROLE " + role);
+        }
+    }
+
+    @Test
     void unknownModeIsRefusedListingTheChoices() {
         Map<String, String> config = valid();
         config.put("snapshot.mode", "whenever");
