@@ -17,7 +17,7 @@ import dev.pgkeyset.connect.pg.TableId;
  * <pre>
  * SELECT "region", "id", "amount" FROM ONLY "public"."orders"
  *  WHERE ("region", "id") &gt; (CAST(? AS text), CAST(? AS integer))
- *  ORDER BY "region", "id"
+ *  ORDER BY "public"."orders"."region", "public"."orders"."id"
  * binds: "eu", "1001"
  * </pre>
  * The row comparison is lexicographic: it returns {@code ('eu', 1002)}, {@code ('fr', 1)}, … but not
@@ -64,7 +64,7 @@ public record KeysetQuery(String sql, List<Object> binds) {
      * <pre>
      * … WHERE ("updated_at", "id") &gt; (CAST(? AS timestamp with time zone), CAST(? AS integer))
      *     AND "updated_at" &lt; CAST(? AS timestamp with time zone)
-     *   ORDER BY "updated_at", "id"
+     *   ORDER BY "public"."orders"."updated_at", "public"."orders"."id"
      * </pre>
      * Rows sharing one tracking value are told apart by the key, so a batch boundary in the middle
      * of a tie loses nothing and repeats nothing.
@@ -131,8 +131,20 @@ public record KeysetQuery(String sql, List<Object> binds) {
         if (!predicates.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", predicates));
         }
-        sql.append(" ORDER BY ").append(Sql.quotedList(order.stream().map(ColumnInfo::name).toList()));
+        sql.append(" ORDER BY ").append(orderBy(table, order));
         return new KeysetQuery(sql.toString(), binds);
+    }
+
+    /**
+     * The ORDER BY of a keyset: the table's own columns, qualified. A bare name would mean the
+     * output column of that name first, and where the select list reads a column through a cast
+     * ({@code "n"::text} for numeric, citext, enums, …) PostgreSQL would sort by the text
+     * ({@code 1, 10, 11, …, 2}) while {@code (key) > (position)} compares the typed values: each
+     * reopened cursor would then skip rows, and sort the whole table instead of walking the index.
+     */
+    public static String orderBy(TableId table, List<ColumnInfo> order) {
+        return order.stream().map(c -> table.quoted() + "." + Sql.quoteIdentifier(c.name()))
+                .collect(Collectors.joining(", "));
     }
 
     private static String rowOf(List<ColumnInfo> columns) {
