@@ -26,8 +26,8 @@ import dev.pgkeyset.connect.pg.TableId;
  * unlike {@code OFFSET}. Text keys compare under the column's collation in both the predicate and
  * the {@code ORDER BY}, so the order and the seek agree. Each bound value is the exact text form of
  * the key value cast to the column's declared type (modifier included: a bare {@code character}
- * would mean {@code character(1)}); the key columns are NOT NULL (checked as rows are read), since a
- * row comparison never returns a row whose key is NULL.
+ * would mean {@code character(1)}). A row comparison never returns a row whose key is NULL, so
+ * key columns that may be NULL are looked at with {@link #nullKeys}.
  */
 public record KeysetQuery(String sql, List<Object> binds) {
 
@@ -145,6 +145,46 @@ public record KeysetQuery(String sql, List<Object> binds) {
     public static String orderBy(TableId table, List<ColumnInfo> order) {
         return order.stream().map(c -> table.quoted() + "." + Sql.quoteIdentifier(c.name()))
                 .collect(Collectors.joining(", "));
+    }
+
+    /**
+     * Looks for a row whose key holds a NULL in one of {@code nullable} (the key columns not
+     * declared NOT NULL), which no keyset predicate returns: {@code (k) > (position)} and the
+     * range bounds are NULL, not true, for it. Worked example, key {@code (code)} from key.columns:
+     * <pre>
+     * SELECT "code" IS NULL FROM ONLY "public"."orders" WHERE ("code" IS NULL) LIMIT 1
+     * </pre>
+     * The first row returned names the NULL column; none means there is no such row.
+     */
+    public static KeysetQuery nullKeys(TableId table, boolean only, List<ColumnInfo> nullable) {
+        return nullKeys(table, only, nullable, null, null, null, false);
+    }
+
+    /**
+     * The same within the change query's window of tracking values, {@code from} (inclusive, null
+     * for none) to {@code below}: the rows that query reads, so the look costs what it costs.
+     */
+    public static KeysetQuery nullKeys(TableId table, boolean only, List<ColumnInfo> nullable, ColumnInfo tracking,
+                                       Object from, Object below, boolean belowInclusive) {
+        if (nullable.isEmpty()) {
+            throw new IllegalArgumentException("no nullable key column to look at");
+        }
+        List<String> isNull = nullable.stream().map(c -> Sql.quoteIdentifier(c.name()) + " IS NULL").toList();
+        StringBuilder sql = new StringBuilder("SELECT ").append(String.join(", ", isNull))
+                .append(" FROM ").append(only ? "ONLY " : "").append(table.quoted())
+                .append(" WHERE (").append(String.join(" OR ", isNull)).append(')');
+        List<Object> binds = new ArrayList<>(2);
+        if (from != null) {
+            sql.append(" AND ").append(Sql.quoteIdentifier(tracking.name())).append(" >= ")
+                    .append(castedParameter(tracking));
+            binds.add(from);
+        }
+        if (below != null) {
+            sql.append(" AND ").append(Sql.quoteIdentifier(tracking.name())).append(belowInclusive ? " <= " : " < ")
+                    .append(castedParameter(tracking));
+            binds.add(below);
+        }
+        return new KeysetQuery(sql.append(" LIMIT 1").toString(), binds);
     }
 
     private static String rowOf(List<ColumnInfo> columns) {
