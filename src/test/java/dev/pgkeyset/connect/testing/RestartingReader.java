@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntPredicate;
+import java.util.function.IntToLongFunction;
 
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -27,12 +28,19 @@ public final class RestartingReader {
      */
     public static List<SourceRecord> readAll(Map<String, String> props, IntPredicate restartAfter, long pauseMillis)
             throws InterruptedException {
+        return readAll(props, restartAfter, poll -> pauseMillis);
+    }
+
+    /** @param pauseBefore given the number of the poll about to be done, how long to pause first */
+    public static List<SourceRecord> readAll(Map<String, String> props, IntPredicate restartAfter,
+                                             IntToLongFunction pauseBefore) throws InterruptedException {
         List<SourceRecord> records = new ArrayList<>();
         try (TaskHarness harness = new TaskHarness(props).start()) {
             int nullsInARow = 0;
             for (int poll = 1; poll <= MAX_POLLS; poll++) {
-                if (pauseMillis > 0) {
-                    Thread.sleep(pauseMillis);
+                long pause = pauseBefore.applyAsLong(poll);
+                if (pause > 0) {
+                    Thread.sleep(pause);
                 }
                 List<SourceRecord> batch = harness.poll();
                 if (batch == null) {
