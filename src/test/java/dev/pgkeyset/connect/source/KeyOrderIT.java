@@ -56,6 +56,9 @@ class KeyOrderIT {
                 "CREATE TABLE big_nums (n numeric PRIMARY KEY, version numeric NOT NULL, pad text)",
                 "INSERT INTO big_nums SELECT g, g % 1000, 'p' FROM generate_series(1, 50000) g",
                 "CREATE INDEX ON big_nums (version, n)",
+                "CREATE TABLE versioned (n int PRIMARY KEY, version numeric NOT NULL, rid int NOT NULL)",
+                "CREATE INDEX ON versioned (version, n)",
+                "INSERT INTO versioned SELECT g, 21 - g, g FROM generate_series(1, 20) g",
                 "ANALYZE");
     }
 
@@ -110,6 +113,17 @@ class KeyOrderIT {
     void enumAndIntegerKeyResumesInTheEnumsOrder() throws Exception {
         List<SourceRecord> records = RestartingReader.readAll(props("moods", 1), poll -> true, 0);
         assertEquals(expectedRids("SELECT rid FROM moods ORDER BY m, i"), RestartingReader.valueField(records, "rid"));
+    }
+
+    @Test
+    void numericTrackingColumnResumedAfterEveryPollLosesNoChange() throws Exception {
+        Map<String, String> props = props("versioned", 5);
+        props.put("snapshot.mode", "never");
+        props.put("incremental.start", "earliest");
+        props.put("incremental.columns", "public.versioned:version");
+        List<SourceRecord> records = RestartingReader.readAll(props, poll -> true, 0);
+        assertEquals(expectedRids("SELECT rid FROM versioned ORDER BY version, n"),
+                RestartingReader.valueField(records, "rid"), "every change once, in numeric order of the version");
     }
 
     private String explain(KeysetQuery query) throws Exception {
