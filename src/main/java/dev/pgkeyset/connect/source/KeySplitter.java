@@ -50,9 +50,9 @@ public final class KeySplitter {
      * partitions of a partitioned table (a plain table is no partition tree of its own).
      */
     private static final String SIZE = """
-            SELECT coalesce(sum(pg_relation_size(c.oid)), 0) / current_setting('block_size')::bigint,
-                   coalesce(sum(c.reltuples) FILTER (WHERE c.relpages > 0 AND c.reltuples > 0), 0),
-                   coalesce(sum(c.relpages) FILTER (WHERE c.relpages > 0 AND c.reltuples > 0), 0),
+            SELECT (coalesce(sum(pg_relation_size(c.oid)), 0) / current_setting('block_size')::bigint)::bigint,
+                   coalesce(sum(c.reltuples) FILTER (WHERE c.relpages > 0 AND c.reltuples > 0), 0)::float8,
+                   coalesce(sum(c.relpages) FILTER (WHERE c.relpages > 0 AND c.reltuples > 0), 0)::bigint,
                    current_setting('block_size')::int
               FROM pg_class c
              WHERE (c.oid = CAST(? AS regclass) AND c.relkind <> 'p')

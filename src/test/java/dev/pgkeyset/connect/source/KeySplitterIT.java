@@ -51,6 +51,10 @@ class KeySplitterIT {
                 "CREATE TABLE by_pair (region text, seq int, PRIMARY KEY (region, seq))",
                 "INSERT INTO by_pair SELECT (ARRAY['eu','us','ap'])[1 + g % 3], g FROM generate_series(1, " + ROWS
                         + ") g",
+                "CREATE TABLE by_part (id bigint PRIMARY KEY) PARTITION BY RANGE (id)",
+                "CREATE TABLE by_part_1 PARTITION OF by_part FOR VALUES FROM (MINVALUE) TO (" + ROWS / 2 + ")",
+                "CREATE TABLE by_part_2 PARTITION OF by_part FOR VALUES FROM (" + ROWS / 2 + ") TO (MAXVALUE)",
+                "INSERT INTO by_part SELECT g FROM generate_series(1, " + ROWS + ") g",
                 "CREATE TABLE by_numeric (n numeric PRIMARY KEY)",
                 "INSERT INTO by_numeric SELECT g FROM generate_series(1, " + ROWS + ") g",
                 // Statistics that say far fewer rows than there are: a table that grew after its
@@ -145,6 +149,17 @@ class KeySplitterIT {
             KeySplit split = KeySplitter.split(c, table, new PgKeysetConfig(db.connectorConfig("s", "x")), 4);
             assertEquals(4, split.ranges(), split.json());
             assertFairSplitOfOneColumn(c, "by_numeric", "n", "numeric", split, ROWS);
+        }
+    }
+
+    @Test
+    void partitionedTablesAreSampledOverTheirPartitions() throws Exception {
+        try (Connection c = db.connect()) {
+            CapturedTable table = captured(c, "by_part");
+            PgKeysetConfig config = new PgKeysetConfig(db.connectorConfig("s", "x"));
+            int sampled = KeySplitter.sample(c, table, config).size();
+            assertTrue(sampled >= KeySplitter.SAMPLE_ROWS / 4 && sampled <= KeySplitter.SAMPLE_LIMIT, "sampled " + sampled);
+            assertFairSplitOfOneColumn(c, "by_part", "id", "bigint", KeySplitter.split(c, table, config, 4), ROWS);
         }
     }
 
