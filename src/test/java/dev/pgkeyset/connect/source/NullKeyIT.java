@@ -52,7 +52,10 @@ class NullKeyIT {
                 "INSERT INTO ranged VALUES (NULL, 0)",
                 "CREATE TABLE followed (k int UNIQUE, updated_at timestamptz NOT NULL DEFAULT now())",
                 "CREATE INDEX ON followed (updated_at, k)",
-                "INSERT INTO followed (k) SELECT g FROM generate_series(1, 100) g");
+                "INSERT INTO followed (k) SELECT g FROM generate_series(1, 100) g",
+                "CREATE TABLE tied (k int UNIQUE, updated_at timestamptz NOT NULL DEFAULT now())",
+                "CREATE INDEX ON tied (updated_at, k)",
+                "INSERT INTO tied (k) SELECT g FROM generate_series(1, 10) g");
     }
 
     @AfterAll
@@ -175,6 +178,45 @@ class NullKeyIT {
                 }
             }, () -> "no failure; delivered " + delivered.size() + " records");
             assertNamesTheNullKey(e, "followed");
+        }
+    }
+
+    @Test
+    void aNullKeyTiedWithTheLastChangeDeliveredStopsTheTask() throws Exception {
+        Map<String, String> props = props("tied");
+        props.put("snapshot.mode", "initial");
+        props.put("incremental.column", "updated_at");
+        try (TaskHarness harness = new TaskHarness(props).start()) {
+            List<SourceRecord> delivered = new ArrayList<>();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (delivered.size() < 10 && System.nanoTime() < deadline) {
+                List<SourceRecord> batch = harness.poll();
+                if (batch != null) {
+                    delivered.addAll(batch);
+                }
+            }
+            assertEquals(10, delivered.size(), "the snapshot");
+            db.execute("UPDATE tied SET updated_at = now() WHERE k = 7");
+            while (delivered.size() < 11 && System.nanoTime() < deadline) {
+                List<SourceRecord> batch = harness.poll();
+                if (batch != null) {
+                    delivered.addAll(batch);
+                }
+            }
+            assertEquals(11, delivered.size(), "the change of k = 7");
+            // Same tracking value as the position (its_time, 7): (updated_at, k) > (its_time, 7) is NULL for it.
+            db.execute("INSERT INTO tied (k, updated_at) SELECT NULL, updated_at FROM tied WHERE k = 7");
+            ConnectException e = assertThrows(ConnectException.class, () -> {
+                long end = System.nanoTime() + 20_000_000_000L;
+                while (System.nanoTime() < end) {
+                    List<SourceRecord> batch = harness.poll();
+                    if (batch != null) {
+                        delivered.addAll(batch);
+                    }
+                    Thread.sleep(5);
+                }
+            }, () -> "no failure; delivered " + delivered.size() + " records");
+            assertNamesTheNullKey(e, "tied");
         }
     }
 
