@@ -22,7 +22,8 @@ public final class TopicNames {
         if (name.length() <= MAX_LENGTH) {
             return name;
         }
-        String hash = String.format(Locale.ROOT, "%08x", (prefix + "\u0000" + table.schema() + "\u0000" + table.table()).hashCode());
+        String hash = String.format(Locale.ROOT, "%08x",
+                (prefix + "\u0000" + table.schema() + "\u0000" + table.table()).hashCode());
         return name.substring(0, MAX_LENGTH - hash.length() - 1) + "_" + hash;
     }
 

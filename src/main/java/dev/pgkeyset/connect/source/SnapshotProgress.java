@@ -37,7 +37,8 @@ final class SnapshotProgress {
 
     void completed() {
         log.info("Snapshot of {} complete: {} rows in {} s ({} rows/s)", table, stats.snapshotRows(),
-                String.format(Locale.ROOT, "%.1f", stats.secondsSinceStart()), Math.round(stats.snapshotRowsPerSecond()));
+                String.format(Locale.ROOT, "%.1f", stats.secondsSinceStart()),
+                Math.round(stats.snapshotRowsPerSecond()));
     }
 
     private String describe() {
