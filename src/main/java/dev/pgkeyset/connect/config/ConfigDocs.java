@@ -1,6 +1,7 @@
 package dev.pgkeyset.connect.config;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.common.config.ConfigDef;
@@ -27,10 +28,10 @@ public final class ConfigDocs {
                 .collect(Collectors.toList());
         for (ConfigDef.ConfigKey key : keys) {
             out.append("| `").append(key.name).append("` | ")
-                    .append(key.type.name().toLowerCase()).append(" | ")
+                    .append(key.type.name().toLowerCase(Locale.ROOT)).append(" | ")
                     .append(defaultOf(key)).append(" | ")
                     .append(key.validator == null ? "" : escape(key.validator.toString())).append(" | ")
-                    .append(key.importance.name().toLowerCase()).append(" | ")
+                    .append(key.importance.name().toLowerCase(Locale.ROOT)).append(" | ")
                     .append(escape(key.documentation)).append(" |\n");
         }
         return out.toString();

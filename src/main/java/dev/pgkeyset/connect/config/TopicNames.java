@@ -1,5 +1,7 @@
 package dev.pgkeyset.connect.config;
 
+import java.util.Locale;
+
 import dev.pgkeyset.connect.pg.TableId;
 
 /** Topic names for tables: {@code <prefix>.<schema>.<table>}, made legal for Kafka. */
@@ -20,7 +22,8 @@ public final class TopicNames {
         if (name.length() <= MAX_LENGTH) {
             return name;
         }
-        String hash = String.format("%08x", (prefix + "\u0000" + table.schema() + "\u0000" + table.table()).hashCode());
+        String hash = String.format(Locale.ROOT, "%08x",
+                (prefix + "\u0000" + table.schema() + "\u0000" + table.table()).hashCode());
         return name.substring(0, MAX_LENGTH - hash.length() - 1) + "_" + hash;
     }
 

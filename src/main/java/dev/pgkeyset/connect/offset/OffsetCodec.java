@@ -3,6 +3,7 @@ package dev.pgkeyset.connect.offset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -118,7 +119,7 @@ public final class OffsetCodec {
                 case '\t' -> json.append("\\t");
                 default -> {
                     if (c < 0x20) {
-                        json.append(String.format("\\u%04X", (int) c));
+                        json.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
                     } else {
                         json.append(c);
                     }

@@ -48,12 +48,17 @@ public final class Catalog {
              ORDER BY a.attrelid, a.attnum
             """;
 
+    /**
+     * The key columns of each primary key: the first {@code indnkeyatts} of {@code indkey}. The
+     * rest are {@code INCLUDE} columns, stored in the index but no part of the key (nullable,
+     * mutable, possibly of a type without an order such as json).
+     */
     private static final String PRIMARY_KEYS = """
             SELECT i.indrelid, a.attname
               FROM pg_index i
              CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-             WHERE i.indisprimary AND i.indrelid = ANY (?)
+             WHERE i.indisprimary AND i.indrelid = ANY (?) AND k.position <= i.indnkeyatts
              ORDER BY i.indrelid, k.position
             """;
 

@@ -17,7 +17,7 @@ import dev.pgkeyset.connect.pg.TableId;
  * <pre>
  * SELECT "region", "id", "amount" FROM ONLY "public"."orders"
  *  WHERE ("region", "id") &gt; (CAST(? AS text), CAST(? AS integer))
- *  ORDER BY "region", "id"
+ *  ORDER BY "public"."orders"."region", "public"."orders"."id"
  * binds: "eu", "1001"
  * </pre>
  * The row comparison is lexicographic: it returns {@code ('eu', 1002)}, {@code ('fr', 1)}, … but not
@@ -26,8 +26,8 @@ import dev.pgkeyset.connect.pg.TableId;
  * unlike {@code OFFSET}. Text keys compare under the column's collation in both the predicate and
  * the {@code ORDER BY}, so the order and the seek agree. Each bound value is the exact text form of
  * the key value cast to the column's declared type (modifier included: a bare {@code character}
- * would mean {@code character(1)}); the key columns are NOT NULL (checked as rows are read), since a
- * row comparison never returns a row whose key is NULL.
+ * would mean {@code character(1)}). A row comparison never returns a row whose key is NULL, so
+ * key columns that may be NULL are looked at with {@link #nullKeys}.
  */
 public record KeysetQuery(String sql, List<Object> binds) {
 
@@ -64,7 +64,7 @@ public record KeysetQuery(String sql, List<Object> binds) {
      * <pre>
      * … WHERE ("updated_at", "id") &gt; (CAST(? AS timestamp with time zone), CAST(? AS integer))
      *     AND "updated_at" &lt; CAST(? AS timestamp with time zone)
-     *   ORDER BY "updated_at", "id"
+     *   ORDER BY "public"."orders"."updated_at", "public"."orders"."id"
      * </pre>
      * Rows sharing one tracking value are told apart by the key, so a batch boundary in the middle
      * of a tie loses nothing and repeats nothing.
@@ -131,8 +131,60 @@ public record KeysetQuery(String sql, List<Object> binds) {
         if (!predicates.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", predicates));
         }
-        sql.append(" ORDER BY ").append(Sql.quotedList(order.stream().map(ColumnInfo::name).toList()));
+        sql.append(" ORDER BY ").append(orderBy(table, order));
         return new KeysetQuery(sql.toString(), binds);
+    }
+
+    /**
+     * The ORDER BY of a keyset: the table's own columns, qualified. A bare name would mean the
+     * output column of that name first, and where the select list reads a column through a cast
+     * ({@code "n"::text} for numeric, citext, enums, …) PostgreSQL would sort by the text
+     * ({@code 1, 10, 11, …, 2}) while {@code (key) > (position)} compares the typed values: each
+     * reopened cursor would then skip rows, and sort the whole table instead of walking the index.
+     */
+    public static String orderBy(TableId table, List<ColumnInfo> order) {
+        return order.stream().map(c -> table.quoted() + "." + Sql.quoteIdentifier(c.name()))
+                .collect(Collectors.joining(", "));
+    }
+
+    /**
+     * Looks for a row whose key holds a NULL in one of {@code nullable} (the key columns not
+     * declared NOT NULL), which no keyset predicate returns: {@code (k) > (position)} and the
+     * range bounds are NULL, not true, for it. Worked example, key {@code (code)} from key.columns:
+     * <pre>
+     * SELECT "code" IS NULL FROM ONLY "public"."orders" WHERE ("code" IS NULL) LIMIT 1
+     * </pre>
+     * The first row returned names the NULL column; none means there is no such row.
+     */
+    public static KeysetQuery nullKeys(TableId table, boolean only, List<ColumnInfo> nullable) {
+        return nullKeys(table, only, nullable, null, null, null, false);
+    }
+
+    /**
+     * The same within the change query's window of tracking values, {@code from} (inclusive, null
+     * for none) to {@code below}: the rows that query reads, so the look costs what it costs.
+     */
+    public static KeysetQuery nullKeys(TableId table, boolean only, List<ColumnInfo> nullable, ColumnInfo tracking,
+                                       Object from, Object below, boolean belowInclusive) {
+        if (nullable.isEmpty()) {
+            throw new IllegalArgumentException("no nullable key column to look at");
+        }
+        List<String> isNull = nullable.stream().map(c -> Sql.quoteIdentifier(c.name()) + " IS NULL").toList();
+        StringBuilder sql = new StringBuilder("SELECT ").append(String.join(", ", isNull))
+                .append(" FROM ").append(only ? "ONLY " : "").append(table.quoted())
+                .append(" WHERE (").append(String.join(" OR ", isNull)).append(')');
+        List<Object> binds = new ArrayList<>(2);
+        if (from != null) {
+            sql.append(" AND ").append(Sql.quoteIdentifier(tracking.name())).append(" >= ")
+                    .append(castedParameter(tracking));
+            binds.add(from);
+        }
+        if (below != null) {
+            sql.append(" AND ").append(Sql.quoteIdentifier(tracking.name())).append(belowInclusive ? " <= " : " < ")
+                    .append(castedParameter(tracking));
+            binds.add(below);
+        }
+        return new KeysetQuery(sql.append(" LIMIT 1").toString(), binds);
     }
 
     private static String rowOf(List<ColumnInfo> columns) {

@@ -6,12 +6,15 @@ import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.Locale;
 
 /**
  * Dates and times between pgjdbc's java.time values and their other forms. pgjdbc returns
  * {@code infinity}/{@code -infinity} as the MAX/MIN constants and BC dates as proleptic years
  * (1 BC is year 0), neither of which PostgreSQL reads back from {@code toString()}: the text form
- * here is PostgreSQL's own, so offsets holding such keys resume exactly.
+ * here is PostgreSQL's own, so offsets holding such keys resume exactly. Every text is formatted
+ * under {@link Locale#ROOT}: under the JVM's default locale ({@code ar-SA}, {@code fa-IR},
+ * {@code th-TH-u-nu-thai}) {@code %d} writes digits PostgreSQL does not read.
  */
 public final class Temporals {
 
@@ -58,7 +61,7 @@ public final class Temporals {
 
     private static String datePart(LocalDate date) {
         int year = date.getYear() <= 0 ? 1 - date.getYear() : date.getYear();
-        return String.format("%04d-%02d-%02d", year, date.getMonthValue(), date.getDayOfMonth());
+        return String.format(Locale.ROOT, "%04d-%02d-%02d", year, date.getMonthValue(), date.getDayOfMonth());
     }
 
     private static String era(LocalDate date) {
@@ -66,7 +69,7 @@ public final class Temporals {
     }
 
     private static String timePart(LocalTime time) {
-        return String.format("%02d:%02d:%02d.%06d", time.getHour(), time.getMinute(), time.getSecond(),
+        return String.format(Locale.ROOT, "%02d:%02d:%02d.%06d", time.getHour(), time.getMinute(), time.getSecond(),
                 time.getNano() / 1000);
     }
 

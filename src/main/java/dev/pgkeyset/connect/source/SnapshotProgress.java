@@ -1,6 +1,7 @@
 package dev.pgkeyset.connect.source;
 
 import java.time.Duration;
+import java.util.Locale;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,18 +37,19 @@ final class SnapshotProgress {
 
     void completed() {
         log.info("Snapshot of {} complete: {} rows in {} s ({} rows/s)", table, stats.snapshotRows(),
-                String.format("%.1f", stats.secondsSinceStart()), Math.round(stats.snapshotRowsPerSecond()));
+                String.format(Locale.ROOT, "%.1f", stats.secondsSinceStart()),
+                Math.round(stats.snapshotRowsPerSecond()));
     }
 
     private String describe() {
         StringBuilder line = new StringBuilder().append(stats.snapshotRows()).append(" rows");
         if (stats.estimatedRows() > 0) {
-            line.append(String.format(" of ~%d (%.1f%%)", stats.estimatedRows(), stats.snapshotPercent()));
+            line.append(String.format(Locale.ROOT, " of ~%d (%.1f%%)", stats.estimatedRows(), stats.snapshotPercent()));
         }
-        line.append(String.format(", %d rows/s", Math.round(stats.snapshotRowsPerSecond())));
+        line.append(String.format(Locale.ROOT, ", %d rows/s", Math.round(stats.snapshotRowsPerSecond())));
         double eta = stats.snapshotEtaSeconds();
         if (eta > 0) {
-            line.append(String.format(", ETA %d s", Math.round(eta)));
+            line.append(String.format(Locale.ROOT, ", ETA %d s", Math.round(eta)));
         }
         return line.toString();
     }

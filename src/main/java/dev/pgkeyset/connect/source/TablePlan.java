@@ -56,6 +56,7 @@ final class TablePlan {
     private final Field[] valueFields;
     private final String keyColumnsJson;
     private final List<String> keyColumnNames;
+    private final List<ColumnInfo> nullableKey;
     /** Index of the tracking column among the columns, -1 when changes are not followed. */
     private final int trackingIndex;
     private final List<String> changeColumnNames;
@@ -107,6 +108,7 @@ final class TablePlan {
         this.keyFields = keySchema.fields().toArray(Field[]::new);
         this.valueFields = valueSchema.fields().toArray(Field[]::new);
         this.keyColumnNames = table.key().stream().map(ColumnInfo::name).toList();
+        this.nullableKey = table.key().stream().filter(c -> !c.notNull()).toList();
         this.keyColumnsJson = OffsetCodec.keyColumnsJson(keyColumnNames);
         this.trackingIndex = table.tracking().map(columns::indexOf).orElse(-1);
         List<String> changeColumns = new java.util.ArrayList<>();
@@ -198,6 +200,28 @@ final class TablePlan {
                 lowerBound(), upperBound());
     }
 
+    /** The key columns not declared NOT NULL (chosen in key.columns), which {@link NullKeyCheck} looks at. */
+    List<ColumnInfo> nullableKeyColumns() {
+        return nullableKey;
+    }
+
+    /**
+     * Whether this plan's reader looks for NULL keys: only when a key column may be NULL, and only
+     * the whole table's reader or its last range's (a NULL sorts after every value), one per table.
+     */
+    boolean looksForNullKeys() {
+        return !nullableKey.isEmpty() && (slice.split() == null || slice.range() == slice.split().ranges() - 1);
+    }
+
+    KeysetQuery nullKeysQuery() {
+        return KeysetQuery.nullKeys(id(), table.info().kind().readWithOnly(), nullableKey);
+    }
+
+    KeysetQuery nullKeysQuery(Object from, ChangeHorizon.Bound horizon) {
+        return KeysetQuery.nullKeys(id(), table.info().kind().readWithOnly(), nullableKey,
+                table.tracking().orElseThrow(), from, horizon.value(), horizon.inclusive());
+    }
+
     KeysetQuery changesQuery(List<Object> after, Object from, ChangeHorizon.Bound horizon) {
         return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), selectList,
                 table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive(),
@@ -251,9 +275,7 @@ final class TablePlan {
         for (int k = 0; k < keyIndexes.length; k++) {
             Object value = raw[keyIndexes[k]];
             if (value == null) {
-                throw new ConnectException("Table " + id() + " has a row whose key column '"
-                        + keyFields[k].name() + "' is NULL; keyset keys must be unique and non-null "
-                        + "(choose other key.columns for this table)");
+                throw NullKeyCheck.nullKey(id(), keyFields[k].name());
             }
             position[k + shift] = converters[keyIndexes[k]].toOffset(value);
         }

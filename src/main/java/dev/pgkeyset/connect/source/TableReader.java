@@ -355,6 +355,9 @@ final class TableReader implements AutoCloseable {
             cursor.setFetchSize(fetchSize);
         }
         if (!cursor.next()) {
+            if (phase == Phase.SNAPSHOT) {
+                NullKeyCheck.snapshot(connection, plan); // before the last row says snapshot_complete
+            }
             pendingRow = null;
             pendingPosition = null;
             return false;
@@ -389,6 +392,9 @@ final class TableReader implements AutoCloseable {
                 changesFrom = bound.value();
                 changesFromPending = false;
             }
+            if (position == null) {
+                NullKeyCheck.snapshot(connection, plan);
+            }
             query = plan.snapshotQuery(position == null ? List.of() : Arrays.asList(position));
         } else {
             ChangeHorizon.Bound bound = horizon.current(connection);
@@ -401,6 +407,7 @@ final class TableReader implements AutoCloseable {
             if (bound == null || bound.value() == null || changesFromPending) {
                 return holdOff("a safe change horizon");
             }
+            NullKeyCheck.changes(connection, plan, position == null ? changesFrom : position[0], bound);
             query = plan.changesQuery(position == null ? List.of() : Arrays.asList(position), changesFrom, bound);
         }
         statement = connection.prepareStatement(query.sql(), ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);

@@ -27,4 +27,13 @@ class ReadmeConfigTableTest {
         assertEquals(expected, actual, "README.md's configuration table is out of date; replace it with "
                 + "target/config-table.md");
     }
+
+    @Test
+    void theTableIgnoresTheDefaultLocale() {
+        String expected = ConfigDocs.markdownTable();
+        for (java.util.Locale locale : dev.pgkeyset.connect.testing.DefaultLocale.HOSTILE) {
+            dev.pgkeyset.connect.testing.DefaultLocale.under(locale,
+                    () -> assertEquals(expected, ConfigDocs.markdownTable(), locale.toLanguageTag()));
+        }
+    }
 }

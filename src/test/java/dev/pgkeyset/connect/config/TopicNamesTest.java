@@ -28,4 +28,15 @@ class TopicNamesTest {
         org.junit.jupiter.api.Assertions.assertNotEquals(a, b);
         org.junit.jupiter.api.Assertions.assertTrue(a.startsWith("p.s.ttt"));
     }
+
+    @Test
+    void theHashOfALongNameIgnoresTheDefaultLocale() {
+        TableId table = new TableId("s", "t".repeat(300));
+        String expected = TopicNames.forTable("p", table);
+        assertEquals(TopicNames.sanitize(expected), expected);
+        for (java.util.Locale locale : dev.pgkeyset.connect.testing.DefaultLocale.HOSTILE) {
+            dev.pgkeyset.connect.testing.DefaultLocale.under(locale,
+                    () -> assertEquals(expected, TopicNames.forTable("p", table), locale.toLanguageTag()));
+        }
+    }
 }

@@ -70,4 +70,14 @@ class OffsetCodecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OffsetCodec.fromMap(map));
         assertTrue(e.getMessage().contains(fragment), e.getMessage());
     }
+
+    @Test
+    void controlCharactersAreEscapedInAsciiWhateverTheDefaultLocale() {
+        String expected = OffsetCodec.keyJson(new Object[] {"a\u0001b", 12L});
+        assertEquals("[\"a\\u0001b\",12]", expected);
+        for (java.util.Locale locale : dev.pgkeyset.connect.testing.DefaultLocale.HOSTILE) {
+            dev.pgkeyset.connect.testing.DefaultLocale.under(locale, () -> assertEquals(expected,
+                    OffsetCodec.keyJson(new Object[] {"a\u0001b", 12L}), locale.toLanguageTag()));
+        }
+    }
 }

@@ -25,7 +25,7 @@ class KeysetQueryTest {
     void firstQueryOfATableHasNoPredicate() {
         KeysetQuery query = KeysetQuery.snapshot(ORDERS, true, select(REGION, ID, AMOUNT), List.of(REGION, ID), List.of());
         assertEquals("SELECT \"region\", \"id\", \"amount\" FROM ONLY \"public\".\"orders\""
-                + " ORDER BY \"region\", \"id\"", query.sql());
+                + " ORDER BY \"public\".\"orders\".\"region\", \"public\".\"orders\".\"id\"", query.sql());
         assertEquals(List.of(), query.binds());
     }
 
@@ -36,7 +36,7 @@ class KeysetQueryTest {
                 List.of("eu", 1001L));
         assertEquals("SELECT \"region\", \"id\", \"amount\" FROM ONLY \"public\".\"orders\""
                 + " WHERE (\"region\", \"id\") > (CAST(? AS text), CAST(? AS integer))"
-                + " ORDER BY \"region\", \"id\"", query.sql());
+                + " ORDER BY \"public\".\"orders\".\"region\", \"public\".\"orders\".\"id\"", query.sql());
         assertEquals(List.of("eu", 1001L), query.binds());
     }
 
@@ -45,7 +45,7 @@ class KeysetQueryTest {
         ColumnInfo code = new ColumnInfo("code", 1042, "character(10)", 14, true);
         KeysetQuery query = KeysetQuery.snapshot(ORDERS, false, select(code), List.of(code), List.of("A"));
         assertEquals("SELECT \"code\" FROM \"public\".\"orders\" WHERE (\"code\") > (CAST(? AS character(10)))"
-                + " ORDER BY \"code\"", query.sql());
+                + " ORDER BY \"public\".\"orders\".\"code\"", query.sql());
     }
 
     @Test
@@ -54,7 +54,8 @@ class KeysetQueryTest {
         KeysetQuery query = KeysetQuery.snapshot(new TableId("My Schema", "Ta\"ble"), true, select(hostile),
                 List.of(hostile), List.of(5L));
         assertEquals("SELECT \"id\"\"; DROP TABLE x; --\" FROM ONLY \"My Schema\".\"Ta\"\"ble\""
-                + " WHERE (\"id\"\"; DROP TABLE x; --\") > (CAST(? AS integer)) ORDER BY \"id\"\"; DROP TABLE x; --\"",
+                + " WHERE (\"id\"\"; DROP TABLE x; --\") > (CAST(? AS integer))"
+                + " ORDER BY \"My Schema\".\"Ta\"\"ble\".\"id\"\"; DROP TABLE x; --\"",
                 query.sql());
     }
 
@@ -71,7 +72,8 @@ class KeysetQueryTest {
                 List.of("2024-05-01T10:00:00.5Z", 42L), "ignored once a row was read", "2024-05-01 10:00:07+00", false);
         assertEquals("SELECT \"id\", \"updated_at\" FROM ONLY \"public\".\"orders\""
                 + " WHERE (\"updated_at\", \"id\") > (CAST(? AS timestamp with time zone), CAST(? AS integer))"
-                + " AND \"updated_at\" < CAST(? AS timestamp with time zone) ORDER BY \"updated_at\", \"id\"",
+                + " AND \"updated_at\" < CAST(? AS timestamp with time zone)"
+                + " ORDER BY \"public\".\"orders\".\"updated_at\", \"public\".\"orders\".\"id\"",
                 resumed.sql());
         assertEquals(List.of("2024-05-01T10:00:00.5Z", 42L, "2024-05-01 10:00:07+00"), resumed.binds());
 
@@ -80,7 +82,7 @@ class KeysetQueryTest {
                 "100", "250", true);
         assertEquals("SELECT \"id\", \"version\" FROM \"public\".\"orders\""
                 + " WHERE \"version\" >= CAST(? AS bigint) AND \"version\" <= CAST(? AS bigint)"
-                + " ORDER BY \"version\", \"id\"", first.sql());
+                + " ORDER BY \"public\".\"orders\".\"version\", \"public\".\"orders\".\"id\"", first.sql());
         assertEquals(List.of("100", "250"), first.binds());
     }
 
@@ -90,7 +92,7 @@ class KeysetQueryTest {
                 List.of("eu", 5L), List.of("us", 1L));
         assertEquals("SELECT \"region\", \"id\" FROM ONLY \"public\".\"orders\" WHERE (\"region\", \"id\") >="
                 + " (CAST(? AS text), CAST(? AS integer)) AND (\"region\", \"id\") < (CAST(? AS text), CAST(? AS integer))"
-                + " ORDER BY \"region\", \"id\"", first.sql());
+                + " ORDER BY \"public\".\"orders\".\"region\", \"public\".\"orders\".\"id\"", first.sql());
         assertEquals(List.of("eu", 5L, "us", 1L), first.binds());
         KeysetQuery resumed = KeysetQuery.snapshot(ORDERS, true, select(REGION, ID), List.of(REGION, ID),
                 List.of("eu", 9L), List.of("eu", 5L), List.of("us", 1L));

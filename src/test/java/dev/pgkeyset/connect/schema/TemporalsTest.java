@@ -9,6 +9,8 @@ import java.time.ZoneOffset;
 
 import org.junit.jupiter.api.Test;
 
+import dev.pgkeyset.connect.testing.DefaultLocale;
+
 class TemporalsTest {
 
     @Test
@@ -55,5 +57,24 @@ class TemporalsTest {
         assertEquals("0045-03-15 12:00:00.000000+00 BC",
                 Temporals.pgText(Temporals.parseTimestamptz("0045-03-15 12:00:00+00 BC")));
         assertEquals(OffsetDateTime.MAX, Temporals.parseTimestamptz("infinity"));
+    }
+
+    /** Offsets hold these texts and PostgreSQL reads them back: ASCII digits, whatever the JVM's locale. */
+    @Test
+    void textFormsIgnoreTheDefaultLocale() {
+        for (java.util.Locale locale : DefaultLocale.HOSTILE) {
+            DefaultLocale.under(locale, () -> {
+                assertEquals("2024-02-29", Temporals.pgText(LocalDate.of(2024, 2, 29)), locale.toLanguageTag());
+                assertEquals("0045-03-15 12:00:00.000001 BC",
+                        Temporals.pgText(LocalDateTime.of(-44, 3, 15, 12, 0, 0, 1000)), locale.toLanguageTag());
+                assertEquals("2024-01-01 22:00:00.500000+00", Temporals.pgText(
+                        OffsetDateTime.of(2024, 1, 2, 0, 0, 0, 500_000_000, ZoneOffset.ofHours(2))),
+                        locale.toLanguageTag());
+                assertEquals("13:14:15.123456", Temporals.pgText(java.time.LocalTime.of(13, 14, 15, 123_456_000)),
+                        locale.toLanguageTag());
+                textFormsParseBackToTheSameValue();
+                timestamptzTextInAnySessionZoneIsTheSameInstant();
+            });
+        }
     }
 }
