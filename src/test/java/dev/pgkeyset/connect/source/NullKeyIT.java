@@ -130,7 +130,7 @@ class NullKeyIT {
         for (int i = 0; i < split.ranges(); i++) {
             slices.add(TableSlice.range(id, i, split));
         }
-        return TableSet.open(slices, infos, config, ConnectionFactory.forTask(config, "null-key-test"),
+        return TableSet.open(slices, infos, config, ConnectionFactory.forTask(config, "null-key-test", slices.size()),
                 new NoOffsets(), null);
     }
 
