@@ -67,7 +67,8 @@ public final class CommittedSplits implements TaskAssignment.Splits {
         if (recalled.isPresent()) {
             return new TaskAssignment.Progress.Split(recalled.get());
         }
-        if (committed.get(TablePartition.of(id)) != null || config.snapshotMode() == SnapshotMode.NEVER) {
+        if (committed.get(TablePartition.of(id)) != null || config.snapshotMode() == SnapshotMode.NEVER
+                || remembered.recallWhole(id)) {
             // Started whole; or nothing to copy, where ranges would only multiply the change queries.
             return new TaskAssignment.Progress.StartedWhole();
         }
@@ -130,6 +131,16 @@ public final class CommittedSplits implements TaskAssignment.Splits {
                     + "again", id, votes.size(), votes.values(), byJson.get(best).ranges(), votes.get(best));
         }
         return Optional.ofNullable(best == null ? null : byJson.get(best));
+    }
+
+    /**
+     * Remembered like a split: a table handed to one task whole may finish its snapshot before the
+     * first offset flush, and a reconfiguration in that window (tasks.max raised) must not cut it
+     * into ranges whose readers, knowing nothing of the whole table's offset, copy it again.
+     */
+    @Override
+    public void assignedWhole(CapturedTable table) {
+        remembered.rememberWhole(table.info().id());
     }
 
     @Override

@@ -28,7 +28,10 @@ public final class RememberedSplits {
     private record Key(String connector, String url, TableId table) {
     }
 
-    /** The key columns the split's boundaries are values of, and when it was sampled. */
+    /**
+     * The key columns the split's boundaries are values of, and when it was sampled; a null split
+     * (and key columns) for a table assigned whole.
+     */
     private record Remembered(List<String> keyColumns, KeySplit split, long sampledNanos) {
     }
 
@@ -67,9 +70,25 @@ public final class RememberedSplits {
     /** The split remembered for this table over these key columns. */
     Optional<KeySplit> recall(TableId table, List<String> keyColumns) {
         Remembered remembered = store().get(new Key(connector, url, table));
-        return remembered != null && remembered.keyColumns().equals(keyColumns)
+        return remembered != null && remembered.split() != null && remembered.keyColumns().equals(keyColumns)
                 && System.nanoTime() - remembered.sampledNanos() < KEPT_NANOS ? Optional.of(remembered.split())
                 : Optional.empty();
+    }
+
+    /** The table was assigned whole to one task: it stays whole while remembered (see CommittedSplits). */
+    void rememberWhole(TableId table) {
+        if (store().size() >= MAX_ENTRIES) {
+            store().clear();
+        }
+        // Remembered once: a later assignment whole must not make the memory last for ever.
+        store().putIfAbsent(new Key(connector, url, table), new Remembered(null, null, System.nanoTime()));
+    }
+
+    /** Whether the table was last assigned whole, within the memory's lifetime. */
+    boolean recallWhole(TableId table) {
+        Remembered remembered = store().get(new Key(connector, url, table));
+        return remembered != null && remembered.split() == null
+                && System.nanoTime() - remembered.sampledNanos() < KEPT_NANOS;
     }
 
     void forget(TableId table) {

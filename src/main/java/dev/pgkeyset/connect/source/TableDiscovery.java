@@ -46,7 +46,31 @@ public final class TableDiscovery {
             }
         }
         problems.addAll(topicCollisions(captured, config));
+        problems.addAll(partitionCollisions(captured));
         return new Result(captured, skipped, problems);
+    }
+
+    /**
+     * Two tables whose names join into one {@code schema.table} ({@code "a.b".c} and
+     * {@code a."b.c"}) would share one source partition, so one would resume from the other's
+     * offset and skip rows (a long topic.prefix hashes them onto different topics, so the topic
+     * check does not catch them): refused, naming both.
+     */
+    private static List<String> partitionCollisions(List<CapturedTable> captured) {
+        java.util.Map<String, List<String>> byName = new java.util.TreeMap<>();
+        for (CapturedTable table : captured) {
+            byName.computeIfAbsent(table.info().id().canonical(), n -> new ArrayList<>())
+                    .add(table.info().id().quoted());
+        }
+        List<String> problems = new ArrayList<>();
+        byName.forEach((name, tables) -> {
+            if (tables.size() > 1) {
+                problems.add("Tables " + String.join(" and ", tables) + " are both named '" + name + "' in the "
+                        + "connector's offsets (source partition), key.columns and table patterns, so their "
+                        + "positions would mix; exclude all but one of them with table.exclude.list, or rename one");
+            }
+        });
+        return problems;
     }
 
     /**

@@ -118,7 +118,11 @@ final class TableReader implements AutoCloseable {
     private void startFresh() {
         if (settings.mode() == SnapshotMode.NEVER) {
             phase = Phase.INCREMENTAL;
-            changesFromPending = settings.incrementalStart() == IncrementalStart.NOW;
+            // A key range exists only for a table whose snapshot began under another mode (a table
+            // is never split under snapshot.mode=never): a range with no offset yet was never
+            // copied, and "now" would skip its rows for good. It follows its changes from the
+            // smallest tracking value instead, which delivers every row of it.
+            changesFromPending = settings.incrementalStart() == IncrementalStart.NOW && plan.slice().split() == null;
         } else {
             phase = Phase.SNAPSHOT;
             changesFromPending = settings.followsChanges();
@@ -128,6 +132,14 @@ final class TableReader implements AutoCloseable {
     private void resume(KeysetOffset offset) {
         if (!ownSplit(offset)) {
             startOver(offset);
+            return;
+        }
+        if (offset.phase() == Phase.INCREMENTAL && !settings.followsChanges()) {
+            // Switched to snapshot.mode=initial_only after its changes were followed: the copy is
+            // done and nothing more is read, so the change position's columns do not matter.
+            phase = Phase.SNAPSHOT_COMPLETE;
+            log.info("Table {}: snapshot done and changes no longer followed (snapshot.mode=initial_only); idle",
+                    plan.slice());
             return;
         }
         List<String> expected = offset.phase() == Phase.INCREMENTAL ? plan.changeColumnNames() : plan.keyColumnNames();

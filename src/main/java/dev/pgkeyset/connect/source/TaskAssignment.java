@@ -47,6 +47,10 @@ public final class TaskAssignment {
 
         /** A new split into at most {@code ranges}; empty when it cannot be sampled (then the table stays whole). */
         Optional<KeySplit> sample(CapturedTable table, int ranges);
+
+        /** A fresh table was given to one task whole: it must stay whole even before its first offset is committed. */
+        default void assignedWhole(CapturedTable table) {
+        }
     }
 
     private TaskAssignment() {
@@ -108,6 +112,9 @@ public final class TaskAssignment {
         for (CapturedTable table : tables) {
             KeySplit tableSplit = split.get(table);
             if (tableSplit == null) {
+                if (wanted.containsKey(table)) {
+                    splits.assignedWhole(table);
+                }
                 // +1 so that empty or never-analysed tables are spread too.
                 work.add(new Piece(TableSlice.whole(table.info().id()), table.info().estimatedRows() + 1));
             } else {
