@@ -31,8 +31,10 @@ public final class Subscriptions {
             }
         }
         try (PreparedStatement st = connection.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_subscription_rel"
-                + " WHERE srrelid IN (SELECT relid FROM pg_partition_tree(?::regclass)))")) {
+                // pg_partition_tree gives no row for a table that is not partitioned
+                + " WHERE srrelid = ?::regclass OR srrelid IN (SELECT relid FROM pg_partition_tree(?::regclass)))")) {
             st.setString(1, table.quoted());
+            st.setString(2, table.quoted());
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1) ? Status.TARGET : Status.NOT_TARGET;

@@ -75,8 +75,10 @@ final class OpenTransactions {
     /** One stall warning a minute for the whole JVM, however many readers are held by the same session. */
     private static final AtomicLong stallWarnedNanos = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
+    /** Test hook: sets the threshold and lets the next stall warn at once. */
     static void stallWarningAfter(Duration after) {
         stallWarningAfter = after;
+        stallWarnedNanos.set(System.nanoTime() - WARN_INTERVAL_NANOS);
     }
 
     private long warnedNanos = System.nanoTime() - WARN_INTERVAL_NANOS;
