@@ -58,7 +58,7 @@ class WriterRoleZoneIT {
         db.close();
         try {
             new ProcessBuilder("psql", "-h", PostgresFixture.server().host(), "-U", PostgresFixture.server().user(),
-                    "-d", "postgres", "-c", "DROP ROLE IF EXISTS " + role).inheritIO().start().waitFor();
+                    "-d", "postgres", "-c", "DROP ROLE IF EXISTS " + role).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -69,7 +69,7 @@ class WriterRoleZoneIT {
                 "-d", db.name(), "-c", "INSERT INTO ev (id) VALUES (" + id + ")");
         pb.environment().remove("PGTZ");
         pb.environment().remove("PGOPTIONS");
-        assertEquals(0, pb.inheritIO().start().waitFor(), "psql insert " + id);
+        assertEquals(0, pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(), "psql insert " + id);
     }
 
     private Set<Long> keys() throws Exception {
