@@ -38,6 +38,9 @@ final class ClockHorizon implements ChangeHorizon {
     private final OpenTransactions open = new OpenTransactions();
     private String sql;
     private ZoneId zone = ZoneOffset.UTC;
+    /** The database's zone setting seen by the first horizon query (null: none), for wall-clock columns. */
+    private String zoneSetting;
+    private boolean zoneSettingKnown;
 
     ClockHorizon(ColumnInfo tracking) {
         this(tracking, "clock_timestamp()");
@@ -54,14 +57,39 @@ final class ClockHorizon implements ChangeHorizon {
             sql = OpenTransactions.WITH + ", at AS (SELECT least(" + clockSql + " - interval '100 milliseconds',"
                     + " (SELECT min(xact_start) FROM open)) AS i)"
                     + " SELECT (" + TrackingType.inColumnType(tracking, "at.i", zoneLiteral(connection)) + ")::text, "
+                    + (TrackingType.isWallClock(tracking) ? WallClockZone.DATABASE_SETTING_SQL : "NULL::text") + ", "
                     + OpenTransactions.COLUMNS + " FROM at";
         }
         try (PreparedStatement st = connection.prepareStatement(sql)) {
             OpenTransactions.bind(st, connection);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
-                return open.mustHold(rs, 2) ? null : new Bound(rs.getString(1), false);
+                checkZoneUnchanged(rs.getString(2));
+                return open.mustHold(rs, 3) ? null : new Bound(rs.getString(1), false);
             }
+        }
+    }
+
+    /**
+     * Fails the task when the database's zone setting differs from the first query's. The
+     * position is a wall-clock value of the old zone and rows written from now on carry the new
+     * zone's wall clock, hours away: compared with the old literal they are read late or never,
+     * with the new one the position itself is off. Neither can be mapped without knowing which
+     * rows were written under which zone, so the task stops rather than skip rows. Only the
+     * database's setting is watched (one catalog lookup per query); a change of the server's
+     * configured zone, or one made while the connector was stopped, is not noticed.
+     */
+    private void checkZoneUnchanged(String setting) {
+        if (!zoneSettingKnown) {
+            zoneSetting = setting;
+            zoneSettingKnown = true;
+        } else if (!java.util.Objects.equals(setting, zoneSetting)) {
+            throw new ConnectException("Tracking column " + tracking.name() + " (" + tracking.typeName() + "): the "
+                    + "database's time zone setting changed from " + (zoneSetting == null ? "none" : zoneSetting)
+                    + " to " + (setting == null ? "none" : setting) + " while following changes. The position is a "
+                    + "wall-clock value of the old zone and cannot be mapped into the new one (rows written from now "
+                    + "on would be skipped), so the task stops. To recover, delete this table's offsets so it is "
+                    + "snapshotted again under the new zone (or set the zone back), or track a timestamptz column.");
         }
     }
 

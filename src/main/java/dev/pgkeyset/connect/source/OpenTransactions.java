@@ -4,7 +4,9 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.connect.errors.ConnectException;
 import org.slf4j.Logger;
@@ -43,19 +45,41 @@ final class OpenTransactions {
      * Common table expressions {@code others} (every other session of the database) and
      * {@code open} (those that hold a transaction); one parameter: {@link OwnSessions#current()}.
      */
-    static final String WITH = "WITH others AS (SELECT pid, backend_type, state, xact_start, backend_xid, backend_xmin"
+    static final String WITH = "WITH others AS (SELECT pid, usename, application_name, backend_type, state, xact_start,"
+            + " backend_xid, backend_xmin"
             + " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             + " AND (" + OwnSessions.KEY_SQL + " = ANY (?::text[])) IS NOT TRUE),"
             + " open AS (SELECT * FROM others WHERE (xact_start IS NOT NULL OR backend_xid IS NOT NULL"
             + " OR backend_xmin IS NOT NULL) AND backend_type IS DISTINCT FROM 'autovacuum worker') ";
 
-    /** Five columns for the select list; read them with {@link #read}. */
+    /** Six columns for the select list; read them with {@link #mustHold}. */
     static final String COLUMNS = "EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE database = current_database()),"
             + " (SELECT " + Privileges.SEES_ALL_SQL + " FROM pg_roles WHERE rolname = current_user)"
             + " AND NOT EXISTS (SELECT 1 FROM others WHERE backend_type IS NULL),"
             + " EXISTS (SELECT 1 FROM open WHERE xact_start IS NULL AND backend_type IS NOT NULL),"
             + " (SELECT array_agg(pid ORDER BY pid) FROM others WHERE state = 'disabled'),"
-            + " pg_is_in_recovery()";
+            + " pg_is_in_recovery(),"
+            // The oldest holder, for the stall warning: its age in seconds and who it is (no query text).
+            + " (SELECT ARRAY[extract(epoch FROM clock_timestamp() - since)::text, who] FROM ("
+            + "SELECT xact_start AS since, format('pid %s (usename %s, application_name %L, state %s, xact_start %s)',"
+            + " pid, usename, application_name, state, xact_start) AS who FROM open WHERE xact_start IS NOT NULL"
+            + " UNION ALL SELECT prepared, format('prepared transaction gid %L (owner %s, prepared %s)', gid, owner,"
+            + " prepared) FROM pg_prepared_xacts WHERE database = current_database()) h ORDER BY since LIMIT 1)";
+
+    /**
+     * How long the oldest open transaction may hold the change position before a WARN names it:
+     * past this, a forgotten session (psql left in BEGIN, a leaked pool connection) is more likely
+     * than a long batch. A hook for tests; not a config key, as the warning changes nothing else.
+     */
+    private static volatile Duration stallWarningAfter = Duration.ofSeconds(60);
+    /** One stall warning a minute for the whole JVM, however many readers are held by the same session. */
+    private static final AtomicLong stallWarnedNanos = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+
+    /** Test hook: sets the threshold and lets the next stall warn at once. */
+    static void stallWarningAfter(Duration after) {
+        stallWarningAfter = after;
+        stallWarnedNanos.set(System.nanoTime() - WARN_INTERVAL_NANOS);
+    }
 
     private long warnedNanos = System.nanoTime() - WARN_INTERVAL_NANOS;
 
@@ -91,6 +115,30 @@ final class OpenTransactions {
                     + "track_activities off in sessions that write captured tables (ALTER ROLE ... RESET "
                     + "track_activities; SET track_activities = on)", Arrays.toString((Object[]) disabled.getArray()));
         }
+        warnIfStalled(rs.getArray(first + 5));
         return prepared || undated;
+    }
+
+    /**
+     * Every change position stays behind the oldest open transaction (a clock horizon at its
+     * start, a sequence horizon at the probe before it), by design; said at WARN when it has been
+     * open long, so a stall is never silent. Names the session, not what it ran.
+     */
+    private static void warnIfStalled(Array oldest) throws SQLException {
+        if (oldest == null) {
+            return;
+        }
+        Object[] ageAndWho = (Object[]) oldest.getArray();
+        double ageSeconds = Double.parseDouble((String) ageAndWho[0]);
+        long last = stallWarnedNanos.get();
+        if (ageSeconds * 1000 < stallWarningAfter.toMillis() || System.nanoTime() - last < WARN_INTERVAL_NANOS
+                || !stallWarnedNanos.compareAndSet(last, System.nanoTime())) {
+            return;
+        }
+        log.warn("Changes are held back: the oldest open transaction of the database, {}, has been open for {} s, and "
+                + "no change committed after it started is delivered until it ends (it could still commit rows "
+                + "behind the position). End it (COMMIT/ROLLBACK, or pg_terminate_backend(pid); COMMIT/ROLLBACK "
+                + "PREPARED for a prepared transaction), and consider idle_in_transaction_session_timeout for the "
+                + "sessions that leave transactions open", ageAndWho[1], Math.round(ageSeconds));
     }
 }
