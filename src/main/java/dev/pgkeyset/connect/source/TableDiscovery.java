@@ -4,10 +4,15 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.TableFilter;
 import dev.pgkeyset.connect.pg.Catalog;
+import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
 
 /**
@@ -45,50 +50,34 @@ public final class TableDiscovery {
                 problems.add(resolution.problem());
             }
         }
-        problems.addAll(topicCollisions(captured, config));
-        problems.addAll(partitionCollisions(captured));
+        // Two tables whose names differ only in characters a topic name cannot hold ("a b" and a_b)
+        // would share one topic, their keys mixed.
+        problems.addAll(collisions(captured, config::topicFor, TableId::toString,
+                (topic, tables) -> "Tables " + tables + " would all write to topic '" + topic + "' (characters "
+                        + "outside [A-Za-z0-9._-] become '_'); exclude all but one of them with table.exclude.list"));
+        // Two tables whose names join into one schema.table ("a.b".c and a."b.c") would share one
+        // source partition, so one would resume from the other's offset and skip rows (a long
+        // topic.prefix hashes them onto different topics, so the topic check does not catch them).
+        problems.addAll(collisions(captured, TableId::canonical, TableId::quoted,
+                (name, tables) -> "Tables " + tables + " are both named '" + name + "' in the connector's offsets "
+                        + "(source partition), key.columns and table patterns, so their positions would mix; exclude "
+                        + "all but one of them with table.exclude.list, or rename one"));
         return new Result(captured, skipped, problems);
     }
 
-    /**
-     * Two tables whose names join into one {@code schema.table} ({@code "a.b".c} and
-     * {@code a."b.c"}) would share one source partition, so one would resume from the other's
-     * offset and skip rows (a long topic.prefix hashes them onto different topics, so the topic
-     * check does not catch them): refused, naming both.
-     */
-    private static List<String> partitionCollisions(List<CapturedTable> captured) {
-        java.util.Map<String, List<String>> byName = new java.util.TreeMap<>();
+    /** One problem for each group of two or more tables that {@code key} maps to the same value, naming them all. */
+    private static List<String> collisions(List<CapturedTable> captured, Function<TableId, String> key,
+                                           Function<TableId, String> label,
+                                           BiFunction<String, String, String> problem) {
+        Map<String, List<String>> byKey = new TreeMap<>();
         for (CapturedTable table : captured) {
-            byName.computeIfAbsent(table.info().id().canonical(), n -> new ArrayList<>())
-                    .add(table.info().id().quoted());
+            byKey.computeIfAbsent(key.apply(table.info().id()), k -> new ArrayList<>())
+                    .add(label.apply(table.info().id()));
         }
         List<String> problems = new ArrayList<>();
-        byName.forEach((name, tables) -> {
+        byKey.forEach((value, tables) -> {
             if (tables.size() > 1) {
-                problems.add("Tables " + String.join(" and ", tables) + " are both named '" + name + "' in the "
-                        + "connector's offsets (source partition), key.columns and table patterns, so their "
-                        + "positions would mix; exclude all but one of them with table.exclude.list, or rename one");
-            }
-        });
-        return problems;
-    }
-
-    /**
-     * Two tables whose names differ only in characters a topic name cannot hold ({@code "a b"} and
-     * {@code a_b}) would share one topic, their keys mixed: refused, naming both.
-     */
-    private static List<String> topicCollisions(List<CapturedTable> captured, PgKeysetConfig config) {
-        java.util.Map<String, List<String>> byTopic = new java.util.TreeMap<>();
-        for (CapturedTable table : captured) {
-            byTopic.computeIfAbsent(config.topicFor(table.info().id()), t -> new ArrayList<>())
-                    .add(table.info().id().toString());
-        }
-        List<String> problems = new ArrayList<>();
-        byTopic.forEach((topic, tables) -> {
-            if (tables.size() > 1) {
-                problems.add("Tables " + String.join(" and ", tables) + " would all write to topic '" + topic
-                        + "' (characters outside [A-Za-z0-9._-] become '_'); exclude all but one of them with "
-                        + "table.exclude.list");
+                problems.add(problem.apply(value, String.join(" and ", tables)));
             }
         });
         return problems;
