@@ -36,12 +36,12 @@ import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
-import dev.pgkeyset.connect.source.CapturedTable;
-import dev.pgkeyset.connect.source.ChangePreconditions;
-import dev.pgkeyset.connect.source.TableDiscovery;
-import dev.pgkeyset.connect.source.CommittedSplits;
-import dev.pgkeyset.connect.source.RememberedSplits;
-import dev.pgkeyset.connect.source.TaskAssignment;
+import dev.pgkeyset.connect.tables.CapturedTable;
+import dev.pgkeyset.connect.changes.query.ChangePreconditions;
+import dev.pgkeyset.connect.tables.TableDiscovery;
+import dev.pgkeyset.connect.snapshot.CommittedSplits;
+import dev.pgkeyset.connect.snapshot.RememberedSplits;
+import dev.pgkeyset.connect.snapshot.TaskAssignment;
 
 /**
  * Kafka Connect source connector for PostgreSQL tables, read by keyset over server-side cursors.

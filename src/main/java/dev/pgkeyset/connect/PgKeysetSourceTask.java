@@ -23,7 +23,7 @@ import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
-import dev.pgkeyset.connect.source.TableSet;
+import dev.pgkeyset.connect.task.TableSet;
 
 /**
  * Reads the tables the connector assigned to it. {@code poll()} returns at most one bounded batch

@@ -14,8 +14,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
-import dev.pgkeyset.connect.source.CapturedTable;
-import dev.pgkeyset.connect.source.TableDiscovery;
+import dev.pgkeyset.connect.tables.CapturedTable;
+import dev.pgkeyset.connect.tables.TableDiscovery;
 
 /**
  * Rows per captured table in PostgreSQL against records in its topic: a live line on a terminal

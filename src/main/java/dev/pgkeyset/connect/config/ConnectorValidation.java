@@ -18,10 +18,10 @@ import dev.pgkeyset.connect.pg.ConnectionBudget;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
-import dev.pgkeyset.connect.source.ChangePreconditions;
-import dev.pgkeyset.connect.source.CapturedTable;
-import dev.pgkeyset.connect.source.TableDiscovery;
-import dev.pgkeyset.connect.source.TaskAssignment;
+import dev.pgkeyset.connect.changes.query.ChangePreconditions;
+import dev.pgkeyset.connect.tables.CapturedTable;
+import dev.pgkeyset.connect.tables.TableDiscovery;
+import dev.pgkeyset.connect.snapshot.TaskAssignment;
 
 /**
  * The checks behind {@code PUT /connector-plugins/.../config/validate} that one key's validator

@@ -1,0 +1,351 @@
+package dev.pgkeyset.connect.record;
+
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.header.ConnectHeaders;
+import org.apache.kafka.connect.header.Headers;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.TableSlice;
+import dev.pgkeyset.connect.offset.OffsetCodec;
+import dev.pgkeyset.connect.offset.Phase;
+import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.Sql;
+import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.query.KeysetQuery;
+import dev.pgkeyset.connect.schema.ColumnConverter;
+import dev.pgkeyset.connect.schema.Converters;
+import dev.pgkeyset.connect.schema.SerializedSize;
+import dev.pgkeyset.connect.tables.CapturedTable;
+import dev.pgkeyset.connect.snapshot.NullKeyCheck;
+import dev.pgkeyset.connect.changes.query.ChangeHorizon;
+
+/**
+ * Everything about a table that does not change from row to row, worked out once: its topic,
+ * partition, schemas and per-column converters. It turns one row's raw values into a record.
+ */
+public final class TablePlan {
+
+    private static final Logger log = LoggerFactory.getLogger(TablePlan.class);
+
+    /** Header naming the operation: {@code r} snapshot read, {@code u} change, {@code d} delete. */
+    static final String OP_HEADER = "pgkeyset.op";
+
+    private final CapturedTable table;
+    private final PgKeysetConfig config;
+    /** The whole table, or the key range this plan reads. */
+    private final TableSlice slice;
+    /** The table's split in JSON, for the offsets of a key range; null for a whole table. */
+    private final String splitJson;
+    private final String topic;
+    private final Map<String, Object> partition;
+    private final ColumnConverter[] converters;
+    /** The select list: each column quoted, cast where its converter reads a text form. */
+    private final List<String> selectList;
+    private final int[] keyIndexes;
+    private final Schema keySchema;
+    private final Schema valueSchema;
+    private final Field[] keyFields;
+    private final Field[] valueFields;
+    private final String keyColumnsJson;
+    private final List<String> keyColumnNames;
+    private final List<ColumnInfo> nullableKey;
+    /** Index of the tracking column among the columns, -1 when changes are not followed. */
+    private final int trackingIndex;
+    private final List<String> changeColumnNames;
+    private final String changeColumnsJson;
+    /** Index of the soft-delete column, -1 when there is none. */
+    private final int softDeleteIndex;
+    /** The bytes of every record besides its values (see {@link #estimateBytes}). */
+    private final long fixedBytes;
+
+    public TablePlan(CapturedTable table, PgKeysetConfig config) {
+        this(table, config, TableSlice.whole(table.info().id()));
+    }
+
+    public TablePlan(CapturedTable table, PgKeysetConfig config, TableSlice slice) {
+        this.table = table;
+        this.config = config;
+        this.slice = slice;
+        this.splitJson = slice.split() == null ? null : slice.split().json();
+        TableId id = table.info().id();
+        this.topic = config.topicFor(id);
+        this.partition = slice.partition();
+        List<ColumnInfo> columns = table.info().columns();
+        this.converters = new ColumnConverter[columns.size()];
+        SchemaBuilder value = SchemaBuilder.struct().name(topic + ".Value").optional();
+        for (int i = 0; i < columns.size(); i++) {
+            ColumnInfo column = columns.get(i);
+            converters[i] = Converters.forColumn(id, column, config.numericMapping(), config.timePrecisionMode());
+            value.field(column.name(), converters[i].schema());
+            if (Converters.isTextFallback(column)) {
+                log.info("Column {}.{} of type {} is carried as its text form", id, column.name(), column.typeName());
+            }
+        }
+        this.valueSchema = value.build();
+        List<String> select = new java.util.ArrayList<>(columns.size());
+        for (int i = 0; i < columns.size(); i++) {
+            select.add(converters[i].selectExpression(Sql.quoteIdentifier(columns.get(i).name())));
+        }
+        this.selectList = List.copyOf(select);
+        this.keyIndexes = new int[table.key().size()];
+        SchemaBuilder key = SchemaBuilder.struct().name(topic + ".Key");
+        for (int k = 0; k < keyIndexes.length; k++) {
+            ColumnInfo keyColumn = table.key().get(k);
+            keyIndexes[k] = columns.indexOf(keyColumn);
+            // Key fields are never optional: a NULL key value stops the table (see TableReader).
+            Schema fieldSchema = converters[keyIndexes[k]].schema();
+            key.field(keyColumn.name(), fieldSchema.isOptional() ? required(fieldSchema) : fieldSchema);
+        }
+        this.keySchema = key.build();
+        this.keyFields = keySchema.fields().toArray(Field[]::new);
+        this.valueFields = valueSchema.fields().toArray(Field[]::new);
+        this.keyColumnNames = table.key().stream().map(ColumnInfo::name).toList();
+        this.nullableKey = table.key().stream().filter(c -> !c.notNull()).toList();
+        this.keyColumnsJson = OffsetCodec.keyColumnsJson(keyColumnNames);
+        this.trackingIndex = table.tracking().map(columns::indexOf).orElse(-1);
+        List<String> changeColumns = new java.util.ArrayList<>();
+        table.tracking().ifPresent(t -> changeColumns.add(t.name()));
+        changeColumns.addAll(keyColumnNames);
+        this.changeColumnNames = List.copyOf(changeColumns);
+        this.changeColumnsJson = OffsetCodec.keyColumnsJson(changeColumnNames);
+        this.softDeleteIndex = table.softDelete().map(columns::indexOf).orElse(-1);
+        this.fixedBytes = fixedBytes();
+        if (table.tracking().isPresent() && !table.trackingIndexed()) {
+            log.warn("Table {}: no btree index starts with tracking column {}; every change query scans the table. "
+                    + "Create one, e.g. CREATE INDEX ON {} ({}, {})", id, table.tracking().get().name(), id.quoted(),
+                    dev.pgkeyset.connect.pg.Sql.quoteIdentifier(table.tracking().get().name()),
+                    dev.pgkeyset.connect.pg.Sql.quotedList(keyColumnNames));
+        }
+    }
+
+    private static Schema required(Schema optional) {
+        SchemaBuilder builder = new SchemaBuilder(optional.type()).name(optional.name()).version(optional.version());
+        if (optional.parameters() != null) {
+            builder.parameters(optional.parameters());
+        }
+        return builder.build();
+    }
+
+    public TableId id() {
+        return table.info().id();
+    }
+
+    public List<ColumnInfo> columns() {
+        return table.info().columns();
+    }
+
+    /**
+     * The plan for the table's columns as they are now (a column added, dropped or retyped).
+     * Fails naming the table when it can no longer be read as configured (its key or tracking
+     * column gone).
+     */
+    public TablePlan withColumns(List<ColumnInfo> columns) {
+        TableInfo info = table.info();
+        CapturedTable.Resolution resolution = CapturedTable.resolve(new TableInfo(info.id(),
+                info.kind(), List.copyOf(columns), info.primaryKey(), info.indexLeadingColumns(), info.estimatedRows()),
+                config);
+        if (!resolution.ok()) {
+            throw new ConnectException("Table " + id() + " changed so that it can no "
+                    + "longer be read as configured: " + resolution.problem());
+        }
+        return new TablePlan(resolution.table(), config, slice);
+    }
+
+    /** Whether the change phase's tracking column is still the same column of the same type. */
+    public boolean sameTracking(TablePlan other) {
+        return table.tracking().equals(other.table.tracking());
+    }
+
+    public TableSlice slice() {
+        return slice;
+    }
+
+    /** The rows this plan is expected to read: the table's estimate, shared evenly between its ranges. */
+    public long estimatedRows() {
+        return slice.split() == null ? table.info().estimatedRows()
+                : table.info().estimatedRows() / slice.split().ranges();
+    }
+
+    private List<Object> lowerBound() {
+        return slice.split() == null ? List.of() : slice.split().lower(slice.range());
+    }
+
+    private List<Object> upperBound() {
+        return slice.split() == null ? List.of() : slice.split().upper(slice.range());
+    }
+
+    public List<String> keyColumnNames() {
+        return keyColumnNames;
+    }
+
+    /** Columns a change-phase position is expressed in: the tracking column, then the key. */
+    public List<String> changeColumnNames() {
+        return changeColumnNames;
+    }
+
+    public Map<String, Object> partition() {
+        return partition;
+    }
+
+    public KeysetQuery snapshotQuery(List<Object> after) {
+        return KeysetQuery.snapshot(id(), table.info().kind().readWithOnly(), selectList, table.key(), after,
+                lowerBound(), upperBound());
+    }
+
+    /** The key columns not declared NOT NULL (chosen in key.columns), which {@link NullKeyCheck} looks at. */
+    public List<ColumnInfo> nullableKeyColumns() {
+        return nullableKey;
+    }
+
+    /**
+     * Whether this plan's reader looks for NULL keys: only when a key column may be NULL, and only
+     * the whole table's reader or its last range's (a NULL sorts after every value), one per table.
+     */
+    public boolean looksForNullKeys() {
+        return !nullableKey.isEmpty() && (slice.split() == null || slice.range() == slice.split().ranges() - 1);
+    }
+
+    public KeysetQuery nullKeysQuery() {
+        return KeysetQuery.nullKeys(id(), table.info().kind().readWithOnly(), nullableKey);
+    }
+
+    public KeysetQuery nullKeysQuery(Object from, ChangeHorizon.Bound horizon) {
+        return KeysetQuery.nullKeys(id(), table.info().kind().readWithOnly(), nullableKey,
+                table.tracking().orElseThrow(), from, horizon.value(), horizon.inclusive());
+    }
+
+    public KeysetQuery changesQuery(List<Object> after, Object from, ChangeHorizon.Bound horizon) {
+        return KeysetQuery.changes(id(), table.info().kind().readWithOnly(), selectList,
+                table.tracking().orElseThrow(), table.key(), after, from, horizon.value(), horizon.inclusive(),
+                lowerBound(), upperBound());
+    }
+
+    /** A row's tracking value as epoch milliseconds, for clock columns (wall-clock values read in {@code zone}). */
+    public java.util.Optional<Long> trackingEpochMillis(Object[] raw, java.time.ZoneId zone) {
+        Object value = trackingIndex < 0 ? null : raw[trackingIndex];
+        try {
+            if (value instanceof java.time.OffsetDateTime t) {
+                return java.util.Optional.of(t.toInstant().toEpochMilli());
+            }
+            if (value instanceof java.time.LocalDateTime t) {
+                return java.util.Optional.of(t.atZone(zone).toInstant().toEpochMilli());
+            }
+            if (value instanceof java.time.LocalDate d) {
+                return java.util.Optional.of(d.atStartOfDay(zone).toInstant().toEpochMilli());
+            }
+        } catch (ArithmeticException | java.time.DateTimeException infinity) {
+            // ±infinity: no lag to speak of
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** A new horizon for this table's tracking column (it may keep state: one per reader). */
+    public ChangeHorizon newHorizon() {
+        return ChangeHorizon.forColumn(id(), table.info().kind().readWithOnly(), table.tracking().orElseThrow());
+    }
+
+    /** Reads the current row's values; never keeps a reference to the result set. */
+    public Object[] readRow(java.sql.ResultSet rs) throws java.sql.SQLException {
+        Object[] raw = new Object[converters.length];
+        for (int i = 0; i < raw.length; i++) {
+            raw[i] = converters[i].read(rs, i + 1);
+        }
+        return raw;
+    }
+
+    /**
+     * The row's position as offset values: its key, preceded in the change phase by its tracking
+     * value. Fails naming the column if a key value is NULL.
+     */
+    public Object[] position(Object[] raw, boolean changePhase) {
+        int shift = changePhase ? 1 : 0;
+        Object[] position = new Object[keyIndexes.length + shift];
+        if (changePhase) {
+            // Never NULL here: the change query's row comparison excludes NULL tracking values.
+            position[0] = converters[trackingIndex].toOffset(raw[trackingIndex]);
+        }
+        for (int k = 0; k < keyIndexes.length; k++) {
+            Object value = raw[keyIndexes[k]];
+            if (value == null) {
+                throw NullKeyCheck.nullKey(id(), keyFields[k].name());
+            }
+            position[k + shift] = converters[keyIndexes[k]].toOffset(value);
+        }
+        return position;
+    }
+
+    private boolean softDeleted(Object[] raw) {
+        if (softDeleteIndex < 0) {
+            return false;
+        }
+        Object marker = raw[softDeleteIndex];
+        return marker instanceof Boolean deleted ? deleted : marker != null;
+    }
+
+    /**
+     * The row's record as a converter will write it ({@link SerializedSize}): key and value, each
+     * field's name and value; the key's values count twice, since they are in both.
+     */
+    public long estimateBytes(Object[] raw) {
+        long bytes = fixedBytes;
+        for (int i = 0; i < raw.length; i++) {
+            bytes += raw[i] == null ? SerializedSize.NULL : converters[i].estimateBytes(raw[i]);
+        }
+        for (int keyIndex : keyIndexes) {
+            bytes += converters[keyIndex].estimateBytes(raw[keyIndex]);
+        }
+        return bytes;
+    }
+
+    /** What every record of this plan takes besides its values: braces, field names, the op header. */
+    private long fixedBytes() {
+        long bytes = 4 + SerializedSize.utf8(OP_HEADER) + 1;
+        for (Field field : valueFields) {
+            bytes += SerializedSize.utf8(field.name()) + SerializedSize.FIELD_OVERHEAD;
+        }
+        for (Field field : keyFields) {
+            bytes += SerializedSize.utf8(field.name()) + SerializedSize.FIELD_OVERHEAD;
+        }
+        return bytes;
+    }
+
+    /**
+     * The record of one row. A row marked by the soft-delete column becomes a tombstone (null value,
+     * op {@code d}); otherwise the op is {@code r} in the snapshot and {@code u} in the change phase.
+     */
+    public SourceRecord toRecord(Object[] raw, Object[] position, Phase phase, String changesFrom) {
+        Struct key = new Struct(keySchema);
+        Object[] keyValues = PrevalidatedStruct.valuesOf(key);
+        for (int k = 0; k < keyIndexes.length; k++) {
+            Object value = raw[keyIndexes[k]];
+            PrevalidatedStruct.set(key, keyValues, keyFields, k, converters[keyIndexes[k]].toConnect(value));
+        }
+        Map<String, Object> offset = OffsetCodec.recordOffset(phase,
+                phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson, position, changesFrom, splitJson);
+        Headers headers = new ConnectHeaders();
+        if (softDeleted(raw)) {
+            headers.addString(OP_HEADER, "d");
+            return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
+        }
+        Struct value = new Struct(valueSchema);
+        Object[] values = PrevalidatedStruct.valuesOf(value);
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] != null) {
+                PrevalidatedStruct.set(value, values, valueFields, i, converters[i].toConnect(raw[i]));
+            }
+        }
+        headers.addString(OP_HEADER, phase == Phase.INCREMENTAL ? "u" : "r");
+        return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.pgkeyset.connect.task;
+
+import java.time.Duration;
+
+import dev.pgkeyset.connect.config.IncrementalStart;
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.SnapshotMode;
+
+/**
+ * The settings every table reader of a task shares.
+ *
+ * @param fetchMaxBytes what one round trip of a cursor may hold ({@link FetchSizer}): batch.max.bytes
+ */
+public record ReaderSettings(int fetchSize, long fetchMaxBytes, Duration cursorMaxAge, Duration pollInterval, SnapshotMode mode,
+                      IncrementalStart incrementalStart, RetryPolicy retry) {
+
+    public static ReaderSettings of(PgKeysetConfig config) {
+        return new ReaderSettings(config.fetchSize(), config.batchMaxBytes(), config.cursorMaxAge(), config.pollInterval(),
+                config.snapshotMode(), config.incrementalStart(),
+                new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax()));
+    }
+
+    public boolean followsChanges() {
+        return mode != SnapshotMode.INITIAL_ONLY;
+    }
+}

@@ -1,0 +1,137 @@
+package dev.pgkeyset.connect.task;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.kafka.connect.data.Struct;
+
+import dev.pgkeyset.connect.PgKeysetSourceConnector;
+import dev.pgkeyset.connect.testing.TaskHarness;
+
+/**
+ * Run by {@link BoundedMemoryIT} in a JVM with a tiny heap. {@code task}: reads the table through
+ * the connector's task and checks every key arrives once, in order. {@code naive}: loads the same
+ * table the usual JDBC way (autocommit on, no fetch size), which buffers the whole result.
+ * {@code task:<table>}: reads that table through the task with its defaults, checking each row's
+ * {@code payload} arrives with the length PostgreSQL gives ({@code octet_length}).
+ * Prints one line {@code rows=N} and exits 0, exits 3 on OutOfMemoryError, 4 when the task fails
+ * (printing {@code task failed: <message>}).
+ */
+public final class BoundedMemoryMain {
+
+    public static void main(String[] args) throws Exception {
+        String mode = args[0];
+        String url = args[1];
+        String user = args[2];
+        String password = args.length > 3 ? args[3] : null;
+        try {
+            long rows = mode.equals("task") ? readWithTask(url, user, password)
+                    : mode.startsWith("task:") ? readWideRows(mode.substring(5), url, user, password)
+                    : readNaively(url, user, password);
+            System.out.println("rows=" + rows + " maxHeapMiB=" + Runtime.getRuntime().maxMemory() / (1024 * 1024));
+            System.exit(0);
+        } catch (OutOfMemoryError e) {
+            System.out.println("OutOfMemoryError: " + e.getMessage());
+            System.exit(3);
+        } catch (org.apache.kafka.connect.errors.ConnectException e) {
+            System.out.println("task failed: " + e.getMessage());
+            System.exit(4);
+        }
+    }
+
+    /** Every row of {@code table} (key {@code id}, column {@code payload}) once, in order, payloads whole. */
+    private static long readWideRows(String table, String url, String user, String password) throws Exception {
+        Map<Long, Long> lengths = new HashMap<>();
+        Properties credentials = new Properties();
+        credentials.setProperty("user", user);
+        if (password != null) {
+            credentials.setProperty("password", password);
+        }
+        try (Connection c = DriverManager.getConnection(url, credentials); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, octet_length(payload) FROM " + table + " ORDER BY id")) {
+            while (rs.next()) {
+                lengths.put(rs.getLong(1), rs.getLong(2));
+            }
+        }
+        Map<String, String> props = new HashMap<>();
+        props.put("connector.class", PgKeysetSourceConnector.class.getName());
+        props.put("connection.url", url);
+        props.put("connection.user", user);
+        if (password != null) {
+            props.put("connection.password", password);
+        }
+        props.put("table.include.list", "public\\." + table);
+        props.put("topic.prefix", "mem");
+        props.put("snapshot.mode", "initial_only");
+        props.put("poll.interval.ms", "10");
+        // Only so that a run where fetches do run out of memory ends in seconds: a retried
+        // out-of-memory would otherwise back off for minutes before failing.
+        props.put("connection.attempts", "3");
+        props.put("retry.backoff.ms", "100");
+        List<Long> seen = new ArrayList<>();
+        try (TaskHarness harness = new TaskHarness(props).start()) {
+            harness.pollUntilIdle(record -> {
+                Struct value = (Struct) record.value();
+                long id = value.getInt64("id");
+                long length = ((byte[]) value.get("payload")).length;
+                if (!Long.valueOf(length).equals(lengths.get(id))) {
+                    throw new IllegalStateException("row " + id + ": payload of " + length + " bytes, PostgreSQL has "
+                            + lengths.get(id));
+                }
+                seen.add(id);
+            });
+        }
+        List<Long> expected = lengths.keySet().stream().sorted().toList();
+        if (!seen.equals(expected)) {
+            throw new IllegalStateException("expected ids " + expected.size() + " in order, got " + seen.size());
+        }
+        return seen.size();
+    }
+
+    private static long readWithTask(String url, String user, String password) throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("connector.class", PgKeysetSourceConnector.class.getName());
+        props.put("connection.url", url);
+        props.put("connection.user", user);
+        if (password != null) {
+            props.put("connection.password", password);
+        }
+        props.put("table.include.list", "public\\.wide");
+        props.put("topic.prefix", "mem");
+        props.put("snapshot.mode", "initial_only");
+        props.put("poll.interval.ms", "10");
+        AtomicLong expectedId = new AtomicLong(1);
+        try (TaskHarness harness = new TaskHarness(props).start()) {
+            return harness.pollUntilIdle(record -> {
+                long id = ((Struct) record.key()).getInt64("id");
+                if (id != expectedId.getAndIncrement()) {
+                    throw new IllegalStateException("expected id " + (expectedId.get() - 1) + ", got " + id);
+                }
+            });
+        }
+    }
+
+    private static long readNaively(String url, String user, String password) throws Exception {
+        Properties props = new Properties();
+        props.setProperty("user", user);
+        if (password != null) {
+            props.setProperty("password", password);
+        }
+        long rows = 0;
+        try (Connection c = DriverManager.getConnection(url, props); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT * FROM wide ORDER BY id")) {
+            while (rs.next()) {
+                rows++;
+            }
+        }
+        return rows;
+    }
+}
