@@ -22,6 +22,7 @@ public class PgKeysetConfig extends AbstractConfig {
     private static final String GROUP_TABLES = "Tables";
     private static final String GROUP_READING = "Reading";
     private static final String GROUP_TYPES = "Types";
+    private static final String GROUP_WAL = "WAL capture";
 
     public static final String CONNECTION_URL = "connection.url";
     public static final String CONNECTION_URL_DOC = "JDBC URL of the PostgreSQL database, "
@@ -157,6 +158,43 @@ public class PgKeysetConfig extends AbstractConfig {
             + "Source offsets keep microseconds in every mode.";
     public static final String TIME_PRECISION_MODE_DEFAULT = TimePrecisionMode.CONNECT.configName();
 
+    public static final String CAPTURE_MODE = "capture.mode";
+    public static final String CAPTURE_MODE_DOC = "Where changes come from: 'query' (rows whose tracking column moved, "
+            + "read by query; no hard deletes) or 'wal' (every insert, update and delete from PostgreSQL's logical "
+            + "replication stream through the built-in pgoutput plugin; needs wal_level=logical, a role with "
+            + "REPLICATION, and no tracking column).";
+    public static final String CAPTURE_MODE_DEFAULT = CaptureMode.QUERY.configName();
+
+    public static final String SLOT_NAME = "slot.name";
+    public static final String SLOT_NAME_DOC = "Logical replication slot (pgoutput) of capture.mode=wal; created when "
+            + "missing, an existing one is used as it is. Default: 'pgkeyset_' and the connector's name (lower case, "
+            + "other characters as '_'). The slot keeps WAL until the connector confirms it: drop it when you remove "
+            + "the connector (SELECT pg_drop_replication_slot('<slot>')).";
+
+    public static final String PUBLICATION_NAME = "publication.name";
+    public static final String PUBLICATION_NAME_DOC = "The publication the slot streams (capture.mode=wal). Default: "
+            + "the same name as the slot's default.";
+
+    public static final String PUBLICATION_AUTOCREATE = "publication.autocreate";
+    public static final String PUBLICATION_AUTOCREATE_DOC = "'filtered': the connector creates the publication and "
+            + "keeps it equal to the captured tables (it must own the tables, or be superuser); 'disabled': the "
+            + "publication must exist, publish every captured table, and is used as it is.";
+    public static final String PUBLICATION_AUTOCREATE_DEFAULT = PublicationAutocreate.FILTERED.configName();
+
+    public static final String HEARTBEAT_INTERVAL_MS = "heartbeat.interval.ms";
+    public static final String HEARTBEAT_INTERVAL_MS_DOC = "capture.mode=wal: while no captured table changes, how "
+            + "often the slot's confirmed position is moved up to the server's (and, where that alone does not move "
+            + "it, a logical message is written with pg_logical_emit_message), so WAL written by other tables or "
+            + "databases does not pile up behind the slot. 0 turns the heartbeat message off.";
+    public static final long HEARTBEAT_INTERVAL_MS_DEFAULT = 10_000L;
+
+    public static final String TRUNCATE_HANDLING = "truncate.handling";
+    public static final String TRUNCATE_HANDLING_DOC = "capture.mode=wal: what a TRUNCATE of a captured table "
+            + "becomes. 'event': one record on the table's topic with header pgkeyset.op=t and a null key and value "
+            + "(a compacted topic refuses it: choose another); 'skip': nothing, with a warning naming the table; "
+            + "'fail': the task fails naming the table.";
+    public static final String TRUNCATE_HANDLING_DEFAULT = TruncateHandling.EVENT.configName();
+
     public static final ConfigDef CONFIG_DEF = configDef();
 
     public PgKeysetConfig(Map<String, String> props) {
@@ -245,6 +283,22 @@ public class PgKeysetConfig extends AbstractConfig {
         def.define(TIME_PRECISION_MODE, Type.STRING, TIME_PRECISION_MODE_DEFAULT,
                 EnumValidator.of(TimePrecisionMode.names(), TimePrecisionMode::parse), Importance.MEDIUM,
                 TIME_PRECISION_MODE_DOC, GROUP_TYPES, ++order, Width.SHORT, "Time precision");
+        order = 0;
+        def.define(CAPTURE_MODE, Type.STRING, CAPTURE_MODE_DEFAULT,
+                EnumValidator.of(CaptureMode.names(), CaptureMode::parse), Importance.HIGH, CAPTURE_MODE_DOC,
+                GROUP_WAL, ++order, Width.SHORT, "Capture mode");
+        def.define(SLOT_NAME, Type.STRING, null, Importance.MEDIUM, SLOT_NAME_DOC, GROUP_WAL, ++order, Width.MEDIUM,
+                "Slot");
+        def.define(PUBLICATION_NAME, Type.STRING, null, Importance.MEDIUM, PUBLICATION_NAME_DOC, GROUP_WAL, ++order,
+                Width.MEDIUM, "Publication");
+        def.define(PUBLICATION_AUTOCREATE, Type.STRING, PUBLICATION_AUTOCREATE_DEFAULT,
+                EnumValidator.of(PublicationAutocreate.names(), PublicationAutocreate::parse), Importance.MEDIUM,
+                PUBLICATION_AUTOCREATE_DOC, GROUP_WAL, ++order, Width.SHORT, "Publication autocreate");
+        def.define(HEARTBEAT_INTERVAL_MS, Type.LONG, HEARTBEAT_INTERVAL_MS_DEFAULT, Range.between(0L, 3_600_000L),
+                Importance.LOW, HEARTBEAT_INTERVAL_MS_DOC, GROUP_WAL, ++order, Width.SHORT, "Heartbeat interval");
+        def.define(TRUNCATE_HANDLING, Type.STRING, TRUNCATE_HANDLING_DEFAULT,
+                EnumValidator.of(TruncateHandling.names(), TruncateHandling::parse), Importance.LOW,
+                TRUNCATE_HANDLING_DOC, GROUP_WAL, ++order, Width.SHORT, "Truncate handling");
         return def;
     }
 
@@ -341,6 +395,40 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public TimePrecisionMode timePrecisionMode() {
         return TimePrecisionMode.parse(getString(TIME_PRECISION_MODE));
+    }
+
+    public CaptureMode captureMode() {
+        return CaptureMode.parse(getString(CAPTURE_MODE));
+    }
+
+    /** The replication slot of capture.mode=wal: slot.name, or derived from the connector's name. */
+    public String slotName() {
+        String configured = getString(SLOT_NAME);
+        return configured != null && !configured.isBlank() ? configured.trim() : WalNames.derived(connectorName());
+    }
+
+    /** The publication of capture.mode=wal: publication.name, or the slot's default name. */
+    public String publicationName() {
+        String configured = getString(PUBLICATION_NAME);
+        return configured != null && !configured.isBlank() ? configured.trim() : WalNames.derived(connectorName());
+    }
+
+    public PublicationAutocreate publicationAutocreate() {
+        return PublicationAutocreate.parse(getString(PUBLICATION_AUTOCREATE));
+    }
+
+    public Duration heartbeatInterval() {
+        return Duration.ofMillis(getLong(HEARTBEAT_INTERVAL_MS));
+    }
+
+    public TruncateHandling truncateHandling() {
+        return TruncateHandling.parse(getString(TRUNCATE_HANDLING));
+    }
+
+    /** The connector's name, which the worker passes with its config ("name"); null outside a worker. */
+    public String connectorName() {
+        Object name = originals().get("name");
+        return name == null ? null : name.toString();
     }
 
     /** The topic a table's records go to. */
