@@ -26,7 +26,9 @@ import dev.pgkeyset.connect.snapshot.TaskAssignment;
 /**
  * The checks behind {@code PUT /connector-plugins/.../config/validate} that one key's validator
  * cannot make: combinations of keys and what the database says. Each error is attached to the key
- * a person has to change; no stack trace reaches the response.
+ * a person has to change; no stack trace reaches the response. What capture.mode=wal needs of the
+ * server, role, slot and publication is in {@link WalPreconditions}; the replica identity of each
+ * table is checked by table discovery.
  */
 public final class ConnectorValidation {
 
