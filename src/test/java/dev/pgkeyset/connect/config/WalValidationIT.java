@@ -268,6 +268,43 @@ class WalValidationIT {
     }
 
     @Test
+    void aPublicationOfSomeColumnsOrRowsOrOfPartitionsIsReported() {
+        String publication = "walcfg_pub2_" + suffix;
+        db.execute("CREATE TABLE events (id int, k int, PRIMARY KEY (id, k)) PARTITION BY RANGE (k)",
+                "CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10)",
+                "CREATE PUBLICATION " + publication + " FOR TABLE orders (id) WHERE (id > 10), events");
+        try {
+            Map<String, String> config = wal("public\\.orders|public\\.events");
+            config.put("publication.name", publication);
+            config.put("publication.autocreate", "disabled");
+            List<String> messages = errors(config).get("publication.name");
+            assertEquals(3, messages.size(), String.valueOf(errors(config)));
+            assertTrue(messages.get(0).contains("publishes partitioned table(s) public.events partition by partition")
+                    && messages.get(0).contains("SET (publish_via_partition_root = true)"), messages.get(0));
+            assertTrue(messages.get(1).contains("only some columns of table public.orders (a column list), without "
+                    + "note"), messages.get(1));
+            assertTrue(messages.get(2).contains("only the rows of table public.orders WHERE (id > 10)"), messages.get(2));
+            db.execute("ALTER PUBLICATION " + publication + " SET (publish_via_partition_root = true)",
+                    "ALTER PUBLICATION " + publication + " DROP TABLE orders",
+                    "ALTER PUBLICATION " + publication + " ADD TABLE orders");
+            assertEquals(Map.of(), errors(config), "the whole table, the partitions through their root");
+        } finally {
+            db.execute("DROP PUBLICATION IF EXISTS " + publication, "DROP TABLE events");
+        }
+    }
+
+    @Test
+    void anUnloggedTableIsRefused() {
+        db.execute("CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)");
+        try {
+            onlyError("table.include.list", wal("public\\.scratch"), "Table public.scratch is UNLOGGED",
+                    "ALTER TABLE \"public\".\"scratch\" SET LOGGED");
+        } finally {
+            db.execute("DROP TABLE scratch");
+        }
+    }
+
+    @Test
     void anExistingSlotOfAnotherPluginOrDatabaseIsRefused() {
         String slot = "walcfg_slot_" + suffix;
         TestDatabase other = PostgresFixture.createDatabase("walcfg_other");
