@@ -29,7 +29,7 @@ import dev.pgkeyset.connect.tables.CapturedTable;
  * not committed yet ({@link RememberedSplits}), else a fresh sample from the database.
  *
  * <p>Whatever it answers, no row is lost: a range reader resumes only from an offset of its own
- * split and reads its range again otherwise (TableReader). The choice only decides how much is
+ * split and reads its range again otherwise (SnapshotPhase). The choice only decides how much is
  * read twice, so it prefers the split most committed range offsets carry.
  */
 public final class CommittedSplits implements TaskAssignment.Splits {
@@ -100,7 +100,7 @@ public final class CommittedSplits implements TaskAssignment.Splits {
      * goes to the split of the lowest range index. Looked at in range order, never in the map's
      * order, so every connector instance answers the same.
      */
-    public static Optional<KeySplit> committedSplit(TableId id, Map<Map<String, Object>, Map<String, Object>> committed) {
+    static Optional<KeySplit> committedSplit(TableId id, Map<Map<String, Object>, Map<String, Object>> committed) {
         Map<String, KeySplit> byJson = new LinkedHashMap<>();
         Map<String, Integer> votes = new LinkedHashMap<>();
         for (int i = 0; i < TaskAssignment.MAX_RANGES; i++) {

@@ -72,7 +72,7 @@ public final class KeySplitter {
     }
 
     /** The sampled keys in offset form, in the order of the key's typed columns; at most {@value #SAMPLE_LIMIT}. */
-    public static List<List<Object>> sample(Connection connection, CapturedTable table, PgKeysetConfig config)
+    static List<List<Object>> sample(Connection connection, CapturedTable table, PgKeysetConfig config)
             throws SQLException {
         TableId id = table.info().id();
         List<ColumnInfo> key = table.key();
@@ -150,7 +150,7 @@ public final class KeySplitter {
     }
 
     /** Every n-th key of a sorted sample, each boundary once (a sample of equal keys gives fewer ranges). */
-    public static KeySplit boundaries(List<List<Object>> sortedSample, int ranges) {
+    static KeySplit boundaries(List<List<Object>> sortedSample, int ranges) {
         List<List<Object>> boundaries = new ArrayList<>(ranges - 1);
         for (int j = 1; j < ranges && !sortedSample.isEmpty(); j++) {
             List<Object> boundary = sortedSample.get((int) ((long) j * sortedSample.size() / ranges));

@@ -20,7 +20,7 @@ import dev.pgkeyset.connect.pg.TableId;
  * tasks still run; without this memory it samples a new split. Kept per connector name and
  * database, and dropped once a committed range offset carries a split (the offsets then answer,
  * and a later offset reset samples anew), or after an hour. A move to another worker still loses it: then the new
- * split's range readers, which never resume from another split's offset (see TableReader), read
+ * split's range readers, which never resume from another split's offset (see SnapshotPhase), read
  * their ranges again; duplicates, no loss.
  */
 public final class RememberedSplits {
@@ -60,7 +60,7 @@ public final class RememberedSplits {
         return connector == null ? local : SPLITS;
     }
 
-    public void remember(TableId table, List<String> keyColumns, KeySplit split) {
+    void remember(TableId table, List<String> keyColumns, KeySplit split) {
         if (store().size() >= MAX_ENTRIES) {
             store().clear();
         }
@@ -68,7 +68,7 @@ public final class RememberedSplits {
     }
 
     /** The split remembered for this table over these key columns. */
-    public Optional<KeySplit> recall(TableId table, List<String> keyColumns) {
+    Optional<KeySplit> recall(TableId table, List<String> keyColumns) {
         Remembered remembered = store().get(new Key(connector, url, table));
         return remembered != null && remembered.split() != null && remembered.keyColumns().equals(keyColumns)
                 && System.nanoTime() - remembered.sampledNanos() < KEPT_NANOS ? Optional.of(remembered.split())
@@ -76,7 +76,7 @@ public final class RememberedSplits {
     }
 
     /** The table was assigned whole to one task: it stays whole while remembered (see CommittedSplits). */
-    public void rememberWhole(TableId table) {
+    void rememberWhole(TableId table) {
         if (store().size() >= MAX_ENTRIES) {
             store().clear();
         }
@@ -85,13 +85,13 @@ public final class RememberedSplits {
     }
 
     /** Whether the table was last assigned whole, within the memory's lifetime. */
-    public boolean recallWhole(TableId table) {
+    boolean recallWhole(TableId table) {
         Remembered remembered = store().get(new Key(connector, url, table));
         return remembered != null && remembered.split() == null
                 && System.nanoTime() - remembered.sampledNanos() < KEPT_NANOS;
     }
 
-    public void forget(TableId table) {
+    void forget(TableId table) {
         store().remove(new Key(connector, url, table));
     }
 }

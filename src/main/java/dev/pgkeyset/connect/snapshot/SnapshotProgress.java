@@ -13,7 +13,7 @@ import dev.pgkeyset.connect.task.TableStats;
  * row estimate ({@code pg_class.reltuples}), rate and time left — the figures {@link TableStats}
  * also publishes as metrics.
  */
-public final class SnapshotProgress {
+final class SnapshotProgress {
 
     private static final Logger log = LoggerFactory.getLogger(SnapshotProgress.class);
     static final Duration INTERVAL = Duration.ofSeconds(10);
@@ -23,20 +23,20 @@ public final class SnapshotProgress {
     private final TableStats stats;
     private long nextLogNanos;
 
-    public SnapshotProgress(String table, TableStats stats, long nowNanos) {
+    SnapshotProgress(String table, TableStats stats, long nowNanos) {
         this.table = table;
         this.stats = stats;
         this.nextLogNanos = nowNanos + INTERVAL.toNanos();
     }
 
-    public void maybeLog(long nowNanos) {
+    void maybeLog(long nowNanos) {
         if (nowNanos >= nextLogNanos) {
             nextLogNanos = nowNanos + INTERVAL.toNanos();
             log.info("Snapshot of {}: {}", table, describe());
         }
     }
 
-    public void completed() {
+    void completed() {
         log.info("Snapshot of {} complete: {} rows in {} s ({} rows/s)", table, stats.snapshotRows(),
                 String.format(Locale.ROOT, "%.1f", stats.secondsSinceStart()),
                 Math.round(stats.snapshotRowsPerSecond()));

@@ -20,7 +20,7 @@ package dev.pgkeyset.connect.task;
  * <p>Sizes are per reader and outlive its cursors, so a reopened cursor starts where the last one
  * stood rather than at one row.
  */
-public final class FetchSizer {
+final class FetchSizer {
 
     /** The most a fetch grows over the one before it. */
     static final int GROWTH = 4;
@@ -33,13 +33,13 @@ public final class FetchSizer {
     private int unread;
     private long widestInFetch;
 
-    public FetchSizer(long budgetBytes, int maxRows) {
+    FetchSizer(long budgetBytes, int maxRows) {
         this.budgetBytes = budgetBytes;
         this.maxRows = maxRows;
     }
 
     /** The size of a new cursor's first fetch (the one {@code executeQuery} makes). */
-    public int startCursor() {
+    int startCursor() {
         unread = current;
         widestInFetch = 0;
         return current;
@@ -49,7 +49,7 @@ public final class FetchSizer {
      * Called before each {@code next()}: the new fetch size when that {@code next()} will fetch
      * (every row of the current fetch read), else -1 (leave it).
      */
-    public int beforeNext() {
+    int beforeNext() {
         if (unread > 0) {
             return -1;
         }
@@ -63,13 +63,13 @@ public final class FetchSizer {
     }
 
     /** A row of {@code bytes} (estimated as serialized: at least its size on the wire) was read. */
-    public void rowRead(long bytes) {
+    void rowRead(long bytes) {
         unread--;
         widestInFetch = Math.max(widestInFetch, bytes);
     }
 
     /** The rows the current fetch asked for (for messages). */
-    public int current() {
+    int current() {
         return current;
     }
 }

@@ -20,7 +20,7 @@ public record ReaderSettings(int fetchSize, long fetchMaxBytes, Duration cursorM
                 new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax()));
     }
 
-    public boolean followsChanges() {
+    boolean followsChanges() {
         return mode != SnapshotMode.INITIAL_ONLY;
     }
 }

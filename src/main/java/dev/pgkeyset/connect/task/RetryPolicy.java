@@ -9,20 +9,20 @@ import java.util.concurrent.ThreadLocalRandom;
  * cluster do not reconnect in step, and at most {@code connection.attempts} failures in a row
  * before the task fails with the last error.
  */
-public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
 
     /** The wait after the {@code failures}-th failure in a row (1-based). */
-    public Duration backoff(int failures, double random) {
+    Duration backoff(int failures, double random) {
         long base = initialBackoff.toMillis();
         long capped = Math.min(maxBackoff.toMillis(), base << Math.min(30, Math.max(0, failures - 1)));
         return Duration.ofMillis(Math.max(1, Math.round(capped * (0.5 + random))));
     }
 
-    public Duration backoff(int failures) {
+    Duration backoff(int failures) {
         return backoff(failures, ThreadLocalRandom.current().nextDouble());
     }
 
-    public boolean exhausted(int failures) {
+    boolean exhausted(int failures) {
         return failures >= maxAttempts;
     }
 }

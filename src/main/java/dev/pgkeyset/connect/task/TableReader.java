@@ -5,16 +5,13 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 
 import org.apache.kafka.common.metrics.PluginMetrics;
-import org.apache.kafka.connect.errors.ConnectException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.pgkeyset.connect.config.IncrementalStart;
-import dev.pgkeyset.connect.config.SnapshotMode;
+import dev.pgkeyset.connect.changes.query.ChangePhase;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.Phase;
 import dev.pgkeyset.connect.pg.Catalog;
@@ -25,31 +22,25 @@ import dev.pgkeyset.connect.pg.PgTypeResolver;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableLocks;
 import dev.pgkeyset.connect.query.KeysetQuery;
-import dev.pgkeyset.connect.record.TablePlan;
-import dev.pgkeyset.connect.snapshot.SnapshotProgress;
-import dev.pgkeyset.connect.changes.query.ChangeHorizon;
-import dev.pgkeyset.connect.record.RecordBatch;
 import dev.pgkeyset.connect.record.ColumnChanges;
-import dev.pgkeyset.connect.snapshot.NullKeyCheck;
+import dev.pgkeyset.connect.record.RecordBatch;
+import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.snapshot.SnapshotPhase;
 
 /**
  * Reads one table through server-side cursors, a bounded batch at a time: first its snapshot in
- * key order, then (unless snapshot-only) its changes in (tracking column, key) order.
+ * key order, then (unless snapshot-only) its changes in (tracking column, key) order. This class
+ * runs the cursors and switches between the phases; what each phase reads and what its offsets
+ * say is decided by {@link SnapshotPhase} and {@link ChangePhase}.
  *
  * <p>A cursor stays open across {@code poll()} calls, so rows stream in {@code fetch.size} round
  * trips without ever being materialised. It is closed and reopened after the last row read when it
- * gets older than {@code cursor.max.age.ms} (its transaction would otherwise hold back VACUUM) and
- * after an error.
+ * gets older than {@code cursor.max.age.ms} (its transaction would otherwise hold back VACUUM),
+ * when a DDL waits for the table, and after an error.
  *
  * <p>One row is always read ahead before the previous one is handed over: only then is it known
  * whether that row is the table's last, and the last snapshot row's offset says
  * {@code snapshot_complete}, so a restarted task does not copy a finished table again.
- *
- * <p>The change phase starts at the horizon taken just before the snapshot began (carried in every
- * snapshot offset as {@code changes_from}): rows written during the snapshot are delivered again
- * by the change phase rather than lost. Each change query reads only up to a fresh
- * {@link ChangeHorizon}, beyond which a transaction still open could commit a row, so a row
- * committed late by a long transaction is never behind the position.
  */
 public final class TableReader implements AutoCloseable {
 
@@ -61,24 +52,20 @@ public final class TableReader implements AutoCloseable {
     private TablePlan plan;
     private final ConnectionFactory connections;
     private final ReaderSettings settings;
-    private final SnapshotProgress progress;
     private final TableStats stats;
+    private final SnapshotPhase snapshot;
+    /** Also kept for a snapshot-only table: it holds the changes_from that snapshot offsets carry. */
+    private final ChangePhase changes;
 
     private Phase phase;
     /** Position of the last row read in the current phase's columns; null before the first. */
     private Object[] position;
-    /** Where the change phase starts (inclusive) while no change row was read; null = the smallest value. */
-    private String changesFrom;
-    /** True while {@link #changesFrom} still has to be taken from the horizon, at the first cursor. */
-    private boolean changesFromPending;
-    /** Bounds the change queries; null for snapshot-only tables. */
-    private ChangeHorizon horizon;
     /** While no cursor is open: not before this moment (a caught-up or held table waits). */
     private long notBeforeNanos;
     /** Set when the table turned out to be dropped or renamed: nothing more is read from it. */
     private boolean gone;
-    /** Transient errors in a row; reset by a read that succeeds. */
-    private int failures;
+    /** What a failed read means: wait and reopen, the table is gone, or the task fails. */
+    private final ReadFailures failures;
 
     private Connection connection;
     /** This reader's session while it holds {@link #connection}, which no horizon counts as a writer. */
@@ -92,12 +79,15 @@ public final class TableReader implements AutoCloseable {
     /** How long a yielding reader stays away, so the waiting DDL takes its lock first. */
     private static final long LOCK_YIELD_NANOS = 200_000_000L;
 
+    /**
+     * A row read from the cursor, with the plan it was read with (its columns, should the table
+     * change before it is handed over), its position and its estimated size.
+     */
+    private record ReadRow(Object[] values, TablePlan plan, Object[] position, long bytes) {
+    }
+
     /** The row read ahead: read from the cursor, not yet handed to Kafka Connect. */
-    private Object[] pendingRow;
-    /** The plan the read-ahead row was read with: its columns, should the table change meanwhile. */
-    private TablePlan pendingPlan;
-    private Object[] pendingPosition;
-    private long pendingBytes;
+    private ReadRow pending;
     /** Rows per round trip, learned from their width so that one fetch holds about batch.max.bytes. */
     private final FetchSizer fetchSizer;
 
@@ -108,12 +98,18 @@ public final class TableReader implements AutoCloseable {
         this.settings = settings;
         this.fetchSizer = new FetchSizer(settings.fetchMaxBytes(), settings.fetchSize());
         this.stats = new TableStats(plan.estimatedRows());
-        this.progress = new SnapshotProgress(plan.slice().toString(), stats, System.nanoTime());
-        this.horizon = settings.followsChanges() ? plan.newHorizon() : null;
-        if (resumeFrom == null) {
-            startFresh();
+        this.failures = new ReadFailures(plan.id(), settings.retry());
+        this.changes = new ChangePhase(plan, settings.followsChanges(), settings.incrementalStart());
+        this.snapshot = new SnapshotPhase(plan.slice(), stats, changes);
+        SnapshotPhase.Start start = SnapshotPhase.start(plan, resumeFrom, settings.mode(), changes);
+        position = start.position();
+        if (start.phase() == Phase.SNAPSHOT_COMPLETE) {
+            startChangesOrIdle();
         } else {
-            resume(resumeFrom);
+            phase = start.phase();
+        }
+        if (start.resumed()) {
+            log.info("Table {}: resuming from the committed offset, phase {}", plan.slice(), phase.wireName());
         }
         if (phase != Phase.SNAPSHOT) {
             stats.snapshotDone();
@@ -121,96 +117,7 @@ public final class TableReader implements AutoCloseable {
         stats.register(metrics, plan.slice());
     }
 
-    private void startFresh() {
-        if (settings.mode() == SnapshotMode.NEVER) {
-            phase = Phase.INCREMENTAL;
-            // A key range exists only for a table whose snapshot began under another mode (a table
-            // is never split under snapshot.mode=never): a range with no offset yet was never
-            // copied, and "now" would skip its rows for good. It follows its changes from the
-            // smallest tracking value instead, which delivers every row of it.
-            changesFromPending = settings.incrementalStart() == IncrementalStart.NOW && plan.slice().split() == null;
-        } else {
-            phase = Phase.SNAPSHOT;
-            changesFromPending = settings.followsChanges();
-        }
-    }
-
-    private void resume(KeysetOffset offset) {
-        if (!ownSplit(offset)) {
-            startOver(offset);
-            return;
-        }
-        if (offset.phase() == Phase.INCREMENTAL && !settings.followsChanges()) {
-            // Switched to snapshot.mode=initial_only after its changes were followed: the copy is
-            // done and nothing more is read, so the change position's columns do not matter.
-            phase = Phase.SNAPSHOT_COMPLETE;
-            log.info("Table {}: snapshot done and changes no longer followed (snapshot.mode=initial_only); idle",
-                    plan.slice());
-            return;
-        }
-        List<String> expected = offset.phase() == Phase.INCREMENTAL ? plan.changeColumnNames() : plan.keyColumnNames();
-        if (!offset.keyColumns().equals(expected)) {
-            throw new ConnectException("The committed offset of table " + plan.id() + " is a position over "
-                    + offset.keyColumns() + ", but the table is now read by " + expected + ". Restore the previous "
-                    + "key.columns / incremental.columns, or delete the connector's offsets for this table "
-                    + "(PATCH/DELETE /connectors/<name>/offsets) to read it again from the start.");
-        }
-        changesFrom = offset.changesFrom();
-        switch (offset.phase()) {
-            case SNAPSHOT -> {
-                phase = Phase.SNAPSHOT;
-                position = offset.key().toArray();
-            }
-            case SNAPSHOT_COMPLETE -> startChangesOrIdle();
-            case INCREMENTAL -> {
-                phase = settings.followsChanges() ? Phase.INCREMENTAL : Phase.SNAPSHOT_COMPLETE;
-                position = offset.key().toArray();
-            }
-        }
-        log.info("Table {}: resuming from the committed offset, phase {}", plan.slice(), phase.wireName());
-    }
-
-    /**
-     * True unless this reader reads a key range and the offset is of another split. Range i of
-     * one split and range i of another hold different keys but share a source partition, so an
-     * offset of another split says nothing about this range: say the old split cut at 100,000
-     * and its two ranges stopped at 60,000 and 120,000, while the new split cuts at 75,000 and
-     * 150,000; its range 1 (75,000..150,000) resuming after old range 1's 120,000 would skip
-     * 75,000..100,000, which old range 0 never reached (and a {@code snapshot_complete} of old
-     * range 0 would end new range 0 at once). That happens when a split is decided again before
-     * the old split's offsets were committed (see RememberedSplits).
-     */
-    private boolean ownSplit(KeysetOffset offset) {
-        if (plan.slice().split() == null) {
-            return true;
-        }
-        return offset.split() != null && offset.split().json().equals(plan.slice().split().json());
-    }
-
-    /**
-     * An offset of another split: this range is read as if nothing of it had been delivered.
-     * Adopting the offset's position instead is not safe (it is a position in other keys), and
-     * the other split's offsets for this range's keys are spread over other partitions, possibly
-     * not even committed yet. With a snapshot, the range is copied again from its own lower
-     * bound, with the change phase starting at a horizon taken now; duplicates, no loss. Without
-     * one (snapshot.mode=never), changes are followed from the smallest tracking value whatever
-     * incremental.start says: "now" would skip the changes of these keys the other split's
-     * readers had not delivered yet.
-     */
-    private void startOver(KeysetOffset offset) {
-        log.warn("Table {}: its committed offset is of another split of the table ({} ranges, this reader's has "
-                + "{}); this range is read again from its start", plan.slice(),
-                offset.split() == null ? "none" : offset.split().ranges(), plan.slice().split().ranges());
-        if (settings.mode() == SnapshotMode.NEVER) {
-            phase = Phase.INCREMENTAL;
-            changesFrom = null;
-            changesFromPending = false;
-        } else {
-            startFresh();
-        }
-    }
-
-    /** After the snapshot: follow changes from {@link #changesFrom}, or stay idle. */
+    /** After the snapshot: follow changes from where the change phase starts, or stay idle. */
     private void startChangesOrIdle() {
         position = null;
         if (!settings.followsChanges()) {
@@ -219,8 +126,7 @@ public final class TableReader implements AutoCloseable {
         }
         phase = Phase.INCREMENTAL;
         notBeforeNanos = System.nanoTime();
-        log.info("Table {}: following changes from {}", plan.slice(),
-                changesFrom == null ? "the smallest tracking value" : "tracking value " + changesFrom);
+        log.info("Table {}: following changes from {}", plan.slice(), changes.describeStart());
     }
 
     /** True once nothing more will ever be read (a finished snapshot-only table). */
@@ -245,56 +151,25 @@ public final class TableReader implements AutoCloseable {
         int batchSizeBefore = batch.size();
         try {
             fill(batch);
-            failures = 0;
+            failures.readSucceeded();
             stats.batchTook(System.nanoTime() - start);
         } catch (OutOfMemoryError e) {
             closeCursor(false);
-            throw outOfMemory(e);
+            throw failures.outOfMemory(e, fetchSizer.current(), settings.fetchMaxBytes());
         } catch (SQLException e) {
             closeCursor(false);
             if (SqlErrors.isClientOutOfMemory(e)) {
-                throw outOfMemory(e);
+                throw failures.outOfMemory(e, fetchSizer.current(), settings.fetchMaxBytes());
             }
             // fill() counts its rows when it completes; a failed one hands over those it added too.
             stats.rowsRead(batch.size() - batchSizeBefore, phase == Phase.SNAPSHOT);
-            if (SqlErrors.isTransient(e) || SqlErrors.isSchemaChange(e)) {
-                // In a row means without a row read in between: a table whose reads keep failing
-                // part-way (e.g. a statement_timeout cancelling every cursor's n-th fetch) still
-                // moves, and is not given up; one that cannot move fails after connection.attempts.
-                failures = position != positionBefore ? 1 : failures + 1;
-                if (settings.retry().exhausted(failures)) {
-                    throw new ConnectException("Reading table " + plan.id() + " failed " + failures + " times in a "
-                            + "row (connection.attempts); last error: " + SqlErrors.describe(e), e);
-                }
-                Duration wait = settings.retry().backoff(failures);
-                notBeforeNanos = System.nanoTime() + wait.toNanos();
-                log.warn("Table {}: {} (attempt {} of {} failed{}); reopening after the last row read in {} ms",
-                        plan.id(), SqlErrors.describe(e), failures, settings.retry().maxAttempts(),
-                        batch.isEmpty() ? "" : ", " + batch.size() + " rows already read are handed over",
-                        wait.toMillis());
-                return;
-            }
-            if (SqlErrors.isUndefinedTable(e)) {
+            Duration wait = failures.failed(e, position != positionBefore, batch.size());
+            if (wait == null) {
                 gone = true;
-                log.warn("Table {} no longer exists (dropped or renamed); it is no longer read, and the connector "
-                        + "reconfigures its tasks at the next table discovery: {}", plan.id(), SqlErrors.describe(e));
-                return;
+            } else {
+                notBeforeNanos = System.nanoTime() + wait.toNanos();
             }
-            throw new ConnectException("Reading table " + plan.id() + " failed: " + SqlErrors.describe(e), e);
         }
-    }
-
-    /**
-     * The heap the worker's tasks share ran out while this table was read. Never retried: a retry
-     * fills the same heap again, for every task of the worker, {@code connection.attempts} times.
-     */
-    private ConnectException outOfMemory(Throwable e) {
-        return new ConnectException("Reading table " + plan.id() + " ran out of the worker's heap (" + e
-                + "; the last fetch asked for " + fetchSizer.current() + " row(s), max heap "
-                + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB). A round trip of the cursor holds about "
-                + "batch.max.bytes (" + settings.fetchMaxBytes() + "), and so does a poll: lower batch.max.bytes, or "
-                + "give the worker more heap (KAFKA_HEAP_OPTS=\"-Xmx…\"), which must also hold the widest row a few "
-                + "times over. Then restart the task: it resumes from its committed offset.", e);
     }
 
     private void fill(RecordBatch batch) throws SQLException {
@@ -311,30 +186,25 @@ public final class TableReader implements AutoCloseable {
         }
         boolean changePhase = phase == Phase.INCREMENTAL;
         int delivered = 0;
-        Object[] lastRow = null;
-        TablePlan lastRowPlan = plan;
+        ReadRow lastRow = null;
         boolean ended = false;
         while (true) {
-            if (pendingRow == null) {
+            if (pending == null) {
                 if (!readAhead()) {
                     ended = true;
                     break;
                 }
                 continue;
             }
-            if (!batch.fits(pendingBytes)) {
+            if (!batch.fits(pending.bytes())) {
                 break;
             }
-            Object[] row = pendingRow;
-            TablePlan rowPlan = pendingPlan;
-            Object[] rowPosition = pendingPosition;
-            long bytes = pendingBytes;
+            ReadRow row = pending;
             boolean more = readAhead();
-            Phase recordPhase = changePhase ? Phase.INCREMENTAL : more ? Phase.SNAPSHOT : Phase.SNAPSHOT_COMPLETE;
-            batch.add(rowPlan.toRecord(row, rowPosition, recordPhase, changePhase ? null : changesFrom), bytes);
+            batch.add(changePhase ? changes.record(row.plan(), row.values(), row.position())
+                    : snapshot.record(row.plan(), row.values(), row.position(), !more), row.bytes());
             delivered++;
             lastRow = row;
-            lastRowPlan = rowPlan;
             if (!more) {
                 ended = true;
                 break;
@@ -343,7 +213,7 @@ public final class TableReader implements AutoCloseable {
         stats.rowsRead(delivered, !changePhase);
         if (changePhase) {
             if (lastRow != null) {
-                lastRowPlan.trackingEpochMillis(lastRow, horizon.wallClockZone()).ifPresent(stats::lastTrackingValue);
+                changes.trackingEpochMillis(lastRow.plan(), lastRow.values()).ifPresent(stats::lastTrackingValue);
             }
             if (ended) {
                 closeCursor(true);
@@ -351,10 +221,10 @@ public final class TableReader implements AutoCloseable {
             }
             return;
         }
-        progress.maybeLog(System.nanoTime());
+        snapshot.batchRead(System.nanoTime());
         if (ended) {
             closeCursor(true);
-            progress.completed();
+            snapshot.completed();
             stats.snapshotDone();
             startChangesOrIdle();
         }
@@ -374,19 +244,15 @@ public final class TableReader implements AutoCloseable {
         }
         if (!cursor.next()) {
             if (phase == Phase.SNAPSHOT) {
-                NullKeyCheck.snapshot(connection, plan); // before the last row says snapshot_complete
+                snapshot.reachedEnd(connection, plan); // before the last row says snapshot_complete
             }
-            pendingRow = null;
-            pendingPosition = null;
+            pending = null;
             return false;
         }
         Object[] row = plan.readRow(cursor);
         Object[] rowPosition = plan.position(row, phase == Phase.INCREMENTAL);
-        pendingRow = row;
-        pendingPlan = plan;
-        pendingPosition = rowPosition;
-        pendingBytes = plan.estimateBytes(row);
-        fetchSizer.rowRead(pendingBytes);
+        pending = new ReadRow(row, plan, rowPosition, plan.estimateBytes(row));
+        fetchSizer.rowRead(pending.bytes());
         position = rowPosition;
         return true;
     }
@@ -399,34 +265,10 @@ public final class TableReader implements AutoCloseable {
         connection = connections.open();
         ownSession = OwnSessions.enter(connection);
         followSchemaChange();
-        KeysetQuery query;
-        if (phase == Phase.SNAPSHOT) {
-            if (changesFromPending) {
-                // Taken before the snapshot's first row is read: the change phase starts here.
-                ChangeHorizon.Bound bound = horizon.current(connection);
-                if (bound == null) {
-                    return holdOff("the hand-off point of its snapshot");
-                }
-                changesFrom = bound.value();
-                changesFromPending = false;
-            }
-            if (position == null) {
-                NullKeyCheck.snapshot(connection, plan);
-            }
-            query = plan.snapshotQuery(position == null ? List.of() : Arrays.asList(position));
-        } else {
-            ChangeHorizon.Bound bound = horizon.current(connection);
-            if (bound != null && changesFromPending) {
-                changesFrom = bound.value();
-                changesFromPending = false;
-                log.info("Table {}: following changes from tracking value {} (incremental.start=now)", plan.id(),
-                        changesFrom);
-            }
-            if (bound == null || bound.value() == null || changesFromPending) {
-                return holdOff("a safe change horizon");
-            }
-            NullKeyCheck.changes(connection, plan, position == null ? changesFrom : position[0], bound);
-            query = plan.changesQuery(position == null ? List.of() : Arrays.asList(position), changesFrom, bound);
+        KeysetQuery query = phase == Phase.SNAPSHOT ? snapshot.nextQuery(connection, plan, position)
+                : changes.nextQuery(connection, plan, position);
+        if (query == null) {
+            return holdOff(phase == Phase.SNAPSHOT ? "the hand-off point of its snapshot" : "a safe change horizon");
         }
         statement = connection.prepareStatement(query.sql(), ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
         statement.setFetchSize(fetchSizer.startCursor());
@@ -481,9 +323,7 @@ public final class TableReader implements AutoCloseable {
         TablePlan next = plan.withColumns(current);
         log.info("Table {}: columns changed ({}); records from here on carry the new schema", plan.id(),
                 ColumnChanges.describe(plan.columns(), current));
-        if (horizon != null && !next.sameTracking(plan)) {
-            horizon = next.newHorizon();
-        }
+        changes.columnsChanged(plan, next);
         plan = next;
     }
 

@@ -24,30 +24,30 @@ public final class TableStats {
     private volatile long lastTrackingMillis = -1;
     private volatile boolean snapshotDone;
 
-    public TableStats(long estimatedRows) {
+    TableStats(long estimatedRows) {
         this.estimatedRows = estimatedRows;
     }
 
-    public void rowsRead(int rows, boolean snapshot) {
+    void rowsRead(int rows, boolean snapshot) {
         rowsRead += rows;
         if (snapshot) {
             snapshotRows += rows;
         }
     }
 
-    public void cursorOpened() {
+    void cursorOpened() {
         cursorsOpened++;
     }
 
-    public void batchTook(long nanos) {
+    void batchTook(long nanos) {
         lastBatchNanos = nanos;
     }
 
-    public void snapshotDone() {
+    void snapshotDone() {
         snapshotDone = true;
     }
 
-    public void lastTrackingValue(long epochMillis) {
+    void lastTrackingValue(long epochMillis) {
         lastTrackingMillis = epochMillis;
     }
 
@@ -81,12 +81,12 @@ public final class TableStats {
         return estimatedRows;
     }
 
-    public long cursorsOpened() {
+    long cursorsOpened() {
         return cursorsOpened;
     }
 
     /** Registers the gauges; {@code metrics} may be null (a worker older than Kafka 4.1, or a test harness). */
-    public void register(PluginMetrics metrics, TableSlice slice) {
+    void register(PluginMetrics metrics, TableSlice slice) {
         if (metrics == null) {
             return;
         }

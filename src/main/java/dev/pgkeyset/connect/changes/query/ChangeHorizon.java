@@ -21,7 +21,7 @@ public interface ChangeHorizon {
      *                  table had no tracking value at all at a safe moment (nothing to read yet)
      * @param inclusive true for {@code t <= value}, false for {@code t < value}
      */
-    public record Bound(String value, boolean inclusive) {
+    record Bound(String value, boolean inclusive) {
     }
 
     /**
@@ -32,14 +32,14 @@ public interface ChangeHorizon {
      * @throws org.apache.kafka.connect.errors.ConnectException when the horizon cannot be known
      *         (other sessions hidden from the role, a standby, a wall-clock zone that is unknown)
      */
-    public Bound current(Connection connection) throws SQLException;
+    Bound current(Connection connection) throws SQLException;
 
     /** The zone wall-clock tracking values ({@code timestamp}, {@code date}) are written in, for the lag metric. */
-    public default ZoneId wallClockZone() {
+    default ZoneId wallClockZone() {
         return ZoneOffset.UTC;
     }
 
-    public static ChangeHorizon forColumn(TableId table, boolean only, ColumnInfo tracking) {
+    static ChangeHorizon forColumn(TableId table, boolean only, ColumnInfo tracking) {
         return switch (TrackingType.of(tracking)) {
             case CLOCK -> new ClockHorizon(tracking);
             case SEQUENCE -> new SequenceHorizon(table, only, tracking);

@@ -28,7 +28,7 @@ import dev.pgkeyset.connect.schema.TrackingType;
  * into the wall clock of the zone writers write in ({@link WallClockZone}), read once per reader,
  * with the fall-back rule of {@link TrackingType#wallClockBound}.
  */
-public final class ClockHorizon implements ChangeHorizon {
+final class ClockHorizon implements ChangeHorizon {
 
     private static final Logger log = LoggerFactory.getLogger(ClockHorizon.class);
 
@@ -42,11 +42,11 @@ public final class ClockHorizon implements ChangeHorizon {
     private String zoneSetting;
     private boolean zoneSettingKnown;
 
-    public ClockHorizon(ColumnInfo tracking) {
+    ClockHorizon(ColumnInfo tracking) {
         this(tracking, "clock_timestamp()");
     }
 
-    public ClockHorizon(ColumnInfo tracking, String clockSql) {
+    ClockHorizon(ColumnInfo tracking, String clockSql) {
         this.tracking = tracking;
         this.clockSql = clockSql;
     }

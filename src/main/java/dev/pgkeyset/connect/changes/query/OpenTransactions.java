@@ -36,7 +36,7 @@ import dev.pgkeyset.connect.pg.Standby;
  * holds (its start is unknown), and the sessions are named in the log with the remedy — a
  * transaction of such a session that has neither written nor a statement running is invisible.
  */
-public final class OpenTransactions {
+final class OpenTransactions {
 
     private static final Logger log = LoggerFactory.getLogger(OpenTransactions.class);
     private static final long WARN_INTERVAL_NANOS = 60_000_000_000L;
@@ -76,7 +76,7 @@ public final class OpenTransactions {
     private static final AtomicLong stallWarnedNanos = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
     /** Test hook: sets the threshold and lets the next stall warn at once. */
-    public static void stallWarningAfter(Duration after) {
+    static void stallWarningAfter(Duration after) {
         stallWarningAfter = after;
         stallWarnedNanos.set(System.nanoTime() - WARN_INTERVAL_NANOS);
     }
@@ -84,7 +84,7 @@ public final class OpenTransactions {
     private long warnedNanos = System.nanoTime() - WARN_INTERVAL_NANOS;
 
     /** Binds the statement's parameter. */
-    public static void bind(java.sql.PreparedStatement statement, Connection connection) throws SQLException {
+    static void bind(java.sql.PreparedStatement statement, Connection connection) throws SQLException {
         statement.setArray(1, connection.createArrayOf("text", OwnSessions.current()));
     }
 
@@ -95,7 +95,7 @@ public final class OpenTransactions {
      * @return true when the position must hold: a prepared transaction, or a transaction whose
      *         start cannot be seen
      */
-    public boolean mustHold(ResultSet rs, int first) throws SQLException {
+    boolean mustHold(ResultSet rs, int first) throws SQLException {
         boolean prepared = rs.getBoolean(first);
         boolean seesAll = rs.getBoolean(first + 1);
         boolean undated = rs.getBoolean(first + 2);

@@ -31,7 +31,7 @@ import dev.pgkeyset.connect.pg.TableId;
  * a safe moment. The guarantee assumes values are handed out in order, as a sequence with
  * {@code CACHE 1} (the default) does.
  */
-public final class SequenceHorizon implements ChangeHorizon {
+final class SequenceHorizon implements ChangeHorizon {
 
     /** Probes kept while a long transaction holds the bound back; past it the newest is replaced. */
     private static final int MAX_PROBES = 64;
@@ -44,7 +44,7 @@ public final class SequenceHorizon implements ChangeHorizon {
     private final Deque<Probe> probes = new ArrayDeque<>();
     private final OpenTransactions open = new OpenTransactions();
 
-    public SequenceHorizon(TableId table, boolean only, ColumnInfo tracking) {
+    SequenceHorizon(TableId table, boolean only, ColumnInfo tracking) {
         // A transaction is its pid and start (epoch: the same text whatever the session's zone).
         this.sql = OpenTransactions.WITH + "SELECT (SELECT max(" + Sql.quoteIdentifier(tracking.name()) + ")::text FROM "
                 + (only ? "ONLY " : "") + table.quoted() + "),"

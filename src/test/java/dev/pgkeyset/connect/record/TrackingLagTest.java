@@ -1,4 +1,4 @@
-package dev.pgkeyset.connect.task;
+package dev.pgkeyset.connect.record;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -17,7 +17,6 @@ import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
 import dev.pgkeyset.connect.pg.TableKind;
-import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.tables.CapturedTable;
 
 /** The change-lag metric reads wall-clock tracking values in the writers' zone, not as UTC. */
