@@ -1,0 +1,90 @@
+package dev.pgkeyset.connect.task;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.RestartingReader;
+import dev.pgkeyset.connect.testing.TestDatabase;
+
+/**
+ * The keyset predicate {@code (k) > (CAST(? AS public.citext))} finds its operator through the
+ * session's {@code search_path}, while {@code ORDER BY k} takes the type's default btree order
+ * whatever the path. A database whose search_path leaves out the schema holding citext's operators
+ * (a hardened {@code "$user"}, or extensions kept in their own schema) makes the predicate compare
+ * citext as text (its implicit cast): case-sensitively, under an order that is case-insensitive.
+ * Each resume then skips rows. Either every row arrives, in PostgreSQL's order, or the connector
+ * refuses the table with an error naming it, its column and the search_path.
+ */
+class KeyOperatorSearchPathIT {
+
+    private TestDatabase db;
+
+    @BeforeEach
+    void setUp() {
+        db = PostgresFixture.createDatabase("key_op_path");
+        db.execute("CREATE EXTENSION IF NOT EXISTS citext",
+                "CREATE TABLE ci (k citext PRIMARY KEY, rid int NOT NULL)",
+                "INSERT INTO ci VALUES ('a', 1), ('B', 2), ('c', 3), ('D', 4), ('e', 5), ('F', 6)");
+    }
+
+    @AfterEach
+    void tearDown() {
+        db.close();
+    }
+
+    private List<Object> expectedRids(String sql) throws Exception {
+        List<Object> rids = new ArrayList<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                rids.add(rs.getInt(1));
+            }
+        }
+        return rids;
+    }
+
+    private void readsEveryRowOrRefusesTheTable(Map<String, String> props) throws Exception {
+        // PostgreSQL's order of the key, whatever the search_path (ORDER BY uses the type's own order).
+        List<Object> expected = expectedRids("SELECT rid FROM public.ci ORDER BY k");
+        List<SourceRecord> records;
+        try {
+            records = RestartingReader.readAll(props, poll -> true, 0);
+        } catch (ConnectException refused) {
+            String message = refused.getMessage();
+            assertTrue(message.contains("public.ci") && message.contains("column k") && message.contains("search_path"),
+                    "a refusal names the table, the key column and the search_path: " + message);
+            return;
+        }
+        assertEquals(expected, RestartingReader.valueField(records, "rid"),
+                "every row once, in citext's order, with a restart after each row");
+    }
+
+    @Test
+    void databaseSearchPathWithoutTheExtensionsSchema() throws Exception {
+        db.execute("ALTER DATABASE " + db.name() + " SET search_path = '\"$user\"'");
+        Map<String, String> props = db.connectorConfig("p", "public\\.ci");
+        props.put("batch.max.rows", "1");
+        readsEveryRowOrRefusesTheTable(props);
+    }
+
+    @Test
+    void searchPathInTheUrlsOptions() throws Exception {
+        Map<String, String> props = db.connectorConfig("p", "public\\.ci");
+        props.put("connection.url", db.jdbcUrl() + "?options=-c%20search_path%3Dpg_catalog");
+        props.put("batch.max.rows", "1");
+        readsEveryRowOrRefusesTheTable(props);
+    }
+}
