@@ -50,6 +50,10 @@ public final class TableDiscovery {
                 problems.add(resolution.problem());
             }
         }
+        // A key compared by an operator other than its order's would skip rows on every resume.
+        Map<TableId, String> misordered = KeyOperators.problems(connection, captured);
+        captured.removeIf(t -> misordered.containsKey(t.info().id()));
+        problems.addAll(misordered.values());
         // Two tables whose names differ only in characters a topic name cannot hold ("a b" and a_b)
         // would share one topic, their keys mixed.
         problems.addAll(collisions(captured, config::topicFor, TableId::toString,

@@ -64,6 +64,7 @@ class KeyOperatorSearchPathIT {
             records = RestartingReader.readAll(props, poll -> true, 0);
         } catch (ConnectException refused) {
             String message = refused.getMessage();
+            System.out.println("refused: " + message);
             assertTrue(message.contains("public.ci") && message.contains("column k") && message.contains("search_path"),
                     "a refusal names the table, the key column and the search_path: " + message);
             return;
