@@ -1,0 +1,98 @@
+package dev.pgkeyset.connect.task;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.RestartingReader;
+import dev.pgkeyset.connect.testing.TestDatabase;
+
+/**
+ * A money key is read as numeric ({@code 1234.57}) and its offset holds that text; money's own
+ * input function parses text under {@code lc_monetary}, where a locale such as de_DE takes '.' for
+ * its thousands separator: {@code CAST('1234.57' AS money)} is 123.457,00 €. A resumed cursor then
+ * seeks far past its position and skips rows silently. Every row must arrive, in PostgreSQL's order,
+ * with the value PostgreSQL gives as numeric, whatever lc_monetary the database sets.
+ *
+ * <p>Needs a non-C locale with another decimal separator on the server (de_DE.UTF-8, or one of the
+ * others listed); skipped, saying so, where none is installed.
+ */
+class MoneyKeyLocaleIT {
+
+    /** Locales whose monetary decimal point is ',' and thousands separator '.' (or ' '). */
+    private static final String[] COMMA_DECIMAL_LOCALES = {"de_DE.UTF-8", "de_DE.utf8", "nl_NL.UTF-8",
+        "es_ES.UTF-8", "it_IT.UTF-8"};
+
+    private TestDatabase db;
+
+    @BeforeEach
+    void setUp() {
+        db = PostgresFixture.createDatabase("money_locale");
+    }
+
+    @AfterEach
+    void tearDown() {
+        db.close();
+    }
+
+    /** The first locale the server accepts for lc_monetary, or null. */
+    private String commaDecimalLocale() throws SQLException {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            for (String locale : COMMA_DECIMAL_LOCALES) {
+                try {
+                    st.execute("SET lc_monetary = '" + locale + "'");
+                    return locale;
+                } catch (SQLException notInstalled) {
+                    // try the next
+                }
+            }
+        }
+        return null;
+    }
+
+    private List<Object> column(String sql) throws Exception {
+        List<Object> values = new ArrayList<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                values.add(rs.getObject(1));
+            }
+        }
+        return values;
+    }
+
+    @Test
+    void moneyKeyResumesUnderACommaDecimalLcMonetary() throws Exception {
+        String locale = commaDecimalLocale();
+        Assumptions.assumeTrue(locale != null, "no comma-decimal locale installed on the server (tried "
+                + String.join(", ", COMMA_DECIMAL_LOCALES) + ")");
+        db.execute("ALTER DATABASE " + db.name() + " SET lc_monetary = '" + locale + "'",
+                "CREATE TABLE m (k money PRIMARY KEY, rid int NOT NULL)");
+        // Values typed as numeric, so their meaning does not depend on the locale of this session.
+        db.execute("INSERT INTO m SELECT v::numeric::money, r FROM (VALUES (-3.25, 1), (1.00, 2), (2.50, 3),"
+                + " (1234.57, 4), (1234.58, 5), (1000000.01, 6), (0.01, 7)) AS v(v, r)");
+        Map<String, String> props = db.connectorConfig("m", "public\\.m");
+        props.put("batch.max.rows", "1");
+        props.put("numeric.mapping", "string");
+        List<Object> expectedRids = column("SELECT rid FROM m ORDER BY k");
+        // Bounded: a resume before the position repeats rows for ever.
+        List<SourceRecord> records = RestartingReader.readAll(props, poll -> true, poll -> 0L,
+                3 * expectedRids.size());
+        assertEquals(expectedRids, RestartingReader.valueField(records, "rid"),
+                "every row once, in money's order, restarted after each row (lc_monetary " + locale + ")");
+        assertEquals(column("SELECT k::numeric::text FROM m ORDER BY k"), RestartingReader.valueField(records, "k"),
+                "each value as PostgreSQL gives it as numeric");
+    }
+}
