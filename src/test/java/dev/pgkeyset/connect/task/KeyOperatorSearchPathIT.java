@@ -75,7 +75,7 @@ class KeyOperatorSearchPathIT {
 
     @Test
     void databaseSearchPathWithoutTheExtensionsSchema() throws Exception {
-        db.execute("ALTER DATABASE " + db.name() + " SET search_path = '\"$user\"'");
+        db.execute("ALTER DATABASE " + db.name() + " SET search_path = \"$user\"");
         Map<String, String> props = db.connectorConfig("p", "public\\.ci");
         props.put("batch.max.rows", "1");
         readsEveryRowOrRefusesTheTable(props);

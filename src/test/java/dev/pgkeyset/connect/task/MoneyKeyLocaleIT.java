@@ -92,7 +92,7 @@ class MoneyKeyLocaleIT {
                 3 * expectedRids.size());
         assertEquals(expectedRids, RestartingReader.valueField(records, "rid"),
                 "every row once, in money's order, restarted after each row (lc_monetary " + locale + ")");
-        assertEquals(column("SELECT k::numeric::text FROM m ORDER BY k"), RestartingReader.valueField(records, "k"),
+        assertEquals(column("SELECT k::numeric::text FROM m ORDER BY m.k"), RestartingReader.valueField(records, "k"),
                 "each value as PostgreSQL gives it as numeric");
     }
 }
