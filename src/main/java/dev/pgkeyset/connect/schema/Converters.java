@@ -258,8 +258,8 @@ public final class Converters {
                             SimpleConverter.IDENTITY, v -> v, v -> SerializedSize.jsonString((String) v), fromText, castTo)
                     // Always optional: NaN and ±Infinity have no Decimal form and travel as null.
                     : new SimpleConverter(build(Decimal.builder(scale), true), reader,
-                            v -> decimal(where, (String) v, scale), v -> v, v -> SerializedSize.jsonString((String) v), fromText,
-                            castTo);
+                            v -> decimal(where, (String) v, scale), v -> v, v -> SerializedSize.jsonDecimal((String) v),
+                            fromText, castTo);
         };
     }
 
