@@ -1,6 +1,7 @@
 package dev.pgkeyset.connect.task;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -36,7 +37,11 @@ class MoneyKeyLocaleIT {
     private static final String[] COMMA_DECIMAL_LOCALES = {"de_DE.UTF-8", "de_DE.utf8", "nl_NL.UTF-8",
         "es_ES.UTF-8", "it_IT.UTF-8"};
 
+    /** Locales whose money has no fraction digits. */
+    private static final String[] NO_FRACTION_LOCALES = {"ja_JP.UTF-8", "ja_JP.utf8", "ko_KR.UTF-8"};
+
     private TestDatabase db;
+    private final String role = "i13adv_money_" + Long.toHexString(System.nanoTime() & 0xffffffL);
 
     @BeforeEach
     void setUp() {
@@ -44,8 +49,63 @@ class MoneyKeyLocaleIT {
     }
 
     @AfterEach
-    void tearDown() {
-        db.close();
+    void tearDown() throws SQLException {
+        try {
+            db.close();
+        } finally {
+            try (Connection admin = java.sql.DriverManager.getConnection(
+                    PostgresFixture.server().jdbcUrl("postgres"), PostgresFixture.server().user(),
+                    PostgresFixture.server().password()); Statement st = admin.createStatement()) {
+                st.execute("DROP ROLE IF EXISTS " + role);
+            }
+        }
+    }
+
+    /**
+     * The connector's role reads money under a 0-digit locale of its own, while the table was
+     * written under the database's (2 digits): either each amount arrives as the writers' session
+     * gives it as numeric (12.34), or the table is refused with an error naming it and lc_monetary.
+     */
+    @Test
+    void moneyUnderALcMonetaryOfTheConnectorsRoleAlone() throws Exception {
+        String locale = firstAccepted(NO_FRACTION_LOCALES);
+        Assumptions.assumeTrue(locale != null, "no locale without fraction digits installed on the server");
+        db.execute("CREATE TABLE amounts (id int PRIMARY KEY, m money NOT NULL)",
+                "INSERT INTO amounts SELECT g, (g + 0.34)::numeric::money FROM generate_series(1, 5) g",
+                "CREATE ROLE " + role + " LOGIN", "GRANT USAGE ON SCHEMA public TO " + role,
+                "GRANT SELECT ON amounts TO " + role,
+                "ALTER ROLE " + role + " SET lc_monetary = '" + locale + "'");
+        // The amounts as the writers' sessions (the database's lc_monetary) give them.
+        List<Object> expected = column("SELECT m::numeric::text FROM amounts ORDER BY id");
+        Map<String, String> props = db.connectorConfig("a", "public\\.amounts");
+        props.put("connection.user", role);
+        props.remove("connection.password");
+        props.put("numeric.mapping", "string");
+        List<SourceRecord> records;
+        try {
+            records = RestartingReader.readAll(props, poll -> false, poll -> 0L, 100);
+        } catch (org.apache.kafka.connect.errors.ConnectException refused) {
+            System.out.println("refused: " + refused.getMessage());
+            assertTrue(refused.getMessage().contains("public.amounts") && refused.getMessage().contains("lc_monetary")
+                    && refused.getMessage().contains("column m"), refused.getMessage());
+            return;
+        }
+        assertEquals(expected, RestartingReader.valueField(records, "m"), "each amount as its writers wrote it");
+    }
+
+    /** The first locale the server accepts for lc_monetary, or null. */
+    private String firstAccepted(String[] locales) throws SQLException {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            for (String locale : locales) {
+                try {
+                    st.execute("SET lc_monetary = '" + locale + "'");
+                    return locale;
+                } catch (SQLException notInstalled) {
+                    // try the next
+                }
+            }
+        }
+        return null;
     }
 
     /** The first locale the server accepts for lc_monetary, or null. */
