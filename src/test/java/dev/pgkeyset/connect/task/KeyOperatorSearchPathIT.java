@@ -88,4 +88,28 @@ class KeyOperatorSearchPathIT {
         props.put("batch.max.rows", "1");
         readsEveryRowOrRefusesTheTable(props);
     }
+
+    /**
+     * Values selected through a cast to their text form ({@code "n"::text} for numeric, interval,
+     * enums, ...): under {@code search_path = public, pg_catalog} a type {@code public.text} (here a
+     * domain over varchar(3)) takes the place of pg_catalog's, and an explicit cast to varchar(3)
+     * cuts silently. Each value must arrive as PostgreSQL's own text form gives it.
+     */
+    @Test
+    void aTypeNamedTextEarlierInTheSearchPath() throws Exception {
+        db.execute("CREATE TABLE nums (n numeric PRIMARY KEY)",
+                "INSERT INTO nums VALUES (12345.678), (-0.000001), (1e20)",
+                "CREATE DOMAIN public.text AS pg_catalog.varchar(3)",
+                "ALTER DATABASE " + db.name() + " SET search_path = public, pg_catalog");
+        List<Object> expected = new ArrayList<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT n::pg_catalog.text FROM public.nums ORDER BY n")) {
+            while (rs.next()) {
+                expected.add(rs.getString(1));
+            }
+        }
+        Map<String, String> props = db.connectorConfig("p", "public\\.nums");
+        List<SourceRecord> records = RestartingReader.readAll(props, poll -> false, 0);
+        assertEquals(expected, RestartingReader.valueField(records, "n"), "every value whole");
+    }
 }
