@@ -103,7 +103,7 @@ class KeyOperatorSearchPathIT {
                 "ALTER DATABASE " + db.name() + " SET search_path = public, pg_catalog");
         List<Object> expected = new ArrayList<>();
         try (Connection c = db.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT n::pg_catalog.text FROM public.nums ORDER BY n")) {
+             ResultSet rs = st.executeQuery("SELECT n::pg_catalog.text FROM public.nums ORDER BY nums.n")) {
             while (rs.next()) {
                 expected.add(rs.getString(1));
             }
