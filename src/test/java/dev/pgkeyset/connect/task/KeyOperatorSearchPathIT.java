@@ -112,4 +112,44 @@ class KeyOperatorSearchPathIT {
         List<SourceRecord> records = RestartingReader.readAll(props, poll -> false, 0);
         assertEquals(expected, RestartingReader.valueField(records, "n"), "every value whole");
     }
+
+    /**
+     * The change phase under the same path: its horizon (the largest tracking value it may read
+     * up to) is also a text form. Cut to three characters, a bigint version of 1000 and more gives
+     * a horizon of 100, below every row: no change would ever arrive, without an error.
+     */
+    @Test
+    void aTypeNamedTextEarlierInTheSearchPathAndTheChangePhase() throws Exception {
+        db.execute("CREATE TABLE versioned (n int PRIMARY KEY, version bigint NOT NULL)",
+                "CREATE INDEX ON versioned (version, n)",
+                "INSERT INTO versioned SELECT g, 1000 + g FROM generate_series(1, 20) g",
+                "CREATE DOMAIN public.text AS pg_catalog.varchar(3)",
+                "ALTER DATABASE " + db.name() + " SET search_path = public, pg_catalog");
+        List<Object> expected = new ArrayList<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT n FROM public.versioned ORDER BY version, n")) {
+            while (rs.next()) {
+                expected.add(rs.getInt(1));
+            }
+        }
+        Map<String, String> props = db.connectorConfig("p", "public\\.versioned");
+        props.put("snapshot.mode", "never");
+        props.put("incremental.start", "earliest");
+        props.put("incremental.columns", "public.versioned:version");
+        props.put("poll.interval.ms", "10");
+        List<Object> rows = new ArrayList<>();
+        try (dev.pgkeyset.connect.testing.TaskHarness harness =
+                     new dev.pgkeyset.connect.testing.TaskHarness(props).start()) {
+            long until = System.nanoTime() + java.time.Duration.ofSeconds(15).toNanos();
+            while (rows.size() < expected.size() && System.nanoTime() < until) {
+                List<SourceRecord> batch = harness.poll();
+                if (batch != null) {
+                    rows.addAll(RestartingReader.valueField(batch, "n"));
+                } else {
+                    Thread.sleep(50);
+                }
+            }
+        }
+        assertEquals(expected, rows, "every change, in (version, n) order");
+    }
 }
