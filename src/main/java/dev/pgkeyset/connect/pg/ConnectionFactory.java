@@ -54,8 +54,9 @@ public final class ConnectionFactory implements AutoCloseable {
         DriverUrl url = DriverUrl.of(config.connectionUrl());
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(name);
-        hikari.setJdbcUrl(url.url());
-        hikari.setDataSourceProperties(driverProperties(config, url, LOGIN_TIMEOUT_SECONDS));
+        // Not setJdbcUrl + setDataSourceProperties: HikariCP prints those at DEBUG, sslpassword in clear.
+        hikari.setDataSource(new SecretKeepingDataSource(url.url(),
+                driverProperties(config, url, LOGIN_TIMEOUT_SECONDS)));
         hikari.setAutoCommit(false);
         hikari.setReadOnly(true);
         hikari.setTransactionIsolation("TRANSACTION_READ_COMMITTED");

@@ -38,44 +38,76 @@ public final class JdbcUrls {
         if (url == null) {
             return "null";
         }
-        int query = url.indexOf('?');
-        String base = query < 0 ? url : url.substring(0, query);
-        String redacted = redactAuthority(base);
-        if (query < 0) {
-            return redacted;
+        // The user:password part first: its password may hold a '?', which would start the query.
+        int at = userInfoEnd(url);
+        String head = "";
+        String rest = url;
+        if (at >= 0) {
+            int start = url.indexOf("//");
+            int colon = url.indexOf(':', start + 2);
+            head = colon >= 0 && colon < at ? url.substring(0, colon + 1) + MASK : url.substring(0, at);
+            rest = url.substring(at);
         }
-        StringBuilder out = new StringBuilder(redacted).append('?');
-        String[] parameters = url.substring(query + 1).split("&", -1);
+        int query = rest.indexOf('?');
+        if (query < 0) {
+            return head + rest;
+        }
+        StringBuilder out = new StringBuilder(head).append(rest, 0, query + 1);
+        String[] parameters = rest.substring(query + 1).split("&", -1);
         for (int i = 0; i < parameters.length; i++) {
             String parameter = parameters[i];
             int eq = parameter.indexOf('=');
             out.append(i == 0 ? "" : "&");
-            out.append(eq >= 0 && secretName(parameter.substring(0, eq)) ? parameter.substring(0, eq + 1) + MASK
-                    : parameter);
+            boolean secret = eq >= 0 && (secretName(parameter.substring(0, eq))
+                    || parameter.substring(0, eq).equals("options") && optionsNameASecret(parameter.substring(eq + 1)));
+            out.append(secret ? parameter.substring(0, eq + 1) + MASK : parameter);
         }
         return out.toString();
     }
 
-    /** Masks what follows the first ':' of a {@code user:password@} before the host (up to the last '@'). */
-    private static String redactAuthority(String base) {
-        int start = base.indexOf("//");
-        int at = base.lastIndexOf('@');
-        if (start < 0 || at < start) {
-            return base;
+    /**
+     * Whether the user's {@code options} ({@code -c name=value ...}, URL-encoded) set a setting whose
+     * name looks like a secret's ({@code -c app.api_token=...}): the whole value is masked then.
+     */
+    private static boolean optionsNameASecret(String encoded) {
+        String decoded;
+        try {
+            decoded = URLDecoder.decode(encoded, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            decoded = encoded;
         }
-        int colon = base.indexOf(':', start + 2);
-        if (colon < 0 || colon > at) {
-            return base;
+        for (String word : decoded.split("[\\s=]+")) {
+            if (secretName(word)) {
+                return true;
+            }
         }
-        return base.substring(0, colon + 1) + MASK + base.substring(at);
+        return false;
     }
 
-    /** True when an '@' comes between "//" and the query: a user (and password) written before the host. */
-    public static boolean hasUserInfo(String url) {
+    /**
+     * The index of the '@' that ends a {@code user[:password]} written before the host, or -1. The
+     * host ends at the query's '?' or the path's '/'; a password may hold either (or an '@'), so the
+     * last '@' before the first '?' is looked for, then the last before the first '/' of the path.
+     * An '@' in the query ({@code ?user=me@corp}) is no user info.
+     */
+    static int userInfoEnd(String url) {
         int start = url.indexOf("//");
-        int query = url.indexOf('?');
-        int at = url.indexOf('@', Math.max(start, 0));
-        return start >= 0 && at > start && (query < 0 || at < query);
+        if (start < 0) {
+            return -1;
+        }
+        int query = url.indexOf('?', start + 2);
+        int at = url.lastIndexOf('@', (query < 0 ? url.length() : query) - 1);
+        if (at > start) {
+            return at;
+        }
+        int slash = url.indexOf('/', start + 2);
+        at = slash < 0 ? -1 : url.lastIndexOf('@', slash - 1);
+        return at > start ? at : -1;
+    }
+
+    /** True when an '@' ends a user (and password) written before the host. */
+    public static boolean hasUserInfo(String url) {
+        return userInfoEnd(url) >= 0;
     }
 
     /** A URL for the driver and the secrets taken out of it, to hand the driver as properties. */

@@ -29,7 +29,7 @@ import org.postgresql.PGConnection;
 public final class OwnSessions {
 
     /** A session's identity as the horizon queries compute it from {@code pg_stat_activity}. */
-    public static final String KEY_SQL = "pid::text || '@' || extract(epoch FROM backend_start)::text";
+    public static final String KEY_SQL = "pid::pg_catalog.text || '@' || extract(epoch FROM backend_start)::pg_catalog.text";
 
     private static final Map<String, Integer> IN_USE = new ConcurrentHashMap<>();
     /** Per physical connection (the pool hands out proxies of it): its key, read once. */

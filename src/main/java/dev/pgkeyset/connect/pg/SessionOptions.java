@@ -29,8 +29,10 @@ import java.util.Map;
  * database's and role's; timestamptz text carries its offset, and the change phase's handling of
  * {@code timestamp} columns is the tracking type's business), {@code search_path} (extension types
  * such as citext find their operators through it; PostgreSQL searches {@code pg_catalog} first
- * unless the path names it later), {@code lc_monetary} (money is read as numeric, whose scale is
- * the locale's: pinning it would change the values), {@code client_encoding} (pgjdbc sets UTF8 and
+ * unless the path names it later; tables.KeyOperators refuses a key the path would compare out
+ * of its order), {@code lc_monetary} (money is read as numeric, whose scale is the locale's:
+ * pinning it would change the values; tables.MoneyLocale refuses money read under a locale of the
+ * connector's role alone, and a money key's position binds through numeric), {@code client_encoding} (pgjdbc sets UTF8 and
  * refuses a change).
  */
 public final class SessionOptions {

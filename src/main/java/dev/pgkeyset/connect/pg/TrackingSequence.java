@@ -23,7 +23,7 @@ public final class TrackingSequence {
     }
 
     public static Optional<Found> of(Connection connection, TableId table, String column) throws SQLException {
-        try (PreparedStatement st = connection.prepareStatement("SELECT s.seqrelid::regclass::text, s.seqcache"
+        try (PreparedStatement st = connection.prepareStatement("SELECT s.seqrelid::regclass::pg_catalog.text, s.seqcache"
                 + " FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence(?, ?)::regclass"
                 + " OR s.seqrelid IN (SELECT d.refobjid FROM pg_attrdef ad JOIN pg_depend d"
                 + " ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass"

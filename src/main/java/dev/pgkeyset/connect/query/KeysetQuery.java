@@ -7,8 +7,10 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.PgType;
 import dev.pgkeyset.connect.pg.Sql;
 import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.schema.PgTypes;
 
 /**
  * A keyset (seek) query: its SQL text and its bind values, built together so they cannot drift.
@@ -196,6 +198,15 @@ public record KeysetQuery(String sql, List<Object> binds) {
     }
 
     private static String castedParameter(ColumnInfo column) {
+        PgType type = column.type();
+        if (type.oid() == PgTypes.MONEY || (type.isArray() && type.element().oid() == PgTypes.MONEY)) {
+            // A money key's position is numeric text (money is read as numeric). money's own input
+            // parses text under lc_monetary, where de_DE takes '.' for a thousands separator
+            // ('1234.57' is 123.457,00 €); the numeric cast scales by the same locale's fraction
+            // digits as the read did, so the value comes back exactly.
+            return "CAST(CAST(? AS pg_catalog.numeric" + (type.isArray() ? "[]" : "") + ") AS "
+                    + column.typeName() + ")";
+        }
         return "CAST(? AS " + column.typeName() + ")";
     }
 

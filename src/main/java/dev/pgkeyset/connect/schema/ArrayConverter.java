@@ -54,7 +54,7 @@ final class ArrayConverter implements ColumnConverter {
 
     @Override
     public String selectExpression(String quotedColumn) {
-        return quotedColumn + (elementsAs == null ? "" : "::" + elementsAs) + "::text";
+        return quotedColumn + (elementsAs == null ? "" : "::" + elementsAs) + "::" + Converters.TEXT;
     }
 
     @Override

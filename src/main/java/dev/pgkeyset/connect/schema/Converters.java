@@ -31,6 +31,13 @@ import dev.pgkeyset.connect.pg.TableId;
 public final class Converters {
 
     private static final long MILLIS_PER_DAY = 86_400_000L;
+
+    /**
+     * The type of every cast to a text form, qualified: a bare {@code text} is looked up through the
+     * session's search_path, where a schema named before pg_catalog ({@code public, pg_catalog}) may
+     * hold a type of that name, e.g. a domain over varchar(3), which would cut every value silently.
+     */
+    static final String TEXT = "pg_catalog.text";
     private static final HexFormat HEX = HexFormat.of();
 
     private Converters() {
@@ -49,7 +56,7 @@ public final class Converters {
             ColumnConverter element = forType(where, type.element(), true, numericMapping, timePrecision);
             return new ArrayConverter(where, element, Math.max(1, column.dimensions()), !column.notNull(),
                     type.element().oid() == PgTypes.BOX ? ';' : ',',
-                    type.element().oid() == PgTypes.MONEY ? "numeric[]" : null);
+                    type.element().oid() == PgTypes.MONEY ? "pg_catalog.numeric[]" : null);
         }
         return forType(where, type, !column.notNull(), numericMapping, timePrecision);
     }
@@ -122,11 +129,11 @@ public final class Converters {
                         Converters::byteaFromText, null);
             case PgTypes.NUMERIC:
                 // Selected as text: in binary transfer pgjdbc would turn 0.000…1 into "1E-30".
-                return numeric(where, numericScale(type.typmod()), optional, numericMapping, "text");
+                return numeric(where, numericScale(type.typmod()), optional, numericMapping, TEXT);
             case PgTypes.MONEY:
                 // Selected as numeric: money's own text carries the locale's currency symbol and
                 // grouping. Its scale is lc_monetary's: 2 for nearly every locale.
-                return numeric(where, MONEY_SCALE, optional, numericMapping, "numeric::text");
+                return numeric(where, MONEY_SCALE, optional, numericMapping, "pg_catalog.numeric::" + TEXT);
             case PgTypes.DATE:
                 return temporal(Date.builder(), optional, timePrecision, (rs, i) -> rs.getObject(i, LocalDate.class),
                         v -> new java.util.Date(Temporals.epochDays((LocalDate) v) * MILLIS_PER_DAY),
@@ -227,7 +234,7 @@ public final class Converters {
      */
     private static SimpleConverter textForm(SchemaBuilder schema, boolean optional) {
         return new SimpleConverter(build(schema, optional), (rs, i) -> rs.getString(i), SimpleConverter.IDENTITY,
-                v -> v, v -> SerializedSize.jsonString((String) v), t -> t, "text");
+                v -> v, v -> SerializedSize.jsonString((String) v), t -> t, TEXT);
     }
 
     private static SimpleConverter fixed(SchemaBuilder builder, boolean optional, int size,
@@ -258,8 +265,8 @@ public final class Converters {
                             SimpleConverter.IDENTITY, v -> v, v -> SerializedSize.jsonString((String) v), fromText, castTo)
                     // Always optional: NaN and ±Infinity have no Decimal form and travel as null.
                     : new SimpleConverter(build(Decimal.builder(scale), true), reader,
-                            v -> decimal(where, (String) v, scale), v -> v, v -> SerializedSize.jsonString((String) v), fromText,
-                            castTo);
+                            v -> decimal(where, (String) v, scale), v -> v, v -> SerializedSize.jsonDecimal((String) v),
+                            fromText, castTo);
         };
     }
 

@@ -1,7 +1,7 @@
 package dev.pgkeyset.connect.schema;
 
 /** Type OIDs of PostgreSQL's built-in types (stable across versions, from {@code pg_type.dat}). */
-final class PgTypes {
+public final class PgTypes {
     static final int BOOL = 16;
     static final int BYTEA = 17;
     static final int CHAR = 18;
@@ -24,7 +24,7 @@ final class PgTypes {
     static final int FLOAT8 = 701;
     static final int CIRCLE = 718;
     static final int MACADDR8 = 774;
-    static final int MONEY = 790;
+    public static final int MONEY = 790;
     static final int MACADDR = 829;
     static final int INET = 869;
     static final int BPCHAR = 1042;

@@ -71,6 +71,17 @@ public final class SerializedSize {
         return bytes;
     }
 
+    /**
+     * A Decimal from its numeric text: JsonConverter writes it as base64 of the unscaled value's
+     * two's-complement bytes ({@code decimal.format=BASE64}, its default), which for short numbers
+     * is longer than their digits ({@code 5} is {@code "BQ=="}); or as the digits
+     * ({@code NUMERIC}). The larger of the two. A number of {@code d} digits needs at most
+     * {@code d/2 + 1} bytes (log256(10) is 0.42).
+     */
+    static int jsonDecimal(String text) {
+        return Math.max(jsonString(text), jsonBinary(text.length() / 2 + 1));
+    }
+
     /** {@code length} bytes in base64 between quotes, as JsonConverter writes BYTES. */
     static int jsonBinary(int length) {
         return 4 * ((length + 2) / 3) + 2;

@@ -68,6 +68,14 @@ public final class TableDiscovery {
             // without a usable replica identity refuses its application's UPDATEs and DELETEs.
             captured = withIdentity(connection, config, captured, problems);
         }
+        // A key compared by an operator other than its order's would skip rows on every resume.
+        Map<TableId, String> misordered = KeyOperators.problems(connection, captured);
+        captured.removeIf(t -> misordered.containsKey(t.info().id()));
+        problems.addAll(misordered.values());
+        // money read in a locale of the connector's role alone would arrive scaled.
+        Map<TableId, String> moneyScaled = MoneyLocale.problems(connection, captured);
+        captured.removeIf(t -> moneyScaled.containsKey(t.info().id()));
+        problems.addAll(moneyScaled.values());
         // Two tables whose names differ only in characters a topic name cannot hold ("a b" and a_b)
         // would share one topic, their keys mixed.
         problems.addAll(collisions(captured, config::topicFor, TableId::toString,

@@ -80,6 +80,9 @@ final class ReadFailures {
                 + "; the last fetch asked for " + fetchRows + " row(s), max heap "
                 + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB). A round trip of the cursor holds about "
                 + "batch.max.bytes (" + fetchMaxBytes + "), and so does a poll: lower batch.max.bytes, or "
+                // The size of a fetch is learned from the rows before it: narrow rows followed by
+                // wide ones make a fetch of fetch.size wide rows, which batch.max.bytes does not cap.
+                + "lower fetch.size when that fetch asked for many rows (narrow rows before wide ones), or "
                 + "give the worker more heap (KAFKA_HEAP_OPTS=\"-Xmx…\"), which must also hold the widest row a few "
                 + "times over. Then restart the task: it resumes from its committed offset.", e);
     }

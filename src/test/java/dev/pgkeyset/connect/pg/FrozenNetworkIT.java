@@ -79,6 +79,31 @@ class FrozenNetworkIT {
         }
     }
 
+    /**
+     * validate() (the REST call behind a config check) and the connector's start (table
+     * discovery) on a network frozen before they connect: each returns within the bound with a
+     * message, rather than holding the worker's thread.
+     */
+    @Test
+    void validateAndDiscoveryReturnWhileTheNetworkIsFrozen() throws Exception {
+        proxy.freeze();
+        org.apache.kafka.common.config.Config answer = within(POLL_BOUND,
+                () -> new dev.pgkeyset.connect.PgKeysetSourceConnector().validate(props()));
+        String errors = answer.configValues().stream().flatMap(v -> v.errorMessages().stream()).toList().toString();
+        System.out.println("frozen validate: " + errors);
+        org.junit.jupiter.api.Assertions.assertTrue(errors.contains("Could not connect"), errors);
+        String failure = within(POLL_BOUND, () -> {
+            try {
+                new dev.pgkeyset.connect.PgKeysetSourceConnector().start(props());
+                return "started";
+            } catch (org.apache.kafka.connect.errors.ConnectException e) {
+                return e.getMessage();
+            }
+        });
+        System.out.println("frozen start: " + failure);
+        org.junit.jupiter.api.Assertions.assertTrue(failure.contains("Could not list the tables"), failure);
+    }
+
     @Test
     void pollsReturnWhileTheNetworkIsFrozenAndNothingIsLost() throws Exception {
         List<SourceRecord> records = new ArrayList<>();

@@ -23,6 +23,28 @@ class JdbcUrlsTest {
     }
 
     @Test
+    void aPasswordBeforeTheHostMayHoldAQuestionMarkOrASlash() {
+        // The '?' does not start the query here: "Pa?ss" is the password, "h" the host.
+        assertEquals("jdbc:postgresql://u:***@h:5432/db", JdbcUrls.redact("jdbc:postgresql://u:Pa?ss-SECRET@h:5432/db"));
+        assertEquals("jdbc:postgresql://u:***@h/db?sslmode=require&password=***",
+                JdbcUrls.redact("jdbc:postgresql://u:Pa?ss-SECRET@h/db?sslmode=require&password=x"));
+        assertEquals("jdbc:postgresql://u:***@h/db", JdbcUrls.redact("jdbc:postgresql://u:Pa/ss-SECRET@h/db"));
+        assertTrue(JdbcUrls.hasUserInfo("jdbc:postgresql://u:Pa?ss@h:5432/db"), "refused by the validator");
+        assertTrue(JdbcUrls.hasUserInfo("jdbc:postgresql://u:Pa/ss@h:5432/db"));
+        assertFalse(JdbcUrls.hasUserInfo("jdbc:postgresql://h/db?user=me@corp&x=a/b"));
+    }
+
+    @Test
+    void optionsSettingASecretLookingSettingAreMasked() {
+        assertEquals("jdbc:postgresql://h/db?options=***&sslmode=require", JdbcUrls.redact(
+                "jdbc:postgresql://h/db?options=-c%20app.api_token%3DTok-SECRET&sslmode=require"));
+        assertEquals("jdbc:postgresql://h/db?options=***", JdbcUrls.redact(
+                "jdbc:postgresql://h/db?options=--myext.password=Pw-SECRET"));
+        assertEquals("jdbc:postgresql://h/db?options=-c%20search_path%3Dapp",
+                JdbcUrls.redact("jdbc:postgresql://h/db?options=-c%20search_path%3Dapp"), "other options are shown");
+    }
+
+    @Test
     void userInfoIsAnAtBeforeTheQuery() {
         assertTrue(JdbcUrls.hasUserInfo("jdbc:postgresql://u:p@h/db"));
         assertTrue(JdbcUrls.hasUserInfo("jdbc:postgresql://u@h/db"));

@@ -119,7 +119,7 @@ class ConvertersTest {
                 "inet's text cast would add /32: read as output");
         ColumnInfo composite = new ColumnInfo("c", new PgType(99_999, 'c', -1, null), "pair", 0, false);
         assertTrue(Converters.isTextFallback(composite));
-        assertEquals("\"c\"::text", Converters.forColumn(T, composite, NumericMapping.PRECISE)
+        assertEquals("\"c\"::pg_catalog.text", Converters.forColumn(T, composite, NumericMapping.PRECISE)
                 .selectExpression("\"c\""));
     }
 
@@ -140,7 +140,7 @@ class ConvertersTest {
         ColumnConverter money = converter(PgTypes.MONEY, "money", -1, false, NumericMapping.PRECISE);
         assertEquals(Decimal.LOGICAL_NAME, money.schema().name());
         assertEquals(new BigDecimal("1234.50"), money.toConnect("1234.5"));
-        assertEquals("\"m\"::numeric::text", money.selectExpression("\"m\""));
+        assertEquals("\"m\"::pg_catalog.numeric::pg_catalog.text", money.selectExpression("\"m\""));
     }
 
     private static ColumnConverter array(int elementOid, int dimensions, NumericMapping mapping) {
@@ -158,7 +158,7 @@ class ConvertersTest {
         assertEquals(java.util.List.of(java.util.List.of(1, 2), java.util.Arrays.asList(null, 4)),
                 ints.toConnect("{{1,2},{NULL,4}}"));
         assertEquals("{{1,2},{NULL,4}}", ints.toOffset("{{1,2},{NULL,4}}"), "the offset is the literal itself");
-        assertEquals("\"c\"::text", ints.selectExpression("\"c\""));
+        assertEquals("\"c\"::pg_catalog.text", ints.selectExpression("\"c\""));
         assertEquals(java.util.List.of(), ints.toConnect("{}"));
     }
 
@@ -172,7 +172,7 @@ class ConvertersTest {
         assertArrayEquals(new byte[] {0, (byte) 0xff}, (byte[]) decoded.get(0));
         assertArrayEquals(new byte[0], (byte[]) decoded.get(1));
         ColumnConverter money = array(PgTypes.MONEY, 1, NumericMapping.PRECISE);
-        assertEquals("\"c\"::numeric[]::text", money.selectExpression("\"c\""));
+        assertEquals("\"c\"::pg_catalog.numeric[]::pg_catalog.text", money.selectExpression("\"c\""));
     }
 
     @Test

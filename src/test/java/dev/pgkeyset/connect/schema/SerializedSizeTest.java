@@ -104,6 +104,33 @@ class SerializedSizeTest {
     }
 
     @Test
+    void decimalsAreNeverUndercountedInBase64() {
+        Random random = new Random(SEED);
+        for (int round = 0; round < 2_000; round++) {
+            int precision = 1 + random.nextInt(60);
+            int scale = random.nextInt(precision + 1);
+            ColumnConverter decimal = Converters.forColumn(new TableId("public", "t"), new ColumnInfo("c",
+                    PgTypes.NUMERIC, "numeric", ((precision << 16) | scale) + 4, true), NumericMapping.PRECISE);
+            StringBuilder digits = new StringBuilder(random.nextBoolean() ? "-" : "");
+            int whole = precision - scale == 0 ? 0 : 1 + random.nextInt(precision - scale);
+            digits.append(whole == 0 ? "0" : Integer.toString(1 + random.nextInt(9)));
+            for (int i = 1; i < whole; i++) {
+                digits.append(random.nextInt(10));
+            }
+            if (scale > 0) {
+                digits.append('.');
+                for (int i = 0; i < scale; i++) {
+                    digits.append(random.nextInt(10));
+                }
+            }
+            String text = digits.toString();
+            assertTrue(decimal.estimateBytes(text) >= jsonBytes(decimal, text), "numeric(" + precision + ","
+                    + scale + ") " + text + ": estimate " + decimal.estimateBytes(text) + ", JSON "
+                    + jsonBytes(decimal, text));
+        }
+    }
+
+    @Test
     void numbersAreNeverUndercounted() {
         Object[][] extremes = {
                 {PgTypes.INT2, "smallint", Short.MIN_VALUE},

@@ -81,6 +81,58 @@ class BatchBytesIT {
         }
     }
 
+    /** The JsonConverter bytes (schemas off) of each poll's records, key, value and headers. */
+    private static long serialized(List<SourceRecord> batch, JsonConverter keys, JsonConverter values) {
+        long bytes = 0;
+        for (SourceRecord r : batch) {
+            bytes += keys.fromConnectData(r.topic(), r.keySchema(), r.key()).length;
+            bytes += values.fromConnectData(r.topic(), r.valueSchema(), r.value()).length;
+            for (Header h : r.headers()) {
+                bytes += h.key().getBytes(StandardCharsets.UTF_8).length
+                        + String.valueOf(h.value()).getBytes(StandardCharsets.UTF_8).length;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * Many one-digit Decimals: JsonConverter writes a Decimal as base64 of its unscaled bytes
+     * ({@code "BQ=="} for 5, six bytes with the quotes), longer than the digits of its text.
+     */
+    @Test
+    void manySmallDecimalColumnsStayWithinBatchMaxBytes() throws Exception {
+        StringBuilder columns = new StringBuilder();
+        StringBuilder values = new StringBuilder();
+        for (int i = 1; i <= 150; i++) {
+            columns.append(", d").append(i).append(" numeric(1,0)");
+            values.append(i % 2 == 0 ? ", 5" : ", -5");
+        }
+        db.execute("CREATE TABLE decimals (id bigint PRIMARY KEY" + columns + ")",
+                "INSERT INTO decimals SELECT g" + values + " FROM generate_series(1, 300) g");
+        JsonConverter keyConverter = new JsonConverter();
+        keyConverter.configure(Map.of("schemas.enable", "false"), true);
+        JsonConverter valueConverter = new JsonConverter();
+        valueConverter.configure(Map.of("schemas.enable", "false"), false);
+        Map<String, String> props = db.connectorConfig("bd", "public\\.decimals");
+        props.put("batch.max.bytes", Integer.toString(MAX_BYTES));
+        props.put("poll.interval.ms", "10");
+        List<Long> batchBytes = new ArrayList<>();
+        long rows = 0;
+        try (TaskHarness harness = new TaskHarness(props).start()) {
+            List<SourceRecord> batch;
+            while ((batch = harness.poll()) != null) {
+                batchBytes.add(serialized(batch, keyConverter, valueConverter));
+                rows += batch.size();
+            }
+        }
+        assertEquals(db.queryLong("SELECT count(*) FROM decimals"), rows, "every row once");
+        System.out.printf("small decimals: serialized bytes per poll %s (bound %d)%n", batchBytes, MAX_BYTES);
+        for (int i = 0; i < batchBytes.size(); i++) {
+            assertTrue(batchBytes.get(i) <= MAX_BYTES, "poll " + i + " serializes to " + batchBytes.get(i)
+                    + " bytes, over batch.max.bytes=" + MAX_BYTES);
+        }
+    }
+
     @Test
     void everyPollStaysWithinBatchMaxBytesAsSerialized() throws Exception {
         JsonConverter keys = new JsonConverter();

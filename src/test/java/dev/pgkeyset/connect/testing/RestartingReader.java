@@ -34,6 +34,16 @@ public final class RestartingReader {
     /** @param pauseBefore given the number of the poll about to be done, how long to pause first */
     public static List<SourceRecord> readAll(Map<String, String> props, IntPredicate restartAfter,
                                              IntToLongFunction pauseBefore) throws InterruptedException {
+        return readAll(props, restartAfter, pauseBefore, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The same, giving up once more than {@code maxRecords} arrived: a reader that resumes before
+     * its position delivers rows again and again, and would never finish.
+     */
+    public static List<SourceRecord> readAll(Map<String, String> props, IntPredicate restartAfter,
+                                             IntToLongFunction pauseBefore, int maxRecords)
+            throws InterruptedException {
         List<SourceRecord> records = new ArrayList<>();
         try (TaskHarness harness = new TaskHarness(props).start()) {
             int nullsInARow = 0;
@@ -52,6 +62,9 @@ public final class RestartingReader {
                 }
                 nullsInARow = 0;
                 records.addAll(batch);
+                if (records.size() > maxRecords) {
+                    return records;
+                }
                 if (restartAfter.test(poll)) {
                     harness.stop();
                     harness.start();

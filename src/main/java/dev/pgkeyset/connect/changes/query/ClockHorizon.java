@@ -56,8 +56,8 @@ final class ClockHorizon implements ChangeHorizon {
         if (sql == null) {
             sql = OpenTransactions.WITH + ", at AS (SELECT least(" + clockSql + " - interval '100 milliseconds',"
                     + " (SELECT min(xact_start) FROM open)) AS i)"
-                    + " SELECT (" + TrackingType.inColumnType(tracking, "at.i", zoneLiteral(connection)) + ")::text, "
-                    + (TrackingType.isWallClock(tracking) ? WallClockZone.DATABASE_SETTING_SQL : "NULL::text") + ", "
+                    + " SELECT (" + TrackingType.inColumnType(tracking, "at.i", zoneLiteral(connection)) + ")::pg_catalog.text, "
+                    + (TrackingType.isWallClock(tracking) ? WallClockZone.DATABASE_SETTING_SQL : "NULL::pg_catalog.text") + ", "
                     + OpenTransactions.COLUMNS + " FROM at";
         }
         try (PreparedStatement st = connection.prepareStatement(sql)) {

@@ -48,7 +48,7 @@ final class OpenTransactions {
     static final String WITH = "WITH others AS (SELECT pid, usename, application_name, backend_type, state, xact_start,"
             + " backend_xid, backend_xmin"
             + " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            + " AND (" + OwnSessions.KEY_SQL + " = ANY (?::text[])) IS NOT TRUE),"
+            + " AND (" + OwnSessions.KEY_SQL + " = ANY (?::pg_catalog.text[])) IS NOT TRUE),"
             + " open AS (SELECT * FROM others WHERE (xact_start IS NOT NULL OR backend_xid IS NOT NULL"
             + " OR backend_xmin IS NOT NULL) AND backend_type IS DISTINCT FROM 'autovacuum worker') ";
 
@@ -60,7 +60,7 @@ final class OpenTransactions {
             + " (SELECT array_agg(pid ORDER BY pid) FROM others WHERE state = 'disabled'),"
             + " pg_is_in_recovery(),"
             // The oldest holder, for the stall warning: its age in seconds and who it is (no query text).
-            + " (SELECT ARRAY[extract(epoch FROM clock_timestamp() - since)::text, who] FROM ("
+            + " (SELECT ARRAY[extract(epoch FROM clock_timestamp() - since)::pg_catalog.text, who] FROM ("
             + "SELECT xact_start AS since, format('pid %s (usename %s, application_name %L, state %s, xact_start %s)',"
             + " pid, usename, application_name, state, xact_start) AS who FROM open WHERE xact_start IS NOT NULL"
             + " UNION ALL SELECT prepared, format('prepared transaction gid %L (owner %s, prepared %s)', gid, owner,"

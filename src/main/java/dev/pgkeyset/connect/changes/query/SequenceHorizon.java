@@ -46,9 +46,9 @@ final class SequenceHorizon implements ChangeHorizon {
 
     SequenceHorizon(TableId table, boolean only, ColumnInfo tracking) {
         // A transaction is its pid and start (epoch: the same text whatever the session's zone).
-        this.sql = OpenTransactions.WITH + "SELECT (SELECT max(" + Sql.quoteIdentifier(tracking.name()) + ")::text FROM "
+        this.sql = OpenTransactions.WITH + "SELECT (SELECT max(" + Sql.quoteIdentifier(tracking.name()) + ")::pg_catalog.text FROM "
                 + (only ? "ONLY " : "") + table.quoted() + "),"
-                + " (SELECT coalesce(array_agg(pid || '@' || extract(epoch FROM xact_start)::text), '{}') FROM open"
+                + " (SELECT coalesce(array_agg(pid || '@' || extract(epoch FROM xact_start)::pg_catalog.text), '{}') FROM open"
                 + " WHERE xact_start IS NOT NULL), " + OpenTransactions.COLUMNS;
     }
 
