@@ -37,7 +37,7 @@ public final class PgWalStream implements WalStream {
     /** How often pgjdbc sends the standby status on its own (received/flushed positions, and "alive"). */
     public static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
     /** A new confirmed position is sent at most this often (each send asks the server for a keepalive back). */
-    public static final Duration CONFIRM_INTERVAL = Duration.ofMillis(500);
+    public static final Duration CONFIRM_INTERVAL = Duration.ofMillis(200);
 
     private final String slot;
     private final String publication;
@@ -63,7 +63,8 @@ public final class PgWalStream implements WalStream {
         this.receivedLsn = Lsn.max(confirmedLsn, stream.getLastReceiveLSN().asLong());
         this.confirmedLsn = new AtomicLong(confirmedLsn);
         this.sentConfirmedLsn = confirmedLsn;
-        this.lastConfirmSentNanos = System.nanoTime();
+        // The first confirm goes out at once.
+        this.lastConfirmSentNanos = System.nanoTime() - CONFIRM_INTERVAL.toNanos();
     }
 
     /**
