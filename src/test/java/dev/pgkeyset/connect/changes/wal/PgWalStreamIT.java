@@ -159,6 +159,20 @@ class PgWalStreamIT {
         }
     }
 
+    @Test
+    void aQuietServerIsNotTakenForADeadNetwork() throws Exception {
+        Map<String, String> props = new HashMap<>(db.connectorConfig("s", "public\\.t"));
+        props.putAll(slot.walProps());
+        props.put("connection.socket.timeout.ms", "2000");
+        try (PgWalStream stream = PgWalStream.open(new PgKeysetConfig(props), 0)) {
+            long until = System.nanoTime() + Duration.ofSeconds(7).toNanos();
+            while (System.nanoTime() < until) {
+                stream.read(); // asks for a keepalive after ~0.7 s of silence; fails only past 2 s of it
+                Thread.sleep(20);
+            }
+        }
+    }
+
     private static PgOutputMessage last(List<PgOutputMessage> messages) {
         return messages.get(messages.size() - 1);
     }

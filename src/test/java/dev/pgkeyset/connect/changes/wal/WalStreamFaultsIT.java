@@ -194,8 +194,9 @@ class WalStreamFaultsIT {
     void startReplicationRefusedForAnActiveSlotIsClassifiedTheSameWay() throws Exception {
         // The race the slot check before START_REPLICATION cannot close: the server's own 55006.
         try (PgWalStream first = PgWalStream.open(config, 0);
-                Connection replication = dev.pgkeyset.connect.pg.ConnectionFactory.openReplication(config)) {
-            SQLException refused = assertThrows(SQLException.class, () -> replication
+                dev.pgkeyset.connect.pg.ReplicationConnection replication =
+                        dev.pgkeyset.connect.pg.ConnectionFactory.openReplication(config)) {
+            SQLException refused = assertThrows(SQLException.class, () -> replication.connection()
                     .unwrap(org.postgresql.PGConnection.class).getReplicationAPI().replicationStream().logical()
                     .withSlotName(slot.slot()).withSlotOption("proto_version", "1")
                     .withSlotOption("publication_names", slot.publication()).start());
@@ -233,6 +234,57 @@ class WalStreamFaultsIT {
             } catch (ConnectException e) {
                 assertTrue(e.getMessage().contains("Publication '" + slot.publication() + "' does not exist"),
                         e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void frozenNetworkIsDetectedWithinTheSocketTimeoutThenTheStreamResumes() throws Exception {
+        PostgresFixture.Server server = PostgresFixture.server();
+        try (dev.pgkeyset.connect.testing.FreezingProxy proxy =
+                new dev.pgkeyset.connect.testing.FreezingProxy(server.host(), server.port())) {
+            java.util.Map<String, String> props = new java.util.HashMap<>(db.connectorConfig("s", "public\\.t"));
+            props.putAll(slot.walProps());
+            props.put("connection.url", "jdbc:postgresql://127.0.0.1:" + proxy.port() + "/" + db.name());
+            props.put("connection.socket.timeout.ms", "3000");
+            config = new PgKeysetConfig(props);
+            PgWalStream stream = PgWalStream.open(config, 0);
+            try {
+                db.execute("INSERT INTO t VALUES (1)");
+                List<PgOutputMessage> first = PgWalStreamIT.readTransaction(stream);
+                stream.confirm(((Commit) first.get(first.size() - 1)).endLsn());
+                awaitConfirmedOnServer(stream);
+
+                proxy.freeze();
+                db.execute("INSERT INTO t VALUES (2)");
+                long frozenAt = System.nanoTime();
+                long longestRead = 0;
+                SQLException dead = null;
+                while (dead == null) {
+                    assertTrue(System.nanoTime() - frozenAt < TIMEOUT.toNanos(), "a frozen network went unnoticed");
+                    long before = System.nanoTime();
+                    try {
+                        assertEquals(null, stream.read());
+                    } catch (SQLException e) {
+                        dead = e;
+                    }
+                    longestRead = Math.max(longestRead, System.nanoTime() - before);
+                    Thread.sleep(10);
+                }
+                long detectedMs = (System.nanoTime() - frozenAt) / 1_000_000;
+                assertTrue(SqlErrors.isTransient(dead), SqlErrors.describe(dead));
+                assertTrue(detectedMs >= 3000 && detectedMs < 10_000, "detected after " + detectedMs + " ms");
+                assertTrue(longestRead < 1_000_000_000L, "read() blocked " + longestRead / 1_000_000 + " ms");
+                System.out.printf("Frozen network: read() failed after %d ms (socket timeout 3 s), longest read() %d ms: %s%n",
+                        detectedMs, longestRead / 1_000_000, dead.getMessage());
+
+                proxy.thaw();
+                stream = openWaiting();
+                List<PgOutputMessage> second = PgWalStreamIT.readTransaction(stream);
+                assertEquals(List.of("2"), second.stream().filter(Insert.class::isInstance)
+                        .map(m -> ((Insert) m).newTuple().texts()[0]).toList());
+            } finally {
+                stream.close();
             }
         }
     }
