@@ -31,14 +31,18 @@ public final class ActivitySocketFactory extends SocketFactory {
         this.lastRead = LAST_READ.computeIfAbsent(key, k -> new AtomicLong(System.nanoTime()));
     }
 
-    /** A new clock's key, for {@code socketFactoryArg}. */
-    static String register() {
-        String key = UUID.randomUUID().toString();
-        LAST_READ.put(key, new AtomicLong(System.nanoTime()));
-        return key;
+    /**
+     * A new clock's key, for {@code socketFactoryArg}. The clock itself starts when pgjdbc creates
+     * the factory: if a {@code socketFactory} in the user's URL wins over ours, there is none.
+     */
+    static String newKey() {
+        return UUID.randomUUID().toString();
     }
 
-    /** {@link System#nanoTime()} of the last byte read on the connection of {@code key}, or null if unknown. */
+    /**
+     * {@link System#nanoTime()} of the last byte read on the connection of {@code key} (of its
+     * creation before the first), or null when this factory did not make its socket.
+     */
     static Long lastReadNanos(String key) {
         AtomicLong clock = LAST_READ.get(key);
         return clock == null ? null : clock.get();

@@ -97,7 +97,9 @@ public final class ConnectionFactory implements AutoCloseable {
      * same login, session settings (plus {@link SessionOptions#REPLICATION_PINNED}: the walsender
      * runs the output functions whose text the WAL reader parses), read deadline and TCP
      * keepalive as every other connection. The replication protocol accepts only simple queries.
-     * Autocommit stays on: a walsender session has no use for transactions.
+     * Autocommit stays on: a walsender session has no use for transactions. Its sockets come from
+     * {@link ActivitySocketFactory}, so the stream can tell a quiet server from a dead network
+     * (unless the URL names a {@code socketFactory} of its own, which wins).
      */
     public static ReplicationConnection openReplication(PgKeysetConfig config) throws SQLException {
         return openReplication(config, LOGIN_TIMEOUT_SECONDS);
@@ -108,7 +110,7 @@ public final class ConnectionFactory implements AutoCloseable {
             throws SQLException {
         DriverUrl url = DriverUrl.of(config.connectionUrl());
         Properties props = driverProperties(config, url, connectTimeoutSeconds);
-        String activityKey = ActivitySocketFactory.register();
+        String activityKey = ActivitySocketFactory.newKey();
         props.setProperty("socketFactory", ActivitySocketFactory.class.getName());
         props.setProperty("socketFactoryArg", activityKey);
         props.setProperty("options", SessionOptions.mergedForReplication(url.userOptions()));

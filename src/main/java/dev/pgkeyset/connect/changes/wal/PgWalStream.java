@@ -104,6 +104,11 @@ public final class PgWalStream implements WalStream {
             if (state.get().lost()) {
                 throw WalStreamFaults.slotLost(slot);
             }
+            if ("unreserved".equals(state.get().walStatus())) {
+                LOG.warn("Replication slot '{}' is about to lose WAL it needs (wal_status = 'unreserved': it retains more "
+                        + "than max_slot_wal_keep_size, and the server may remove that WAL at its next checkpoint); "
+                        + "once lost, only a new snapshot recovers", slot);
+            }
             if (state.get().active()) {
                 throw new SlotInUseException(slot, state.get().activePid(), null);
             }
