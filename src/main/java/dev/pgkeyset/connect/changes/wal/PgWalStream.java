@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.ReplicationConnection;
+import dev.pgkeyset.connect.pg.Sql;
 
 /**
  * {@link WalStream} over pgjdbc's replication API: one replication connection
@@ -116,7 +117,7 @@ public final class PgWalStream implements WalStream {
                     .replicationStream().logical()
                     .withSlotName(slot)
                     .withSlotOption("proto_version", "1")
-                    .withSlotOption("publication_names", publication)
+                    .withSlotOption("publication_names", publicationNamesOption(publication))
                     .withStartPosition(LogSequenceNumber.valueOf(startLsn))
                     .withStatusInterval((int) STATUS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS)
                     .start();
@@ -133,6 +134,14 @@ public final class PgWalStream implements WalStream {
             closeQuietly(replication);
             throw e;
         }
+    }
+
+    /**
+     * pgoutput reads {@code publication_names} as a list of identifiers (unquoted ones fold to
+     * lower case), and pgjdbc puts the option's value between single quotes as it is.
+     */
+    static String publicationNamesOption(String publication) {
+        return Sql.quoteIdentifier(publication).replace("'", "''");
     }
 
     @Override

@@ -188,6 +188,19 @@ class PgWalStreamIT {
         }
     }
 
+    @Test
+    void aPublicationNameThatNeedsQuotingIsStreamed() throws Exception {
+        String name = "Pub 'Quoted' \"x\"";
+        db.execute("CREATE PUBLICATION " + dev.pgkeyset.connect.pg.Sql.quoteIdentifier(name) + " FOR TABLE t");
+        Map<String, String> props = new HashMap<>(db.connectorConfig("s", "public\\.t"));
+        props.putAll(slot.walProps());
+        props.put("publication.name", name);
+        try (PgWalStream stream = PgWalStream.open(new PgKeysetConfig(props), 0)) {
+            db.execute("INSERT INTO t (id) VALUES (1)");
+            assertEquals(1, readTransaction(stream).stream().filter(Insert.class::isInstance).count());
+        }
+    }
+
     private static List<PgOutputMessage.Relation> relations(List<PgOutputMessage> messages) {
         return messages.stream().filter(PgOutputMessage.Relation.class::isInstance)
                 .map(PgOutputMessage.Relation.class::cast).toList();
