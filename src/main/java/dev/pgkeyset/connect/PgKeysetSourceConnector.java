@@ -32,6 +32,7 @@ import dev.pgkeyset.connect.config.TaskConfig;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
+import dev.pgkeyset.connect.offset.WalOffset;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
@@ -217,6 +218,10 @@ public class PgKeysetSourceConnector extends SourceConnector {
     @Override
     public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
         offsets.forEach((partition, offset) -> {
+            if (partition != null && partition.containsKey(WalOffset.SLOT)) {
+                checkWalOffset(partition, offset);
+                return;
+            }
             Object table = partition == null ? null : partition.get(TablePartition.TABLE);
             Object range = partition == null ? null : partition.get(TablePartition.RANGE);
             boolean rangeOk = range == null || (range instanceof String r && r.matches("\\d{1,3}")
@@ -244,5 +249,22 @@ public class PgKeysetSourceConnector extends SourceConnector {
             }
         });
         return true;
+    }
+
+    /** A {"slot": ...} partition holds the position of the WAL stream (capture.mode=wal). */
+    private static void checkWalOffset(Map<String, ?> partition, Map<String, ?> offset) {
+        if (partition.size() != 1 || !(partition.get(WalOffset.SLOT) instanceof String slot) || slot.isBlank()) {
+            throw new ConnectException("The source partition of the WAL stream must be {\"" + WalOffset.SLOT
+                    + "\": \"<slot name>\"}; found " + partition);
+        }
+        if (offset != null) {
+            try {
+                WalOffset.fromMap(offset);
+            } catch (IllegalArgumentException e) {
+                throw new ConnectException("Offset for " + partition + " is invalid: " + e.getMessage()
+                        + ". A WAL offset is {\"" + WalOffset.COMMIT_LSN + "\": \"<X/Y>\", \"" + WalOffset.EVENT
+                        + "\": <index of the change in its transaction>}");
+            }
+        }
     }
 }
