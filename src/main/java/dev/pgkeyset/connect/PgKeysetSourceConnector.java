@@ -206,12 +206,20 @@ public class PgKeysetSourceConnector extends SourceConnector {
     }
 
     /**
-     * The worker's default boundaries (one transaction per batch from {@code poll()}) fit: every
-     * batch ends at a keyset position, so the connector defines none of its own.
+     * In capture.mode=wal the task ends a Kafka transaction where each PostgreSQL transaction
+     * ends (and after each snapshot batch), so a read_committed consumer sees every PostgreSQL
+     * transaction whole. In query mode the worker's default boundaries (one transaction per batch
+     * from {@code poll()}) fit: every batch ends at a keyset position.
      */
     @Override
     public ConnectorTransactionBoundaries canDefineTransactionBoundaries(Map<String, String> connectorConfig) {
-        return ConnectorTransactionBoundaries.UNSUPPORTED;
+        try {
+            return new PgKeysetConfig(connectorConfig).captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL
+                    ? ConnectorTransactionBoundaries.SUPPORTED : ConnectorTransactionBoundaries.UNSUPPORTED;
+        } catch (RuntimeException invalid) {
+            // validate() reports the config's problems on their keys.
+            return ConnectorTransactionBoundaries.UNSUPPORTED;
+        }
     }
 
     /** Checks offsets a user writes over REST; a null offset (a reset) is always allowed. */
