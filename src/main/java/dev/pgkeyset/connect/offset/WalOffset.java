@@ -1,7 +1,6 @@
 package dev.pgkeyset.connect.offset;
 
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -79,20 +78,21 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
 
     /** PostgreSQL's text form of an LSN: two hexadecimal halves, {@code 16/B374D848}. */
     public static String formatLsn(long lsn) {
-        return Long.toHexString(lsn >>> 32).toUpperCase(Locale.ROOT) + "/"
-                + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase(Locale.ROOT);
+        return dev.pgkeyset.connect.changes.wal.Lsn.format(lsn);
     }
 
-    /** @throws IllegalArgumentException when {@code text} is not an LSN's text form */
+    /**
+     * Stricter than {@code Lsn.parse}, since a person may have typed it: two unsigned hexadecimal
+     * halves of at most 8 digits, nothing else.
+     *
+     * @throws IllegalArgumentException when {@code text} is not an LSN's text form
+     */
     public static long parseLsn(String text) {
         if (!LSN_TEXT.matcher(text).matches()) {
             throw new IllegalArgumentException("'" + text + "' is not a WAL position (expected two hexadecimal "
                     + "halves such as 16/B374D848)");
         }
-        int slash = text.indexOf('/');
-        long high = Long.parseLong(text, 0, slash, 16);
-        long low = Long.parseLong(text, slash + 1, text.length(), 16);
-        return (high << 32) | low;
+        return dev.pgkeyset.connect.changes.wal.Lsn.parse(text);
     }
 
     private static final java.util.regex.Pattern LSN_TEXT =

@@ -26,6 +26,8 @@ import dev.pgkeyset.connect.record.TablePlan;
  */
 final class ToastFetch {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ToastFetch.class);
+
     /** Keys per query: keeps the statement's parameters well below PostgreSQL's 65,535. */
     private static final int KEYS_PER_QUERY = 500;
 
@@ -62,6 +64,7 @@ final class ToastFetch {
             List<List<Object>> chunk = all.subList(from, Math.min(all.size(), from + KEYS_PER_QUERY));
             readRows(plan, columns, chunk, connection, rows);
         }
+        log.trace("Table {}: fetched {} of {} row(s) for unchanged TOAST values", plan.id(), rows.size(), keys.size());
         for (WalChange change : changes) {
             Object[] row = rows.get(plan.keyValues(change.raw));
             if (row == null) {
@@ -70,6 +73,8 @@ final class ToastFetch {
                     names.add(plan.columns().get(column).name());
                 }
                 change.unavailable = String.join(",", names);
+                log.debug("Table {}: row {} is gone; its unchanged column(s) {} at {} are sent as null", plan.id(),
+                        plan.keyValues(change.raw), change.unavailable, change.offset);
             } else {
                 for (int column : change.missing) {
                     change.raw[column] = row[column];

@@ -77,7 +77,7 @@ class WalCaptureIT {
         connect.configureConnector("walcap", WalFixture.walConfig(db, "walcap", "public\\.items", slot, "never"));
         WalFixture.awaitStreaming(db, slot, TIMEOUT);
 
-        long seed = System.nanoTime();
+        long seed = Long.getLong("seed", System.nanoTime());
         System.out.println("WalCaptureIT seed " + seed);
         Random random = new Random(seed);
         Set<Integer> everInserted = new HashSet<>();
