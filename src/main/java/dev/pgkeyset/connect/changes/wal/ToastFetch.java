@@ -30,6 +30,8 @@ final class ToastFetch {
 
     /** Keys per query: keeps the statement's parameters well below PostgreSQL's 65,535. */
     private static final int KEYS_PER_QUERY = 500;
+    /** Pauses before asking again for rows not found (see {@link #fillTable}). */
+    private static final long[] RETRY_PAUSES_MILLIS = {5, 20, 50};
 
     private ToastFetch() {
     }
@@ -63,6 +65,26 @@ final class ToastFetch {
         for (int from = 0; from < all.size(); from += KEYS_PER_QUERY) {
             List<List<Object>> chunk = all.subList(from, Math.min(all.size(), from + KEYS_PER_QUERY));
             readRows(plan, columns, chunk, connection, rows);
+        }
+        // The walsender may send a transaction a moment before it is visible to other sessions (its
+        // commit record is flushed before it leaves the proc array): a row not found may be one
+        // whose change is not visible yet, rather than gone. Ask again for those, briefly.
+        for (long pause : RETRY_PAUSES_MILLIS) {
+            List<List<Object>> notFound = all.stream().filter(k -> !rows.containsKey(k)).toList();
+            if (notFound.isEmpty()) {
+                break;
+            }
+            connection.commit();
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            for (int from = 0; from < notFound.size(); from += KEYS_PER_QUERY) {
+                readRows(plan, columns, notFound.subList(from, Math.min(notFound.size(), from + KEYS_PER_QUERY)),
+                        connection, rows);
+            }
         }
         log.trace("Table {}: fetched {} of {} row(s) for unchanged TOAST values", plan.id(), rows.size(), keys.size());
         for (WalChange change : changes) {

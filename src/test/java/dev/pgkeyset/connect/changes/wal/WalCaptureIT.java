@@ -45,11 +45,15 @@ class WalCaptureIT {
     private TestDatabase db;
     private EmbeddedConnectCluster connect;
     private final String slot = WalFixture.uniqueName("capture");
+    private final String snapshotSlot = WalFixture.uniqueName("snap");
 
     @BeforeAll
     void setUp() throws Exception {
         db = PostgresFixture.createDatabase("wal_capture");
-        db.execute("CREATE TABLE items (id int PRIMARY KEY, note text, qty int, price numeric(10,2), big text)",
+        db.execute("CREATE TABLE snap (id int PRIMARY KEY, note text, qty int)",
+                "INSERT INTO snap SELECT g, md5(g::text), g FROM generate_series(1, 20000) g",
+                "ANALYZE snap",
+                "CREATE TABLE items (id int PRIMARY KEY, note text, qty int, price numeric(10,2), big text)",
                 // No compression: the value stays ~6 KB, so it is stored out of line (TOAST).
                 "ALTER TABLE items ALTER COLUMN big SET STORAGE EXTERNAL");
         connect = ConnectFixture.start("wal-capture");
@@ -60,12 +64,14 @@ class WalCaptureIT {
         try {
             if (connect != null) {
                 connect.deleteConnector("walcap");
+                connect.deleteConnector("walsnap");
             }
         } catch (RuntimeException ignored) {
             // the cluster stops anyway
         } finally {
             try {
                 WalFixture.dropSlotAndPublication(db, slot);
+                WalFixture.dropSlotAndPublication(db, snapshotSlot);
             } finally {
                 ConnectFixture.stopAll(connect, db);
             }
@@ -196,6 +202,109 @@ class WalCaptureIT {
         }
         assertTrue(tombstones > 10, "deleted keys checked: " + tombstones);
         assertTrue(ops.getOrDefault("c", 0) >= 200 && ops.getOrDefault("u", 0) > 0, "ops " + ops);
+    }
+
+    /**
+     * snapshot.mode=initial while a writer updates, deletes and inserts rows during the snapshot
+     * (slowed by a producer quota): the slot exists before the snapshot reads a row, so each
+     * key's last record equals the row and each deleted key ends in a tombstone.
+     */
+    @Test
+    void snapshotWithWritesDuringItHandsOverToTheStream() throws Exception {
+        Map<String, String> config = WalFixture.walConfig(db, "walsnap", "public\\.snap", snapshotSlot, "initial");
+        config.put("batch.max.rows", "500");
+        ConnectFixture.throttleProducers(connect.kafka().bootstrapServers(), 400_000.0);
+        Set<Integer> everInserted = new HashSet<>();
+        for (int id = 1; id <= 20000; id++) {
+            everInserted.add(id);
+        }
+        Map<Integer, JsonNode> last = new HashMap<>();
+        Map<Integer, String> lastOp = new HashMap<>();
+        Map<String, Integer> ops = new HashMap<>();
+        connect.configureConnector("walsnap", config);
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of("walsnap.public.snap"))) {
+            java.util.function.Consumer<TopicReader.Row> keep = row -> {
+                int id = row.key().get("id").asInt();
+                last.put(id, row.value());
+                lastOp.put(id, row.op());
+                ops.merge(row.op(), 1, Integer::sum);
+            };
+            reader.readUntil(() -> last.size() >= 1000, TIMEOUT, keep);
+            long seed = Long.getLong("seed", System.nanoTime());
+            System.out.println("WalCaptureIT snapshot seed " + seed);
+            Random random = new Random(seed);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                for (int op = 0; op < 600; op++) {
+                    int id = 1 + random.nextInt(20000);
+                    switch (random.nextInt(3)) {
+                        case 0 -> st.execute("UPDATE snap SET note = 'w" + op + "', qty = qty + 1 WHERE id = " + id);
+                        case 1 -> st.execute("DELETE FROM snap WHERE id = " + id);
+                        default -> {
+                            int fresh = 20000 + op + 1;
+                            st.execute("INSERT INTO snap VALUES (" + fresh + ", 'new', " + op + ")");
+                            everInserted.add(fresh);
+                        }
+                    }
+                }
+            }
+            assertTrue(lastOp.values().stream().noneMatch(o -> !"r".equals(o)) && last.size() < 20000,
+                    "the writes ran during the snapshot (records so far: " + last.size() + ")");
+            ConnectFixture.throttleProducers(connect.kafka().bootstrapServers(), null);
+            db.execute("INSERT INTO snap (id, note) VALUES (-1, 'sentinel')");
+            reader.readUntil(() -> lastOp.containsKey(-1), TIMEOUT, keep);
+        } finally {
+            ConnectFixture.throttleProducers(connect.kafka().bootstrapServers(), null);
+        }
+        System.out.println("WalCaptureIT snapshot records by op: " + ops);
+        assertEquals(0, compareWithTable("SELECT id, note, qty::text FROM snap", new String[] {"note", "qty"}, last),
+                "columns differing from the row");
+        int tombstones = 0;
+        for (int id : everInserted) {
+            if (!last.containsKey(id) || last.get(id) != null) {
+                continue;
+            }
+            tombstones++;
+        }
+        long deleted = everInserted.size() + 1 - db.queryLong("SELECT count(*) FROM snap");
+        assertEquals(deleted, tombstones, "every deleted key ends in a tombstone");
+        assertTrue(ops.getOrDefault("r", 0) > 0 && ops.getOrDefault("u", 0) > 0 && ops.getOrDefault("d", 0) > 0,
+                "ops " + ops);
+    }
+
+    /** Compares each row of {@code sql} (id, then the columns as text) with the key's last record; returns mismatches. */
+    private int compareWithTable(String sql, String[] names, Map<Integer, JsonNode> last) throws Exception {
+        int mismatches = 0;
+        int rows = 0;
+        try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                rows++;
+                int id = rs.getInt(1);
+                JsonNode value = last.get(id);
+                if (value == null) {
+                    mismatches++;
+                    System.out.println("row " + id + ": no record, or its last is a tombstone");
+                    continue;
+                }
+                for (int i = 0; i < names.length; i++) {
+                    String expected = rs.getString(i + 2);
+                    JsonNode field = value.get(names[i]);
+                    String actual = field == null || field.isNull() ? null
+                            : field.isNumber() ? field.decimalValue().toPlainString() : field.asText();
+                    if (!java.util.Objects.equals(expected, actual)) {
+                        mismatches++;
+                        System.out.println("row " + id + " column " + names[i] + ": expected " + abbreviate(expected)
+                                + ", got " + abbreviate(actual));
+                    }
+                }
+            }
+        }
+        // A record for a key the table no longer has must be a tombstone.
+        long live = last.values().stream().filter(java.util.Objects::nonNull).count();
+        if (live != rows) {
+            System.out.println(live + " keys end in a row, the table has " + rows);
+            mismatches++;
+        }
+        return mismatches;
     }
 
     private static String abbreviate(String text) {
