@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Executors;
@@ -23,12 +24,15 @@ import org.apache.kafka.connect.source.SourceConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.config.CaptureMode;
 import dev.pgkeyset.connect.config.ConnectorValidation;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.Summary;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
+import dev.pgkeyset.connect.config.WalPreconditions;
+import dev.pgkeyset.connect.config.WalSetupChecks;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
@@ -76,6 +80,14 @@ public class PgKeysetSourceConnector extends SourceConnector {
         this.config = new PgKeysetConfig(props);
         // "name" is the connector's name, which the worker passes with its config.
         this.rememberedSplits = new RememberedSplits(props.get("name"), config.connectionUrl());
+        if (config.captureMode() == CaptureMode.WAL) {
+            List<WalSetupChecks.Problem> problems = WalPreconditions.configProblems(config, Optional.empty());
+            if (!problems.isEmpty()) {
+                throw new ConnectException(String.join("; ", problems.stream().map(WalSetupChecks.Problem::message)
+                        .toList()));
+            }
+            WalPreconditions.warnIgnoredKeys(config);
+        }
         long start = System.nanoTime();
         TableDiscovery.Result found;
         try {
@@ -87,8 +99,10 @@ public class PgKeysetSourceConnector extends SourceConnector {
         if (!found.problems().isEmpty()) {
             throw new ConnectException(Summary.join(found.problems(), "; ", Summary.PROBLEMS_SHOWN));
         }
-        found.skippedViews().forEach(v -> log.warn("{} {} matches table.include.list but is not captured: it has no "
-                + "primary key; add it to key.columns to capture it", v.kind(), v.id()));
+        found.skippedViews().forEach(v -> log.warn("{} {} matches table.include.list but is not captured: {}", v.kind(),
+                v.id(), config.captureMode() == CaptureMode.WAL ? "capture.mode=wal captures only tables and "
+                        + "partitioned tables (a publication holds nothing else)"
+                        : "it has no primary key; add it to key.columns to capture it"));
         if (found.captured().isEmpty()) {
             log.warn("No table matches table.include.list {} (after table.exclude.list); the connector is idle",
                     config.getList(PgKeysetConfig.TABLE_INCLUDE_LIST));
@@ -171,9 +185,19 @@ public class PgKeysetSourceConnector extends SourceConnector {
     @Override
     public List<Map<String, String>> taskConfigs(int maxTasks) {
         List<Map<String, String>> configs = new ArrayList<>();
-        OffsetStorageReader offsets = context() == null ? null : context().offsetStorageReader();
-        for (List<TableSlice> assigned : TaskAssignment.assign(tables, maxTasks,
-                new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, rememberedSplits))) {
+        List<List<TableSlice>> assignment;
+        if (config.captureMode() == CaptureMode.WAL) {
+            if (maxTasks > 1) {
+                log.warn("capture.mode=wal runs one task (one slot, one replication connection); tasks.max={} "
+                        + "is not used", maxTasks);
+            }
+            assignment = TaskAssignment.oneTask(tables);
+        } else {
+            OffsetStorageReader offsets = context() == null ? null : context().offsetStorageReader();
+            assignment = TaskAssignment.assign(tables, maxTasks,
+                    new CommittedSplits(config, offsets, CONNECT_TIMEOUT_SECONDS, rememberedSplits));
+        }
+        for (List<TableSlice> assigned : assignment) {
             Map<String, String> taskProps = new HashMap<>(props);
             taskProps.put(TaskConfig.TASK_TABLES, TaskConfig.encodeSlices(assigned));
             configs.add(taskProps);

@@ -26,7 +26,9 @@ import dev.pgkeyset.connect.snapshot.TaskAssignment;
 /**
  * The checks behind {@code PUT /connector-plugins/.../config/validate} that one key's validator
  * cannot make: combinations of keys and what the database says. Each error is attached to the key
- * a person has to change; no stack trace reaches the response.
+ * a person has to change; no stack trace reaches the response. What capture.mode=wal needs of the
+ * server, role, slot and publication is in {@link WalPreconditions}; the replica identity of each
+ * table is checked by table discovery.
  */
 public final class ConnectorValidation {
 
@@ -61,7 +63,16 @@ public final class ConnectorValidation {
             for (ChangePreconditions.Problem problem : ChangePreconditions.check(connection, config, found.captured())) {
                 values.get(problem.key()).addErrorMessage(problem.message());
             }
-            checkConnectionBudget(connection, props, found, values);
+            boolean wal = config.captureMode() == CaptureMode.WAL;
+            if (wal) {
+                for (WalSetupChecks.Problem problem : WalPreconditions.check(connection, config, found.captured(),
+                        tasksMax(props))) {
+                    valueOf(problem.key(), props, values).addErrorMessage(problem.message());
+                }
+            }
+            if (!wal || tasksMax(props).orElse(1) <= 1) {
+                checkConnectionBudget(connection, props, found, values, wal);
+            }
             connection.commit();
             if (found.captured().isEmpty() && found.problems().isEmpty()) {
                 values.get(PgKeysetConfig.TABLE_INCLUDE_LIST).addErrorMessage("No table of the database matches "
@@ -96,31 +107,35 @@ public final class ConnectorValidation {
 
     /** The tasks' pools and the connector's own connection must fit what the server, database and role allow. */
     private static void checkConnectionBudget(Connection connection, Map<String, String> props,
-                                              TableDiscovery.Result found, Map<String, ConfigValue> values)
-            throws SQLException {
-        int tasks;
-        try {
-            tasks = Integer.parseInt(props.getOrDefault(TASKS_MAX, "1").trim());
-        } catch (NumberFormatException e) {
+                                              TableDiscovery.Result found, Map<String, ConfigValue> values,
+                                              boolean wal) throws SQLException {
+        Optional<Integer> tasks = tasksMax(props);
+        if (tasks.isEmpty()) {
             return; // the worker reports a malformed tasks.max itself
         }
-        // Upper bound of the pieces TaskAssignment may make: large tables split into key ranges.
+        // Upper bound of the pieces TaskAssignment may make: large tables split into key ranges
+        // (never in wal mode: one task reads every table whole).
         int pieces = 0;
         for (CapturedTable table : found.captured()) {
-            long ranges = table.info().estimatedRows() / TaskAssignment.MIN_ROWS_PER_RANGE;
+            long ranges = wal ? 1 : table.info().estimatedRows() / TaskAssignment.MIN_ROWS_PER_RANGE;
             pieces += (int) Math.max(1, Math.min(TaskAssignment.MAX_RANGES, ranges));
         }
-        Optional<String> problem = ConnectionBudget.problem(connection, tasks, Math.max(1, pieces));
-        if (problem.isPresent()) {
-            ConfigValue tasksMax = values.get(TASKS_MAX);
-            if (tasksMax == null) {
-                // Not a key of ours: the worker merges this value with its own tasks.max.
-                tasksMax = new ConfigValue(TASKS_MAX, props.get(TASKS_MAX), new java.util.ArrayList<>(),
-                        new java.util.ArrayList<>());
-                values.put(TASKS_MAX, tasksMax);
-            }
-            tasksMax.addErrorMessage(problem.get());
+        Optional<String> problem = ConnectionBudget.problem(connection, tasks.get(), Math.max(1, pieces));
+        problem.ifPresent(p -> valueOf(TASKS_MAX, props, values).addErrorMessage(p));
+    }
+
+    /** tasks.max as the worker will read it; empty when malformed (the worker reports that itself). */
+    private static Optional<Integer> tasksMax(Map<String, String> props) {
+        try {
+            return Optional.of(Integer.parseInt(props.getOrDefault(TASKS_MAX, "1").trim()));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
         }
+    }
+
+    /** The value of a key; tasks.max, not a key of ours, is added (the worker merges it with its own). */
+    private static ConfigValue valueOf(String key, Map<String, String> props, Map<String, ConfigValue> values) {
+        return values.computeIfAbsent(key, k -> new ConfigValue(k, props.get(k), new ArrayList<>(), new ArrayList<>()));
     }
 
     private static void connectionProblem(Map<String, ConfigValue> values, SQLException e) {

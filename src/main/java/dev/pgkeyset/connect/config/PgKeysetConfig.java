@@ -31,7 +31,8 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public static final String CONNECTION_USER = "connection.user";
     public static final String CONNECTION_USER_DOC = "Database user. Needs CONNECT on the database, USAGE on "
-            + "the schemas and SELECT on the captured tables.";
+            + "the schemas and SELECT on the captured tables; capture.mode=wal also needs REPLICATION (or superuser) "
+            + "and, with publication.autocreate=filtered, CREATE on the database and ownership of the captured tables.";
 
     public static final String CONNECTION_PASSWORD = "connection.password";
     public static final String CONNECTION_PASSWORD_DOC = "Password of 'connection.user'. Never logged; masked in "
@@ -50,7 +51,7 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String TABLE_INCLUDE_LIST_DOC = "Comma-separated regular expressions matched against "
             + "'schema.table' (the whole name must match). Tables, partitioned tables (captured through their "
             + "parent, never partition by partition), views and materialized views are candidates; views need "
-            + "'key.columns'.";
+            + "'key.columns' (capture.mode=query only: a publication holds tables only).";
 
     public static final String TABLE_EXCLUDE_LIST = "table.exclude.list";
     public static final String TABLE_EXCLUDE_LIST_DOC = "Comma-separated regular expressions on 'schema.table'; "
@@ -76,13 +77,14 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String SNAPSHOT_MODE = "snapshot.mode";
     public static final String SNAPSHOT_MODE_DOC = "'initial': copy each table, then follow its changes; "
             + "'initial_only': copy each table, then stay idle; 'never': follow changes only. 'initial' and "
-            + "'never' need a tracking column for every captured table.";
+            + "'never' need a tracking column for every captured table with capture.mode=query; capture.mode=wal "
+            + "needs none (it streams from a replication slot; 'initial_only' uses no slot).";
     public static final String SNAPSHOT_MODE_DEFAULT = SnapshotMode.INITIAL.configName();
 
     public static final String INCREMENTAL_COLUMN = "incremental.column";
-    public static final String INCREMENTAL_COLUMN_DOC = "Default tracking column (e.g. 'updated_at') for every "
-            + "captured table that has a column of this name. The change phase reads rows in (tracking column, key) "
-            + "order. It must be set by the database: a timestamptz, timestamp or date column from its clock "
+    public static final String INCREMENTAL_COLUMN_DOC = "capture.mode=query (ignored by 'wal', with a warning): "
+            + "default tracking column (e.g. 'updated_at') for every captured table that has a column of this name. "
+            + "The change phase reads rows in (tracking column, key) order. It must be set by the database: a timestamptz, timestamp or date column from its clock "
             + "('DEFAULT now()' and an update trigger), or an integer column from a sequence ('DEFAULT nextval(...)').";
 
     public static final String INCREMENTAL_COLUMNS = "incremental.columns";
@@ -98,7 +100,8 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String SOFT_DELETE_COLUMN = "soft.delete.column";
     public static final String SOFT_DELETE_COLUMN_DOC = "Name of a column marking deleted rows, in every captured "
             + "table that has it: a boolean (true = deleted) or a timestamp/date (non-NULL = deleted). A deleted row "
-            + "is sent as a tombstone (null value) with header pgkeyset.op=d.";
+            + "is sent as a tombstone (null value) with header pgkeyset.op=d. capture.mode=query only: 'wal' refuses "
+            + "it (a hard DELETE is the tombstone there).";
     public static final String INCREMENTAL_COLUMNS_DEFAULT = "";
 
     public static final String FETCH_SIZE = "fetch.size";

@@ -57,6 +57,19 @@ public final class TaskAssignment {
     private TaskAssignment() {
     }
 
+    /**
+     * capture.mode=wal: one task streams the one slot, so it also takes every table's snapshot,
+     * each table whole (no key ranges: their offsets would only serve tasks that do not exist).
+     */
+    public static List<List<TableSlice>> oneTask(List<CapturedTable> tables) {
+        if (tables.isEmpty()) {
+            return List.of(); // as in query mode: no task until a table matches
+        }
+        List<TableSlice> all = new ArrayList<>(tables.size());
+        tables.forEach(t -> all.add(TableSlice.whole(t.info().id())));
+        return List.of(all);
+    }
+
     /** Whole tables only: never more tasks than tables. */
     public static List<List<TableSlice>> assign(List<CapturedTable> tables, int maxTasks) {
         return assign(tables, maxTasks, new Splits() {

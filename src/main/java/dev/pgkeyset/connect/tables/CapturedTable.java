@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import dev.pgkeyset.connect.config.CaptureMode;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.pg.ColumnInfo;
@@ -11,8 +12,8 @@ import dev.pgkeyset.connect.pg.TableInfo;
 import dev.pgkeyset.connect.schema.TrackingType;
 
 /**
- * A table the connector reads: the keyset key it is read by and, when changes are followed, its
- * tracking column and (optionally) its soft-delete column.
+ * A table the connector reads: the keyset key it is read by and, when changes are followed by
+ * query (capture.mode=query), its tracking column and (optionally) its soft-delete column.
  */
 public record CapturedTable(TableInfo info, List<ColumnInfo> key, Optional<ColumnInfo> tracking,
                             Optional<ColumnInfo> softDelete) {
@@ -43,8 +44,8 @@ public record CapturedTable(TableInfo info, List<ColumnInfo> key, Optional<Colum
             }
             key.add(column.get());
         }
-        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY
-                || config.captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL) {
+        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY || config.captureMode() == CaptureMode.WAL) {
+            // The WAL carries every change: no tracking column (nor soft-delete column) is read.
             return Resolution.ok(new CapturedTable(table, List.copyOf(key)));
         }
         Optional<String> trackingName = config.incrementalColumns().columnsFor(table.id()).map(c -> c.get(0))

@@ -9,16 +9,23 @@ import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
+import dev.pgkeyset.connect.config.CaptureMode;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.TableFilter;
 import dev.pgkeyset.connect.pg.Catalog;
+import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.ReplicaIdentities;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.pg.TableKind;
 
 /**
  * Finds the tables a configuration captures and the key of each. Views, materialized views and
  * foreign tables without a {@code key.columns} entry are passed over (they have no primary key
- * to fall back on); a table without a key is a problem a person must fix.
+ * to fall back on); a table without a key is a problem a person must fix. With capture.mode=wal
+ * such a relation named in key.columns is a problem too (it cannot be published), and so is a
+ * table whose replica identity does not carry its key ({@link ReplicaIdentityCheck}).
  */
 public final class TableDiscovery {
 
@@ -38,9 +45,15 @@ public final class TableDiscovery {
         List<CapturedTable> captured = new ArrayList<>();
         List<TableInfo> skipped = new ArrayList<>();
         List<String> problems = new ArrayList<>();
+        boolean wal = config.captureMode() == CaptureMode.WAL;
         for (TableInfo table : Catalog.tables(connection, filter::captures)) {
-            if (!table.kind().canHavePrimaryKey() && config.keyColumns().columnsFor(table.id()).isEmpty()) {
+            boolean keyConfigured = config.keyColumns().columnsFor(table.id()).isPresent();
+            if (!table.kind().canHavePrimaryKey() && !keyConfigured) {
                 skipped.add(table);
+                continue;
+            }
+            if (wal && !table.kind().canHavePrimaryKey()) {
+                problems.add(notPublishable(table));
                 continue;
             }
             CapturedTable.Resolution resolution = CapturedTable.resolve(table, config);
@@ -49,6 +62,11 @@ public final class TableDiscovery {
             } else {
                 problems.add(resolution.problem());
             }
+        }
+        if (wal && config.snapshotMode() != SnapshotMode.INITIAL_ONLY) {
+            // Dropped from the captured set, never put into the publication: once published, a table
+            // without a usable replica identity refuses its application's UPDATEs and DELETEs.
+            captured = withIdentity(connection, config, captured, problems);
         }
         // Two tables whose names differ only in characters a topic name cannot hold ("a b" and a_b)
         // would share one topic, their keys mixed.
@@ -63,6 +81,50 @@ public final class TableDiscovery {
                         + "(source partition), key.columns and table patterns, so their positions would mix; exclude "
                         + "all but one of them with table.exclude.list, or rename one"));
         return new Result(captured, skipped, problems);
+    }
+
+    /**
+     * capture.mode=wal: a view, materialized view or foreign table writes no WAL of its own and
+     * cannot be in a publication.
+     */
+    static String notPublishable(TableInfo table) {
+        return "Table " + table.id() + " is a " + kindName(table.kind()) + ": capture.mode=wal reads changes from the "
+                + "WAL through a publication, which holds only tables and partitioned tables. Capture the table(s) it "
+                + "reads from instead, exclude it with table.exclude.list, or use capture.mode=query for it in a "
+                + "connector of its own.";
+    }
+
+    private static String kindName(TableKind kind) {
+        return switch (kind) {
+            case VIEW -> "view";
+            case MATERIALIZED_VIEW -> "materialized view";
+            case FOREIGN_TABLE -> "foreign table";
+            default -> kind.name().toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+
+    /** The tables whose rows the WAL identifies by their key; the others become problems. */
+    private static List<CapturedTable> withIdentity(Connection connection, PgKeysetConfig config,
+                                                    List<CapturedTable> tables, List<String> problems)
+            throws SQLException {
+        Map<TableId, ReplicaIdentities.Table> identities = ReplicaIdentities.of(connection,
+                tables.stream().map(t -> t.info().id()).toList());
+        List<CapturedTable> identified = new ArrayList<>(tables.size());
+        for (CapturedTable table : tables) {
+            TableId id = table.info().id();
+            ReplicaIdentities.Table facts = identities.get(id);
+            if (facts == null) {
+                continue; // dropped since it was listed: the next discovery no longer sees it
+            }
+            List<String> found = ReplicaIdentityCheck.problems(id, table.key().stream().map(ColumnInfo::name).toList(),
+                    config.keyColumns().columnsFor(id).isPresent(), facts);
+            if (found.isEmpty()) {
+                identified.add(table);
+            } else {
+                problems.addAll(found);
+            }
+        }
+        return identified;
     }
 
     /** One problem for each group of two or more tables that {@code key} maps to the same value, naming them all. */

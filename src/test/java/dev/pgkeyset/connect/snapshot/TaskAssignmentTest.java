@@ -51,6 +51,17 @@ class TaskAssignmentTest {
     }
 
     @Test
+    void walModeIsOneTaskWithEveryTableWhole() {
+        // Tables big enough that query mode splits them over spare tasks.
+        List<CapturedTable> tables = List.of(table("big", 10_000_000), table("small", 10), table("mid", 500_000));
+        FakeSplits splits = new FakeSplits();
+        assertTrue(TaskAssignment.assign(tables, 8, splits).stream().flatMap(List::stream)
+                .anyMatch(s -> s.part() == TableSlice.Part.RANGE), "query mode would split");
+        assertEquals(List.of(List.of(whole("big"), whole("small"), whole("mid"))), TaskAssignment.oneTask(tables));
+        assertEquals(List.of(), TaskAssignment.oneTask(List.of()), "no table, no task (as in query mode)");
+    }
+
+    @Test
     void largestTablesGoToTheLeastLoadedTask() {
         List<List<TableSlice>> tasks = TaskAssignment.assign(List.of(table("a", 100), table("b", 1000),
                 table("c", 600), table("d", 500), table("e", 0)), 2);

@@ -11,6 +11,7 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.config.CaptureMode;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.Summary;
@@ -30,7 +31,8 @@ import dev.pgkeyset.connect.tables.CapturedTable;
  * primary, a role that sees every session's transactions, {@code track_activities} on, a known
  * zone for wall-clock tracking columns that no login role overrides, a {@code CACHE 1} sequence
  * behind integer tracking columns, and tables that are not logical-replication targets (their rows
- * arrive with the publisher's values, see {@link Subscriptions}). Snapshot-only needs none of it.
+ * arrive with the publisher's values, see {@link Subscriptions}). Snapshot-only and capture.mode=wal
+ * need none of it.
  */
 public final class ChangePreconditions {
 
@@ -46,10 +48,8 @@ public final class ChangePreconditions {
     public static List<Problem> check(Connection connection, PgKeysetConfig config, List<CapturedTable> tables)
             throws SQLException {
         List<Problem> problems = new ArrayList<>();
-        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY
-                || config.captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL) {
-            // Query-based change capture's preconditions; capture.mode=wal has its own.
-            return problems;
+        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY || config.captureMode() == CaptureMode.WAL) {
+            return problems; // nothing is followed by query (wal mode: see config.WalPreconditions)
         }
         String standby = Standby.problem(Standby.inRecovery(connection), config.snapshotMode());
         if (standby != null) {
