@@ -97,16 +97,22 @@ public final class ConnectionFactory implements AutoCloseable {
      * same login, session settings (plus {@link SessionOptions#REPLICATION_PINNED}: the walsender
      * runs the output functions whose text the WAL reader parses), read deadline and TCP
      * keepalive as every other connection. The replication protocol accepts only simple queries.
-     * Autocommit stays on: a walsender session has no use for transactions.
+     * Autocommit stays on: a walsender session has no use for transactions. Its sockets come from
+     * {@link ActivitySocketFactory}, so the stream can tell a quiet server from a dead network
+     * (unless the URL names a {@code socketFactory} of its own, which wins).
      */
-    public static Connection openReplication(PgKeysetConfig config) throws SQLException {
+    public static ReplicationConnection openReplication(PgKeysetConfig config) throws SQLException {
         return openReplication(config, LOGIN_TIMEOUT_SECONDS);
     }
 
     /** As {@link #openReplication(PgKeysetConfig)}, giving up connecting after {@code connectTimeoutSeconds}. */
-    public static Connection openReplication(PgKeysetConfig config, int connectTimeoutSeconds) throws SQLException {
+    public static ReplicationConnection openReplication(PgKeysetConfig config, int connectTimeoutSeconds)
+            throws SQLException {
         DriverUrl url = DriverUrl.of(config.connectionUrl());
         Properties props = driverProperties(config, url, connectTimeoutSeconds);
+        String activityKey = ActivitySocketFactory.newKey();
+        props.setProperty("socketFactory", ActivitySocketFactory.class.getName());
+        props.setProperty("socketFactoryArg", activityKey);
         props.setProperty("options", SessionOptions.mergedForReplication(url.userOptions()));
         props.setProperty("replication", "database");
         props.setProperty("preferQueryMode", "simple");
@@ -114,7 +120,12 @@ public final class ConnectionFactory implements AutoCloseable {
         // replication needs PostgreSQL 10+ for pgoutput anyway.
         props.setProperty("assumeMinServerVersion", "10");
         props.remove("prepareThreshold");
-        return DriverManager.getConnection(url.url(), props);
+        try {
+            return new ReplicationConnection(DriverManager.getConnection(url.url(), props), activityKey);
+        } catch (SQLException | RuntimeException e) {
+            ActivitySocketFactory.unregister(activityKey);
+            throw e;
+        }
     }
 
     /**

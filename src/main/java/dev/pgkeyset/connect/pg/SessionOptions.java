@@ -30,8 +30,8 @@ import java.util.Map;
  * {@code timestamp} columns is the tracking type's business), {@code search_path} (extension types
  * such as citext find their operators through it; PostgreSQL searches {@code pg_catalog} first
  * unless the path names it later), {@code lc_monetary} (money is read as numeric, whose scale is
- * the locale's: pinning it would change the values), {@code client_encoding} (pgjdbc sets UTF8 and
- * refuses a change).
+ * the locale's: pinning it would change the values; only the replication session pins it, see
+ * {@link #REPLICATION_PINNED}), {@code client_encoding} (pgjdbc sets UTF8 and refuses a change).
  */
 public final class SessionOptions {
 

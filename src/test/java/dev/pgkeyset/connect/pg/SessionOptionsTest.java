@@ -44,6 +44,14 @@ class SessionOptionsTest {
     }
 
     @Test
+    void theReplicationSessionAlsoPinsLcMonetary() {
+        String replication = SessionOptions.mergedForReplication("-c lc_monetary=de_DE");
+        assertTrue(replication.startsWith(SessionOptions.merged("-c lc_monetary=de_DE")), replication);
+        assertTrue(replication.endsWith(" -c lc_monetary=C"), replication);
+        assertTrue(!SessionOptions.merged(null).contains("lc_monetary"), "normal sessions keep the server's");
+    }
+
+    @Test
     void socketTimeoutRoundsUpToSeconds() {
         assertEquals(0, ConnectionFactory.socketTimeoutSeconds(Duration.ZERO));
         assertEquals(1, ConnectionFactory.socketTimeoutSeconds(Duration.ofMillis(1)));

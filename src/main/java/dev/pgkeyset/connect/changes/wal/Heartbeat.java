@@ -21,7 +21,8 @@ public final class Heartbeat {
     }
 
     /**
-     * Emits one heartbeat and returns its LSN. Commits when the connection is not in autocommit.
+     * Emits one heartbeat and returns the end of its WAL record ({@code pg_logical_emit_message}'s
+     * result): once {@link WalStream#receivedLsn()} reaches it, the walsender has decoded it. Commits when the connection is not in autocommit.
      * (A non-transactional message is flushed by the WAL writer within {@code wal_writer_delay},
      * not by this call; only then can the walsender read it.)
      */

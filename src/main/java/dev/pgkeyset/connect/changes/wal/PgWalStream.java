@@ -17,6 +17,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.ReplicationConnection;
+import dev.pgkeyset.connect.pg.Sql;
 
 /**
  * {@link WalStream} over pgjdbc's replication API: one replication connection
@@ -29,6 +31,11 @@ import dev.pgkeyset.connect.pg.ConnectionFactory;
  * records the position, and the next {@code read()} sends it to the server, at most every
  * {@link #CONFIRM_INTERVAL}. {@code read()} must be called at least every status interval while the
  * stream is open, or the server ends the connection after its {@code wal_sender_timeout}.
+ *
+ * <p>A network that stops passing bytes cannot block {@code read()} (it never waits for data), and
+ * is noticed: after a third of {@code connection.socket.timeout.ms} of silence (10 s at most) the
+ * stream asks the server for a keepalive, and silence past the whole timeout fails {@code read()}
+ * with a transient {@code 08006}.
  */
 public final class PgWalStream implements WalStream {
 
@@ -37,11 +44,11 @@ public final class PgWalStream implements WalStream {
     /** How often pgjdbc sends the standby status on its own (received/flushed positions, and "alive"). */
     public static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
     /** A new confirmed position is sent at most this often (each send asks the server for a keepalive back). */
-    public static final Duration CONFIRM_INTERVAL = Duration.ofMillis(500);
+    public static final Duration CONFIRM_INTERVAL = Duration.ofMillis(200);
 
     private final String slot;
     private final String publication;
-    private final Connection connection;
+    private final ReplicationConnection replication;
     private final PGReplicationStream stream;
     private final int backendPid;
 
@@ -52,18 +59,27 @@ public final class PgWalStream implements WalStream {
     private long sentConfirmedLsn;
     private long lastConfirmSentNanos;
     private boolean closed;
+    /** Silence after which the connection counts as dead (connection.socket.timeout.ms; 0: never). */
+    private final long silenceLimitNanos;
+    /** Silence after which the server is asked for a keepalive, to tell quiet from dead. */
+    private final long probeAfterNanos;
+    private long lastProbeNanos;
 
-    private PgWalStream(String slot, String publication, Connection connection, PGReplicationStream stream,
-            long confirmedLsn) throws SQLException {
+    private PgWalStream(String slot, String publication, ReplicationConnection replication, PGReplicationStream stream,
+            long confirmedLsn, Duration silenceLimit) throws SQLException {
         this.slot = slot;
         this.publication = publication;
-        this.connection = connection;
+        this.replication = replication;
         this.stream = stream;
-        this.backendPid = connection.unwrap(PGConnection.class).getBackendPID();
+        this.backendPid = replication.connection().unwrap(PGConnection.class).getBackendPID();
+        this.silenceLimitNanos = silenceLimit.toNanos();
+        this.probeAfterNanos = Math.min(STATUS_INTERVAL.toNanos(), silenceLimitNanos / 3);
+        this.lastProbeNanos = System.nanoTime();
         this.receivedLsn = Lsn.max(confirmedLsn, stream.getLastReceiveLSN().asLong());
         this.confirmedLsn = new AtomicLong(confirmedLsn);
         this.sentConfirmedLsn = confirmedLsn;
-        this.lastConfirmSentNanos = System.nanoTime();
+        // The first confirm goes out at once.
+        this.lastConfirmSentNanos = System.nanoTime() - CONFIRM_INTERVAL.toNanos();
     }
 
     /**
@@ -77,7 +93,8 @@ public final class PgWalStream implements WalStream {
     public static PgWalStream open(PgKeysetConfig config, long startLsn) throws SQLException {
         String slot = config.slotName();
         String publication = config.publicationName();
-        Connection connection = ConnectionFactory.openReplication(config);
+        ReplicationConnection replication = ConnectionFactory.openReplication(config);
+        Connection connection = replication.connection();
         try {
             // Asked first, on the same connection, so the task's error says what is wrong with the
             // slot rather than what START_REPLICATION happened to report.
@@ -88,6 +105,11 @@ public final class PgWalStream implements WalStream {
             if (state.get().lost()) {
                 throw WalStreamFaults.slotLost(slot);
             }
+            if ("unreserved".equals(state.get().walStatus())) {
+                LOG.warn("Replication slot '{}' is about to lose WAL it needs (wal_status = 'unreserved': it retains more "
+                        + "than max_slot_wal_keep_size, and the server may remove that WAL at its next checkpoint); "
+                        + "once lost, only a new snapshot recovers", slot);
+            }
             if (state.get().active()) {
                 throw new SlotInUseException(slot, state.get().activePid(), null);
             }
@@ -95,22 +117,31 @@ public final class PgWalStream implements WalStream {
                     .replicationStream().logical()
                     .withSlotName(slot)
                     .withSlotOption("proto_version", "1")
-                    .withSlotOption("publication_names", publication)
+                    .withSlotOption("publication_names", publicationNamesOption(publication))
                     .withStartPosition(LogSequenceNumber.valueOf(startLsn))
                     .withStatusInterval((int) STATUS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS)
                     .start();
             long confirmed = Lsn.max(state.get().confirmedFlushLsn(), startLsn);
-            PgWalStream opened = new PgWalStream(slot, publication, connection, stream, confirmed);
+            PgWalStream opened = new PgWalStream(slot, publication, replication, stream, confirmed,
+                    config.socketTimeout());
             LOG.info("Streaming replication slot '{}' (publication '{}') from {} on walsender pid {}", slot,
                     publication, Lsn.format(confirmed), opened.backendPid);
             return opened;
         } catch (SQLException e) {
-            closeQuietly(connection);
+            closeQuietly(replication);
             throw WalStreamFaults.rethrow(e, slot, publication);
         } catch (RuntimeException e) {
-            closeQuietly(connection);
+            closeQuietly(replication);
             throw e;
         }
+    }
+
+    /**
+     * pgoutput reads {@code publication_names} as a list of identifiers (unquoted ones fold to
+     * lower case), and pgjdbc puts the option's value between single quotes as it is.
+     */
+    static String publicationNamesOption(String publication) {
+        return Sql.quoteIdentifier(publication).replace("'", "''");
     }
 
     @Override
@@ -122,10 +153,36 @@ public final class PgWalStream implements WalStream {
             sendConfirmedIfDue();
             ByteBuffer payload = stream.readPending();
             receivedLsn = Lsn.max(receivedLsn, stream.getLastReceiveLSN().asLong());
-            return payload == null ? null : decode(payload);
+            if (payload == null) {
+                checkAlive();
+                return null;
+            }
+            return decode(payload);
         } catch (SQLException e) {
             close();
             throw WalStreamFaults.rethrow(e, slot, publication);
+        }
+    }
+
+    /**
+     * Nothing to read: a quiet server, or a network that stopped passing bytes. A server answers
+     * a status update that asks for a reply, so after some silence one is sent; silence past
+     * {@code connection.socket.timeout.ms} is a dead connection (transient: the reader reopens).
+     */
+    private void checkAlive() throws SQLException {
+        long silent = replication.nanosSinceLastRead();
+        if (silent < 0 || silenceLimitNanos == 0) {
+            return;
+        }
+        if (silent > silenceLimitNanos) {
+            throw new SQLException("No byte from the walsender of slot '" + slot + "' for " + silent / 1_000_000
+                    + " ms (connection.socket.timeout.ms is " + silenceLimitNanos / 1_000_000 + "): the network or the "
+                    + "server stopped answering", "08006");
+        }
+        long now = System.nanoTime();
+        if (silent > probeAfterNanos && now - lastProbeNanos > probeAfterNanos) {
+            stream.forceUpdateStatus();
+            lastProbeNanos = now;
         }
     }
 
@@ -193,10 +250,10 @@ public final class PgWalStream implements WalStream {
         }
         // Closing the connection ends the walsender at once; ending the COPY first would wait for
         // the server to stop sending, which a large transaction can make long.
-        closeQuietly(connection);
+        closeQuietly(replication);
     }
 
-    private static void closeQuietly(Connection connection) {
+    private static void closeQuietly(ReplicationConnection connection) {
         try {
             connection.close();
         } catch (SQLException e) {

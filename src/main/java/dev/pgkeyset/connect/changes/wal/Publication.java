@@ -85,7 +85,8 @@ public final class Publication {
     /**
      * {@code publication.autocreate=filtered}: creates the publication for {@code tables}, or
      * changes it to publish exactly them ({@code ALTER PUBLICATION ... SET TABLE}), every operation,
-     * via the partition root. Commits when autocommit is off. Needs ownership of the tables (or
+     * via the partition root. Commits when autocommit is off. Needs a connection that may write
+     * (not a read-only one: CREATE/ALTER PUBLICATION is DDL), ownership of the tables (or
      * superuser), and of the publication when it exists.
      *
      * @return true when it created or changed something

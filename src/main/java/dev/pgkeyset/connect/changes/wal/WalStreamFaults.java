@@ -35,6 +35,9 @@ public final class WalStreamFaults {
     public static Exception classify(SQLException error, String slot, String publication) {
         String state = error.getSQLState();
         String message = String.valueOf(error.getMessage());
+        if (error instanceof SlotInUseException) {
+            return error;
+        }
         if (SqlErrors.isObjectInUse(error)) {
             return new SlotInUseException(slot, activePid(message), error);
         }

@@ -159,6 +159,67 @@ class PgWalStreamIT {
         }
     }
 
+    /** Within one long-lived session pgoutput sends a table's Relation once, and again after its columns change. */
+    @Test
+    void relationIsSentAgainAfterAColumnChangeInTheSameSession() throws Exception {
+        try (PgWalStream stream = PgWalStream.open(config(db, slot), 0)) {
+            db.execute("INSERT INTO t (id) VALUES (1)");
+            assertEquals(1, relations(readTransaction(stream)).size());
+            db.execute("INSERT INTO t (id) VALUES (2)");
+            assertEquals(0, relations(readTransaction(stream)).size(), "sent once per session");
+
+            db.execute("ALTER TABLE t RENAME COLUMN span TO \"Späne\"", "ALTER TABLE t ADD COLUMN extra int",
+                    "INSERT INTO t (id, extra) VALUES (3, 7)");
+            List<PgOutputMessage> tx = readTransaction(stream);
+
+            List<PgOutputMessage.Relation> changed = relations(tx);
+            assertEquals(1, changed.size());
+            List<String> expected = new ArrayList<>();
+            try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0"
+                            + " AND NOT attisdropped ORDER BY attnum")) {
+                while (rs.next()) {
+                    expected.add(rs.getString(1));
+                }
+            }
+            assertEquals(expected, changed.get(0).columns().stream().map(PgOutputMessage.RelationColumn::name).toList());
+            Insert insert = tx.stream().filter(Insert.class::isInstance).map(Insert.class::cast).findFirst().orElseThrow();
+            assertEquals("7", insert.newTuple().texts()[expected.indexOf("extra")]);
+        }
+    }
+
+    @Test
+    void aPublicationNameThatNeedsQuotingIsStreamed() throws Exception {
+        String name = "Pub 'Quoted' \"x\"";
+        db.execute("CREATE PUBLICATION " + dev.pgkeyset.connect.pg.Sql.quoteIdentifier(name) + " FOR TABLE t");
+        Map<String, String> props = new HashMap<>(db.connectorConfig("s", "public\\.t"));
+        props.putAll(slot.walProps());
+        props.put("publication.name", name);
+        try (PgWalStream stream = PgWalStream.open(new PgKeysetConfig(props), 0)) {
+            db.execute("INSERT INTO t (id) VALUES (1)");
+            assertEquals(1, readTransaction(stream).stream().filter(Insert.class::isInstance).count());
+        }
+    }
+
+    private static List<PgOutputMessage.Relation> relations(List<PgOutputMessage> messages) {
+        return messages.stream().filter(PgOutputMessage.Relation.class::isInstance)
+                .map(PgOutputMessage.Relation.class::cast).toList();
+    }
+
+    @Test
+    void aQuietServerIsNotTakenForADeadNetwork() throws Exception {
+        Map<String, String> props = new HashMap<>(db.connectorConfig("s", "public\\.t"));
+        props.putAll(slot.walProps());
+        props.put("connection.socket.timeout.ms", "2000");
+        try (PgWalStream stream = PgWalStream.open(new PgKeysetConfig(props), 0)) {
+            long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (System.nanoTime() < until) {
+                stream.read(); // asks for a keepalive after ~0.7 s of silence; fails only past 2 s of it
+                Thread.sleep(20);
+            }
+        }
+    }
+
     private static PgOutputMessage last(List<PgOutputMessage> messages) {
         return messages.get(messages.size() - 1);
     }
