@@ -46,6 +46,7 @@ class WalCaptureIT {
     private EmbeddedConnectCluster connect;
     private final String slot = WalFixture.uniqueName("capture");
     private final String snapshotSlot = WalFixture.uniqueName("snap");
+    private final String addSlot = WalFixture.uniqueName("add");
 
     @BeforeAll
     void setUp() throws Exception {
@@ -65,6 +66,7 @@ class WalCaptureIT {
             if (connect != null) {
                 connect.deleteConnector("walcap");
                 connect.deleteConnector("walsnap");
+                connect.deleteConnector("waladd");
             }
         } catch (RuntimeException ignored) {
             // the cluster stops anyway
@@ -72,6 +74,7 @@ class WalCaptureIT {
             try {
                 WalFixture.dropSlotAndPublication(db, slot);
                 WalFixture.dropSlotAndPublication(db, snapshotSlot);
+                WalFixture.dropSlotAndPublication(db, addSlot);
             } finally {
                 ConnectFixture.stopAll(connect, db);
             }
@@ -269,6 +272,54 @@ class WalCaptureIT {
         assertEquals(deleted, tombstones, "every deleted key ends in a tombstone");
         assertTrue(ops.getOrDefault("r", 0) > 0 && ops.getOrDefault("u", 0) > 0 && ops.getOrDefault("d", 0) > 0,
                 "ops " + ops);
+    }
+
+    /**
+     * A table created while the connector streams: discovery reconfigures the task, the
+     * publication is extended, the new table is snapshotted, then its changes (and the first
+     * table's, written meanwhile) stream.
+     */
+    @Test
+    void aTableAddedLaterIsSnapshottedThenStreamed() throws Exception {
+        db.execute("CREATE TABLE add_a (id int PRIMARY KEY, note text)",
+                "INSERT INTO add_a SELECT g, 'a' || g FROM generate_series(1, 100) g");
+        Map<String, String> config = WalFixture.walConfig(db, "waladd", "public\\.add_.*", addSlot, "initial");
+        config.put("table.discovery.interval.ms", "1000");
+        connect.configureConnector("waladd", config);
+        Map<String, JsonNode> last = new HashMap<>();
+        Map<String, String> ops = new HashMap<>();
+        java.util.function.Consumer<TopicReader.Row> keep = row -> {
+            String key = row.topic() + "/" + row.key().get("id").asInt();
+            last.put(key, row.value());
+            ops.put(key, row.op());
+        };
+        try (TopicReader a = new TopicReader(connect.kafka().bootstrapServers(), List.of("waladd.public.add_a"))) {
+            a.readUntil(() -> last.size() == 100, TIMEOUT, keep);
+            WalFixture.awaitStreaming(db, addSlot, TIMEOUT);
+            db.execute("CREATE TABLE add_b (id int PRIMARY KEY, note text)",
+                    "INSERT INTO add_b SELECT g, 'b' || g FROM generate_series(1, 50) g",
+                    "UPDATE add_a SET note = 'changed' WHERE id <= 10");
+            ConnectFixture.waitFor("add_b in the publication", TIMEOUT, () -> db.queryLong("SELECT count(*) FROM "
+                    + "pg_publication_tables WHERE pubname = '" + addSlot + "' AND tablename = 'add_b'") == 1);
+            db.execute("UPDATE add_a SET note = 'again' WHERE id <= 5", "UPDATE add_b SET note = 'streamed' WHERE id <= 5",
+                    "INSERT INTO add_b VALUES (51, 'inserted')");
+            try (TopicReader b = new TopicReader(connect.kafka().bootstrapServers(), List.of("waladd.public.add_b"))) {
+                b.readUntil(() -> "c".equals(ops.get("waladd.public.add_b/51")), TIMEOUT, keep);
+            }
+            a.readUntil(() -> "again".equals(textOf(last.get("waladd.public.add_a/5"))), TIMEOUT, keep);
+        }
+        for (int id = 1; id <= 10; id++) {
+            assertEquals(id <= 5 ? "again" : "changed", textOf(last.get("waladd.public.add_a/" + id)), "add_a " + id);
+        }
+        for (int id = 1; id <= 51; id++) {
+            String expected = id <= 5 ? "streamed" : id == 51 ? "inserted" : "b" + id;
+            assertEquals(expected, textOf(last.get("waladd.public.add_b/" + id)), "add_b " + id);
+        }
+        assertEquals("r", ops.get("waladd.public.add_b/20"), "the added table was snapshotted");
+    }
+
+    private static String textOf(JsonNode value) {
+        return value == null || value.get("note") == null ? null : value.get("note").asText();
     }
 
     /** Compares each row of {@code sql} (id, then the columns as text) with the key's last record; returns mismatches. */
