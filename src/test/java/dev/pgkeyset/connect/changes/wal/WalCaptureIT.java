@@ -47,6 +47,7 @@ class WalCaptureIT {
     private final String slot = WalFixture.uniqueName("capture");
     private final String snapshotSlot = WalFixture.uniqueName("snap");
     private final String addSlot = WalFixture.uniqueName("add");
+    private final String idleSlot = WalFixture.uniqueName("idle");
 
     @BeforeAll
     void setUp() throws Exception {
@@ -67,6 +68,7 @@ class WalCaptureIT {
                 connect.deleteConnector("walcap");
                 connect.deleteConnector("walsnap");
                 connect.deleteConnector("waladd");
+                connect.deleteConnector("walidle");
             }
         } catch (RuntimeException ignored) {
             // the cluster stops anyway
@@ -75,6 +77,7 @@ class WalCaptureIT {
                 WalFixture.dropSlotAndPublication(db, slot);
                 WalFixture.dropSlotAndPublication(db, snapshotSlot);
                 WalFixture.dropSlotAndPublication(db, addSlot);
+                WalFixture.dropSlotAndPublication(db, idleSlot);
             } finally {
                 ConnectFixture.stopAll(connect, db);
             }
@@ -320,6 +323,30 @@ class WalCaptureIT {
 
     private static String textOf(JsonNode value) {
         return value == null || value.get("note") == null ? null : value.get("note").asText();
+    }
+
+    /**
+     * While no captured table changes, the slot's confirmed position keeps up: 100 MB of WAL
+     * written to a table the connector does not capture leaves the slot within 16 MB of
+     * pg_current_wal_lsn() within 60 s.
+     */
+    @Test
+    void anIdleSlotKeepsUpWithWalWrittenElsewhere() throws Exception {
+        db.execute("CREATE TABLE idle_captured (id int PRIMARY KEY)", "CREATE TABLE idle_elsewhere (id int, pad text)");
+        connect.configureConnector("walidle", WalFixture.walConfig(db, "walidle", "public\\.idle_captured", idleSlot,
+                "never"));
+        WalFixture.awaitStreaming(db, idleSlot, TIMEOUT);
+        long before = db.queryLong("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+        db.execute("INSERT INTO idle_elsewhere SELECT g, repeat('x', 1000) FROM generate_series(1, 100000) g");
+        long written = db.queryLong("SELECT (pg_current_wal_lsn() - '0/0')::bigint") - before;
+        assertTrue(written >= 100L << 20, "WAL written: " + written);
+        long start = System.nanoTime();
+        String behind = "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint FROM pg_replication_slots"
+                + " WHERE slot_name = '" + idleSlot + "'";
+        ConnectFixture.waitFor("the slot within 16 MB of the current WAL position", Duration.ofSeconds(60),
+                () -> db.queryLong(behind) < 16L << 20);
+        System.out.printf("WalCaptureIT idle slot: %d MB of WAL elsewhere, slot within 16 MB after %d ms (%d KB behind)%n",
+                written >> 20, (System.nanoTime() - start) / 1_000_000, db.queryLong(behind) >> 10);
     }
 
     /** Compares each row of {@code sql} (id, then the columns as text) with the key's last record; returns mismatches. */
