@@ -58,7 +58,9 @@ public class PgKeysetSourceTask extends SourceTask {
         connections = ConnectionFactory.forTask(config, "pgkeyset-task", slices.size());
         try {
             List<TableInfo> infos = describe(assigned);
-            if (config.captureMode() == CaptureMode.WAL) {
+            // snapshot.mode=initial_only copies the tables and stops there: no slot, no stream.
+            if (config.captureMode() == CaptureMode.WAL
+                    && config.snapshotMode() != dev.pgkeyset.connect.config.SnapshotMode.INITIAL_ONLY) {
                 wal = WalCapture.open(config, slices, infos, connections, context.offsetStorageReader(),
                         pluginMetrics(), new PgWalServer(config), transactionContext());
             } else {

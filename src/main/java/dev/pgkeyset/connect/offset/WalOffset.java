@@ -4,8 +4,10 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The position of one change record read from the WAL: the commit LSN of its transaction and its
- * index inside that transaction (0-based). Transactions arrive in commit order, so these
+ * The position of one change record read from the WAL: the commit LSN of its transaction and the
+ * record's index inside that transaction (0-based). It counts records, not changes: an update
+ * that changes the key becomes two records (a tombstone for the old key, then the row), and each
+ * needs a position of its own, or a crash between them would skip the second on resume. Transactions arrive in commit order, so these
  * positions only grow; a change at or before the committed offset was delivered already.
  *
  * <p>As Kafka Connect stores it: partition {@code {"slot": "<slot>"}}, offset

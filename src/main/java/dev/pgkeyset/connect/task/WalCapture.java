@@ -2,7 +2,6 @@ package dev.pgkeyset.connect.task;
 
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -146,10 +145,16 @@ public final class WalCapture implements AutoCloseable {
             reader.readInto(batch, stream, transactions);
             failures = 0;
             confirm();
-            heartbeatAndSample();
         } catch (SQLException e) {
             // The records already in the batch are handed over: the reader counts them as produced.
             streamFailed(e);
+            return batch.isEmpty() ? null : batch.records();
+        }
+        try {
+            heartbeatAndSample();
+        } catch (SQLException e) {
+            // Only the heartbeat or a metrics sample failed: the stream is fine, try again later.
+            log.warn("Slot '{}': heartbeat or metrics sample failed: {}", config.slotName(), SqlErrors.describe(e));
         }
         return batch.isEmpty() ? null : batch.records();
     }
