@@ -50,6 +50,7 @@ class WalCaptureIT {
     private final String idleSlot = WalFixture.uniqueName("idle");
     private final String faultSlot = WalFixture.uniqueName("fault");
     private final String lostSlot = WalFixture.uniqueName("lost");
+    private final String busySlot = WalFixture.uniqueName("busy");
 
     @BeforeAll
     void setUp() throws Exception {
@@ -73,6 +74,7 @@ class WalCaptureIT {
                 connect.deleteConnector("walidle");
                 connect.deleteConnector("walfault");
                 connect.deleteConnector("wallost");
+                connect.deleteConnector("walbusy");
             }
         } catch (RuntimeException ignored) {
             // the cluster stops anyway
@@ -84,6 +86,7 @@ class WalCaptureIT {
                 WalFixture.dropSlotAndPublication(db, idleSlot);
                 WalFixture.dropSlotAndPublication(db, faultSlot);
                 WalFixture.dropSlotAndPublication(db, lostSlot);
+                WalFixture.dropSlotAndPublication(db, busySlot);
             } finally {
                 ConnectFixture.stopAll(connect, db);
             }
@@ -407,6 +410,43 @@ class WalCaptureIT {
         });
         assertTrue(trace[0].contains(lostSlot) && trace[0].toLowerCase(java.util.Locale.ROOT).contains("snapshot"),
                 "the failure names the slot and the recovery: " + trace[0].lines().findFirst().orElse(""));
+    }
+
+    /**
+     * The slot streamed by another backend when the task starts (as an old walsender lingers after
+     * a kill): the task waits and retries, RUNNING throughout, and streams once the slot is free.
+     */
+    @Test
+    void aSlotActiveForAnotherBackendIsWaitedFor() throws Exception {
+        db.execute("CREATE TABLE busy_t (id int PRIMARY KEY)");
+        Map<String, String> config = WalFixture.walConfig(db, "walbusy", "public\\.busy_t", busySlot, "never");
+        config.put("retry.backoff.max.ms", "500");
+        config.put("connection.attempts", "2");
+        db.execute("CREATE PUBLICATION " + busySlot + " FOR TABLE busy_t",
+                "SELECT pg_create_logical_replication_slot('" + busySlot + "', 'pgoutput')");
+        int pid;
+        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "walbusy")) {
+            try (PgWalStream other = PgWalStream.open(new dev.pgkeyset.connect.config.PgKeysetConfig(config), 0)) {
+                pid = other.backendPid();
+                connect.configureConnector("walbusy", config);
+                connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("walbusy", 1, "task running");
+                // Longer than connection.attempts × retry.backoff.max.ms: waiting has no attempt limit.
+                for (int i = 0; i < 40; i++) {
+                    other.read();
+                    Thread.sleep(100);
+                }
+                assertEquals(pid, db.queryLong("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '"
+                        + busySlot + "'"), "still held by the other backend");
+            }
+            ConnectFixture.waitFor("the task streaming the slot", TIMEOUT, () -> db.queryLong("SELECT count(*) FROM "
+                    + "pg_replication_slots WHERE slot_name = '" + busySlot + "' AND active AND active_pid <> " + pid) == 1);
+            db.execute("INSERT INTO busy_t VALUES (1)");
+            try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of("walbusy.public.busy_t"))) {
+                Set<Integer> seen = new HashSet<>();
+                reader.readUntil(() -> seen.contains(1), TIMEOUT, row -> seen.add(row.key().get("id").asInt()));
+            }
+            watch.assertNeverFailed();
+        }
     }
 
     /** Compares each row of {@code sql} (id, then the columns as text) with the key's last record; returns mismatches. */
