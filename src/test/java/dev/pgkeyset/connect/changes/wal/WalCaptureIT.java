@@ -169,6 +169,18 @@ class WalCaptureIT {
             });
         }
         System.out.println("WalCaptureIT records by op: " + ops);
+        javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        javax.management.ObjectName metrics = jmx.queryNames(
+                new javax.management.ObjectName("kafka.connect:type=plugins,connector=walcap,*"), null).stream()
+                .filter(n -> slot.equals(n.getKeyProperty("slot"))).findFirst().orElseThrow();
+        long decoded = (Long) jmx.getAttribute(metrics, "wal-changes-decoded-total");
+        long lagMs = (Long) jmx.getAttribute(metrics, "wal-lag-ms");
+        System.out.println("WalCaptureIT metrics: decoded " + decoded + ", lag " + lagMs + " ms, retained "
+                + jmx.getAttribute(metrics, "slot-retained-wal-bytes") + " bytes, lag "
+                + jmx.getAttribute(metrics, "wal-lag-bytes") + " bytes");
+        assertTrue(decoded >= ops.values().stream().mapToInt(Integer::intValue).sum() - ops.getOrDefault("d", 0),
+                "changes decoded over JMX: " + decoded);
+        assertTrue(lagMs >= 0 && lagMs < 120_000, "lag over JMX: " + lagMs);
 
         // Expected values from PostgreSQL, each column as its own text.
         Map<Integer, String[]> rows = new HashMap<>();
