@@ -55,6 +55,7 @@ public final class WalCapture implements AutoCloseable {
     private final WalStats stats;
     private final RetryPolicy retry;
     private final TransactionContext transactions;
+    private final boolean noTables;
     private TableSet snapshot;
     private WalStream stream;
     private int failures;
@@ -64,7 +65,8 @@ public final class WalCapture implements AutoCloseable {
     private long sampledNanos;
 
     private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
-                       TableSet snapshot, TransactionContext transactions) {
+                       TableSet snapshot, TransactionContext transactions, boolean noTables) {
+        this.noTables = noTables;
         this.config = config;
         this.server = server;
         this.reader = reader;
@@ -106,7 +108,10 @@ public final class WalCapture implements AutoCloseable {
                 config.publicationName(), committed == null ? "no committed WAL offset"
                         : "resuming after commit LSN " + WalOffset.formatLsn(committed.commitLsn()) + " event "
                                 + committed.event());
-        return new WalCapture(config, server, reader, stats, snapshot, transactions);
+        if (plans.isEmpty()) {
+            log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
+        }
+        return new WalCapture(config, server, reader, stats, snapshot, transactions, plans.isEmpty());
     }
 
     private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {
@@ -125,6 +130,10 @@ public final class WalCapture implements AutoCloseable {
 
     /** The next batch, or null when there is nothing now. */
     public List<SourceRecord> poll() {
+        if (noTables) {
+            // No publication to stream (one cannot be FOR TABLE nothing): idle until discovery finds a table.
+            return null;
+        }
         if (snapshot != null) {
             if (!snapshot.finished()) {
                 List<SourceRecord> batch = snapshot.poll();
@@ -251,6 +260,9 @@ public final class WalCapture implements AutoCloseable {
     public Duration idleTime(Duration cap) {
         if (snapshot != null) {
             return snapshot.idleTime(cap);
+        }
+        if (noTables) {
+            return cap;
         }
         if (stream == null) {
             long nanos = Math.max(1_000_000L, notBeforeNanos - System.nanoTime());
