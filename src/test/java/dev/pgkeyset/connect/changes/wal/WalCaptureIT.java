@@ -48,9 +48,6 @@ class WalCaptureIT {
     private final String snapshotSlot = WalFixture.uniqueName("snap");
     private final String addSlot = WalFixture.uniqueName("add");
     private final String idleSlot = WalFixture.uniqueName("idle");
-    private final String faultSlot = WalFixture.uniqueName("fault");
-    private final String lostSlot = WalFixture.uniqueName("lost");
-    private final String busySlot = WalFixture.uniqueName("busy");
 
     @BeforeAll
     void setUp() throws Exception {
@@ -72,9 +69,6 @@ class WalCaptureIT {
                 connect.deleteConnector("walsnap");
                 connect.deleteConnector("waladd");
                 connect.deleteConnector("walidle");
-                connect.deleteConnector("walfault");
-                connect.deleteConnector("wallost");
-                connect.deleteConnector("walbusy");
             }
         } catch (RuntimeException ignored) {
             // the cluster stops anyway
@@ -84,9 +78,6 @@ class WalCaptureIT {
                 WalFixture.dropSlotAndPublication(db, snapshotSlot);
                 WalFixture.dropSlotAndPublication(db, addSlot);
                 WalFixture.dropSlotAndPublication(db, idleSlot);
-                WalFixture.dropSlotAndPublication(db, faultSlot);
-                WalFixture.dropSlotAndPublication(db, lostSlot);
-                WalFixture.dropSlotAndPublication(db, busySlot);
             } finally {
                 ConnectFixture.stopAll(connect, db);
             }
@@ -368,97 +359,6 @@ class WalCaptureIT {
                 () -> db.queryLong(behind) < 16L << 20);
         System.out.printf("WalCaptureIT idle slot: %d MB of WAL elsewhere, slot within 16 MB after %d ms (%d KB behind)%n",
                 written >> 20, (System.nanoTime() - start) / 1_000_000, db.queryLong(behind) >> 10);
-    }
-
-    /**
-     * The walsender terminated (pg_terminate_backend) twice while transactions commit: the task
-     * reconnects with its backoff and resumes from the slot, never FAILED, and every row arrives.
-     */
-    @Test
-    void aTerminatedWalsenderIsReconnectedWithNothingLost() throws Exception {
-        db.execute("CREATE TABLE faulty (id int PRIMARY KEY, note text)");
-        Map<String, String> config = WalFixture.walConfig(db, "walfault", "public\\.faulty", faultSlot, "never");
-        config.put("retry.backoff.ms", "100");
-        connect.configureConnector("walfault", config);
-        WalFixture.awaitStreaming(db, faultSlot, TIMEOUT);
-        Set<Integer> seen = new HashSet<>();
-        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "walfault")) {
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                for (int tx = 0; tx < 300; tx++) {
-                    st.execute("INSERT INTO faulty SELECT g, 'n' FROM generate_series(" + (tx * 10 + 1) + ", "
-                            + (tx * 10 + 10) + ") g");
-                    if (tx == 100 || tx == 200) {
-                        WalFixture.awaitStreaming(db, faultSlot, TIMEOUT);
-                        long terminated = db.queryLong("SELECT count(pg_terminate_backend(active_pid)) FROM "
-                                + "pg_replication_slots WHERE slot_name = '" + faultSlot + "' AND active_pid IS NOT NULL");
-                        assertEquals(1, terminated, "walsender terminated");
-                    }
-                }
-            }
-            try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(),
-                    List.of("walfault.public.faulty"))) {
-                reader.readUntil(() -> seen.size() == 3000, TIMEOUT, row -> seen.add(row.key().get("id").asInt()));
-            }
-            watch.assertNeverFailed();
-        }
-    }
-
-    /** The slot dropped under a streaming task: the task FAILS, saying what happened and how to recover. */
-    @Test
-    void aDroppedSlotFailsTheTaskWithTheRemedy() throws Exception {
-        db.execute("CREATE TABLE lost_t (id int PRIMARY KEY)");
-        connect.configureConnector("wallost", WalFixture.walConfig(db, "wallost", "public\\.lost_t", lostSlot, "never"));
-        WalFixture.awaitStreaming(db, lostSlot, TIMEOUT);
-        WalFixture.dropSlotAndPublication(db, lostSlot);
-        String[] trace = new String[1];
-        ConnectFixture.waitFor("the task FAILED", TIMEOUT, () -> {
-            try {
-                var task = connect.connectorStatus("wallost").tasks().get(0);
-                trace[0] = task.trace();
-                return "FAILED".equals(task.state());
-            } catch (RuntimeException notYet) {
-                return false;
-            }
-        });
-        assertTrue(trace[0].contains(lostSlot) && trace[0].toLowerCase(java.util.Locale.ROOT).contains("snapshot"),
-                "the failure names the slot and the recovery: " + trace[0].lines().findFirst().orElse(""));
-    }
-
-    /**
-     * The slot streamed by another backend when the task starts (as an old walsender lingers after
-     * a kill): the task waits and retries, RUNNING throughout, and streams once the slot is free.
-     */
-    @Test
-    void aSlotActiveForAnotherBackendIsWaitedFor() throws Exception {
-        db.execute("CREATE TABLE busy_t (id int PRIMARY KEY)");
-        Map<String, String> config = WalFixture.walConfig(db, "walbusy", "public\\.busy_t", busySlot, "never");
-        config.put("retry.backoff.max.ms", "500");
-        config.put("connection.attempts", "2");
-        db.execute("CREATE PUBLICATION " + busySlot + " FOR TABLE busy_t",
-                "SELECT pg_create_logical_replication_slot('" + busySlot + "', 'pgoutput')");
-        int pid;
-        try (ConnectFixture.TaskWatch watch = new ConnectFixture.TaskWatch(connect, "walbusy")) {
-            try (PgWalStream other = PgWalStream.open(new dev.pgkeyset.connect.config.PgKeysetConfig(config), 0)) {
-                pid = other.backendPid();
-                connect.configureConnector("walbusy", config);
-                connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("walbusy", 1, "task running");
-                // Longer than connection.attempts × retry.backoff.max.ms: waiting has no attempt limit.
-                for (int i = 0; i < 40; i++) {
-                    other.read();
-                    Thread.sleep(100);
-                }
-                assertEquals(pid, db.queryLong("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '"
-                        + busySlot + "'"), "still held by the other backend");
-            }
-            ConnectFixture.waitFor("the task streaming the slot", TIMEOUT, () -> db.queryLong("SELECT count(*) FROM "
-                    + "pg_replication_slots WHERE slot_name = '" + busySlot + "' AND active AND active_pid <> " + pid) == 1);
-            db.execute("INSERT INTO busy_t VALUES (1)");
-            try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of("walbusy.public.busy_t"))) {
-                Set<Integer> seen = new HashSet<>();
-                reader.readUntil(() -> seen.contains(1), TIMEOUT, row -> seen.add(row.key().get("id").asInt()));
-            }
-            watch.assertNeverFailed();
-        }
     }
 
     /** Compares each row of {@code sql} (id, then the columns as text) with the key's last record; returns mismatches. */
