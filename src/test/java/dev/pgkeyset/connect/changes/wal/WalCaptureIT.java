@@ -48,6 +48,7 @@ class WalCaptureIT {
     private final String snapshotSlot = WalFixture.uniqueName("snap");
     private final String addSlot = WalFixture.uniqueName("add");
     private final String idleSlot = WalFixture.uniqueName("idle");
+    private final String truncateSlot = WalFixture.uniqueName("trunc");
 
     @BeforeAll
     void setUp() throws Exception {
@@ -69,6 +70,7 @@ class WalCaptureIT {
                 connect.deleteConnector("walsnap");
                 connect.deleteConnector("waladd");
                 connect.deleteConnector("walidle");
+                connect.deleteConnector("waltrunc");
             }
         } catch (RuntimeException ignored) {
             // the cluster stops anyway
@@ -78,6 +80,7 @@ class WalCaptureIT {
                 WalFixture.dropSlotAndPublication(db, snapshotSlot);
                 WalFixture.dropSlotAndPublication(db, addSlot);
                 WalFixture.dropSlotAndPublication(db, idleSlot);
+                WalFixture.dropSlotAndPublication(db, truncateSlot);
             } finally {
                 ConnectFixture.stopAll(connect, db);
             }
@@ -359,6 +362,23 @@ class WalCaptureIT {
                 () -> db.queryLong(behind) < 16L << 20);
         System.out.printf("WalCaptureIT idle slot: %d MB of WAL elsewhere, slot within 16 MB after %d ms (%d KB behind)%n",
                 written >> 20, (System.nanoTime() - start) / 1_000_000, db.queryLong(behind) >> 10);
+    }
+
+    /** truncate.handling=event: a TRUNCATE becomes one record with op t and no key or value, in stream order. */
+    @Test
+    void aTruncateBecomesAnEventInStreamOrder() throws Exception {
+        db.execute("CREATE TABLE trunc_t (id int PRIMARY KEY)");
+        connect.configureConnector("waltrunc", WalFixture.walConfig(db, "waltrunc", "public\\.trunc_t", truncateSlot,
+                "never"));
+        WalFixture.awaitStreaming(db, truncateSlot, TIMEOUT);
+        db.execute("INSERT INTO trunc_t VALUES (1), (2)", "TRUNCATE trunc_t", "INSERT INTO trunc_t VALUES (3)");
+        List<String> seen = new java.util.ArrayList<>();
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of("waltrunc.public.trunc_t"))) {
+            reader.readUntil(() -> seen.size() == 4, TIMEOUT, row -> seen.add(row.op() + ":"
+                    + (row.key() == null ? "no key" : row.key().get("id").asText())
+                    + (row.value() == null ? "/no value" : "")));
+        }
+        assertEquals(List.of("c:1", "c:2", "t:no key/no value", "c:3"), seen);
     }
 
     /** Compares each row of {@code sql} (id, then the columns as text) with the key's last record; returns mismatches. */
