@@ -48,6 +48,8 @@ public final class WalCapture implements AutoCloseable {
     /** How long the task sleeps between two empty reads of an open stream: bounds the added latency. */
     private static final Duration STREAM_IDLE = Duration.ofMillis(10);
     private static final long SAMPLE_INTERVAL_NANOS = 5_000_000_000L;
+    /** The longest wait between two looks at a slot held by another backend. */
+    private static final Duration SLOT_IN_USE_MAX_WAIT = Duration.ofSeconds(5);
 
     private final PgKeysetConfig config;
     private final WalServer server;
@@ -59,6 +61,8 @@ public final class WalCapture implements AutoCloseable {
     private TableSet snapshot;
     private WalStream stream;
     private int failures;
+    /** Opens refused in a row because another backend streamed the slot. */
+    private int inUseWaits;
     private long notBeforeNanos;
     private long lastConfirmed;
     private long confirmedMovedNanos = System.nanoTime();
@@ -174,6 +178,7 @@ public final class WalCapture implements AutoCloseable {
         }
         try {
             stream = server.open();
+            inUseWaits = 0;
             lastConfirmed = stream.confirmedLsn();
             confirmedMovedNanos = System.nanoTime();
             return true;
@@ -194,7 +199,10 @@ public final class WalCapture implements AutoCloseable {
             reader.streamRestarted();
         }
         if (server.waitsWithoutLimit(e)) {
-            Duration wait = retry.maxBackoff();
+            // Looked at again soon (the old walsender may end any moment), with no attempt limit.
+            inUseWaits++;
+            Duration backoff = retry.backoff(inUseWaits);
+            Duration wait = backoff.compareTo(SLOT_IN_USE_MAX_WAIT) < 0 ? backoff : SLOT_IN_USE_MAX_WAIT;
             log.warn("Slot '{}' cannot be streamed yet: {}; waiting {} ms and trying again (an old walsender lives "
                     + "until wal_sender_timeout)", config.slotName(), SqlErrors.describe(e), wait.toMillis());
             notBeforeNanos = System.nanoTime() + wait.toNanos();
