@@ -190,4 +190,83 @@ class SchemaChangeIT {
             assertTrue(e.getMessage().contains("public.items") && e.getMessage().contains("id"), e.getMessage());
         }
     }
+    /**
+     * capture.mode=wal: columns added, dropped and retyped between changes: each change record
+     * carries the table's columns as the WAL's Relation message gave them at that change, its
+     * values equal the row (as PostgreSQL prints it), and the schema changes exactly at the DDL.
+     */
+    @Test
+    void walChangesFollowColumnsAddedDroppedAndRetyped() throws Exception {
+        String slot = dev.pgkeyset.connect.testing.WalFixture.uniqueName("schema");
+        Map<String, String> props = dev.pgkeyset.connect.testing.WalFixture.walConfig(db, "s", "public\\.items", slot,
+                "never");
+        List<SourceRecord> changes = new ArrayList<>();
+        try (TaskHarness harness = new TaskHarness(props).start()) {
+            // The stream opens at the first poll.
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (db.queryLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot
+                    + "'") == 0) {
+                assertTrue(System.nanoTime() < deadline, "slot " + slot + " not streamed");
+                assertNull(harness.poll(), "nothing changed yet");
+            }
+            db.execute("UPDATE items SET a = a + 1 WHERE id <= 5");
+            pollAtLeast(harness, changes, 5);
+            db.execute("ALTER TABLE items ADD COLUMN c text DEFAULT 'new'", "UPDATE items SET a = a + 1 WHERE id BETWEEN 6 AND 10");
+            pollAtLeast(harness, changes, 10);
+            db.execute("ALTER TABLE items DROP COLUMN b", "UPDATE items SET c = 'c' || id WHERE id BETWEEN 11 AND 15");
+            pollAtLeast(harness, changes, 15);
+            db.execute("ALTER TABLE items ALTER COLUMN a TYPE bigint", "UPDATE items SET a = a * 1000000000 WHERE id BETWEEN 16 AND 20",
+                    "INSERT INTO items (id, a) VALUES (" + (ROWS + 1) + ", 7)");
+            pollAtLeast(harness, changes, 21);
+            for (int i = 0; i < 5; i++) {
+                List<SourceRecord> more = harness.poll();
+                if (more != null) {
+                    changes.addAll(more);
+                }
+            }
+        } finally {
+            dev.pgkeyset.connect.testing.WalFixture.dropSlotAndPublication(db, slot);
+        }
+        assertEquals(21, changes.size(), "one record per change");
+        List<Schema> schemas = new ArrayList<>();
+        for (SourceRecord change : changes) {
+            if (schemas.isEmpty() || !schemas.get(schemas.size() - 1).equals(change.valueSchema())) {
+                schemas.add(change.valueSchema());
+            }
+        }
+        assertEquals(4, schemas.size(), "one schema per table shape, in order");
+        int mismatches = 0;
+        try (java.sql.Connection c = db.connect(); java.sql.Statement st = c.createStatement()) {
+            for (SourceRecord change : changes) {
+                int id = id(change);
+                Struct value = (Struct) change.value();
+                try (java.sql.ResultSet rs = st.executeQuery("SELECT a::text, c, updated_at IS NOT NULL FROM items "
+                        + "WHERE id = " + id)) {
+                    rs.next();
+                    if (!rs.getString(1).equals(String.valueOf(value.get("a")))) {
+                        mismatches++;
+                        System.out.println("row " + id + " a: " + rs.getString(1) + " vs " + value.get("a"));
+                    }
+                    Object c1 = change.valueSchema().field("c") == null ? null : value.get("c");
+                    boolean cExpected = id > 5;
+                    if (cExpected != (change.valueSchema().field("c") != null)
+                            || (cExpected && !rs.getString(2).equals(c1))) {
+                        mismatches++;
+                        System.out.println("row " + id + " c: " + rs.getString(2) + " vs " + c1);
+                    }
+                }
+                boolean bExpected = id <= 10;
+                if (bExpected != (change.valueSchema().field("b") != null)) {
+                    mismatches++;
+                    System.out.println("row " + id + ": field b " + (bExpected ? "missing" : "still there"));
+                }
+                Schema.Type aType = id > 15 ? Schema.Type.INT64 : Schema.Type.INT32;
+                if (change.valueSchema().field("a").schema().type() != aType) {
+                    mismatches++;
+                    System.out.println("row " + id + ": a is " + change.valueSchema().field("a").schema().type());
+                }
+            }
+        }
+        assertEquals(0, mismatches, "mismatches");
+    }
 }
