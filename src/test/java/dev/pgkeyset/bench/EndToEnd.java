@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
 import dev.pgkeyset.connect.testing.ConnectFixture;
@@ -22,9 +23,14 @@ final class EndToEnd implements AutoCloseable {
 
     EndToEnd(BenchData data) throws InterruptedException {
         this.data = data;
+        this.connect = startWorker();
+    }
+
+    /** The worker every end-to-end line runs in (the WAL lines too, so their figures compare). */
+    static EmbeddedConnectCluster startWorker() throws InterruptedException {
         Map<String, String> worker = new HashMap<>();
         worker.put("offset.flush.interval.ms", "5000");
-        this.connect = ConnectFixture.start("bench", worker);
+        return ConnectFixture.start("bench", worker);
     }
 
     EmbeddedConnectCluster cluster() {
@@ -70,18 +76,7 @@ final class EndToEnd implements AutoCloseable {
     double debezium() throws Exception {
         String name = "debezium-" + (++runs);
         String slot = name.replace('-', '_');
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        config.put("database.hostname", data.server().host());
-        config.put("database.port", Integer.toString(data.server().port()));
-        config.put("database.user", data.server().user());
-        if (data.server().password() != null) {
-            config.put("database.password", data.server().password());
-        }
-        config.put("database.dbname", BenchData.DATABASE);
-        config.put("topic.prefix", name);
-        config.put("table.include.list", "public.pgbench_accounts");
-        config.put("plugin.name", "pgoutput");
+        Map<String, String> config = debeziumConfig(data, name, "public.pgbench_accounts");
         config.put("slot.name", slot);
         config.put("slot.drop.on.stop", "true");
         config.put("publication.name", "pub_" + slot);
@@ -92,6 +87,23 @@ final class EndToEnd implements AutoCloseable {
         } finally {
             dropReplicationLeftovers(slot);
         }
+    }
+
+    /** Debezium's connection settings for {@code data}'s database, pgoutput, one table; slot and modes are the caller's. */
+    static Map<String, String> debeziumConfig(BenchData data, String name, String table) {
+        Map<String, String> config = new HashMap<>();
+        config.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        config.put("database.hostname", data.server().host());
+        config.put("database.port", Integer.toString(data.server().port()));
+        config.put("database.user", data.server().user());
+        if (data.server().password() != null) {
+            config.put("database.password", data.server().password());
+        }
+        config.put("database.dbname", data.database());
+        config.put("topic.prefix", name);
+        config.put("table.include.list", table);
+        config.put("plugin.name", "pgoutput");
+        return config;
     }
 
     /** The slot goes when the connector stops (slot.drop.on.stop); the publication stays: both are cleared here. */
@@ -115,6 +127,22 @@ final class EndToEnd implements AutoCloseable {
     }
 
     private double timeUntilTopicHoldsAll(String name, Map<String, String> config, String topic) throws Exception {
+        try {
+            return data.rows / secondsUntilTopicHolds(connect, name, config, topic, data.rows);
+        } finally {
+            remove(connect, name, topic); // also on failure: a Debezium task would keep its slot active
+        }
+    }
+
+    /**
+     * Registers connector {@code name} and returns the seconds from then until {@code topic}
+     * (one partition, created by the worker) holds {@code records} records. Fails at once when a
+     * task of the connector FAILED (with its trace), when no record came for 2 minutes, and after 30. Leaves the connector running.
+     */
+    private static final Duration STALL = Duration.ofMinutes(2);
+
+    static double secondsUntilTopicHolds(EmbeddedConnectCluster connect, String name, Map<String, String> config,
+            String topic, long records) throws Exception {
         config.put("tasks.max", "1");
         config.put("topic.creation.default.replication.factor", "1");
         config.put("topic.creation.default.partitions", "1");
@@ -122,6 +150,9 @@ final class EndToEnd implements AutoCloseable {
         connect.configureConnector(name, config);
         TopicPartition partition = new TopicPartition(topic, 0);
         long deadline = start + Duration.ofMinutes(30).toNanos();
+        long nextStatusCheck = start;
+        long lastEnd = -1;
+        long lastProgress = start;
         while (true) {
             long end;
             try {
@@ -129,18 +160,60 @@ final class EndToEnd implements AutoCloseable {
             } catch (Exception notYet) {
                 end = 0;
             }
-            if (end >= data.rows) {
+            if (end >= records) {
                 break;
             }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + ": topic holds " + end + " of " + data.rows + " rows");
+            long now = System.nanoTime();
+            if (end != lastEnd) {
+                lastEnd = end;
+                lastProgress = now;
+            }
+            if (now > deadline || now - lastProgress > STALL.toNanos()) {
+                throw new IllegalStateException(name + ": topic holds " + end + " of " + records + " records"
+                        + (now > deadline ? "" : ", none added for " + STALL.toSeconds() + " s"));
+            }
+            if (now >= nextStatusCheck) {
+                failIfATaskFailed(connect, name, end, records);
+                nextStatusCheck = now + Duration.ofSeconds(2).toNanos();
             }
             Thread.sleep(100);
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        connect.deleteConnector(name);
-        connect.kafka().deleteTopic(topic);
-        return data.rows / seconds;
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /**
+     * Deletes the connector and its topic. Called in finally blocks, so a failure here is printed
+     * rather than thrown (it would hide the error that got us here).
+     */
+    static void remove(EmbeddedConnectCluster connect, String name, String topic) {
+        try {
+            connect.deleteConnector(name);
+        } catch (RuntimeException e) {
+            System.err.println("Could not delete connector " + name + ": " + e);
+        }
+        try {
+            connect.kafka().deleteTopic(topic);
+        } catch (RuntimeException e) {
+            System.err.println("Could not delete topic " + topic + ": " + e);
+        }
+    }
+
+    private static void failIfATaskFailed(EmbeddedConnectCluster connect, String name, long end, long records) {
+        ConnectorStateInfo status;
+        try {
+            status = connect.connectorStatus(name);
+        } catch (RuntimeException notCreatedYet) {
+            return;
+        }
+        for (ConnectorStateInfo.TaskState task : status.tasks()) {
+            if ("FAILED".equals(task.state())) {
+                throw new IllegalStateException(name + ": task " + task.id() + " FAILED with " + end + " of " + records
+                        + " records in the topic: " + task.trace());
+            }
+        }
+        if ("FAILED".equals(status.connector().state())) {
+            throw new IllegalStateException(name + ": connector FAILED: " + status.connector().trace());
+        }
     }
 
     @Override
