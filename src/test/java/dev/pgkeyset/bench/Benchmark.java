@@ -145,12 +145,7 @@ public final class Benchmark {
                 report.line("7. framework ceiling, warm", "rows/s", synthetic,
                         String.format("synthetic source, the same records without a database; cold %.0f rows/s",
                                 syntheticCold));
-                long pollIntervalMs = 1000;
-                ChangeLatency.Result latency = new ChangeLatency(data, e2e.cluster()).run("latency",
-                        ChangeLatency.queryMode(pollIntervalMs), 100, Duration.ofSeconds(latencySeconds));
-                report.extra("8. change-to-record latency at 100 rows/s, poll.interval.ms=" + pollIntervalMs,
-                        String.format("p50 %.0f ms, p99 %.0f ms over %d rows (target p50 <= %d ms)", latency.p50Ms(),
-                                latency.p99Ms(), latency.rows(), pollIntervalMs + 200));
+                queryLatency(report, data, e2e.cluster(), latencySeconds);
                 if (walLines) {
                     String unavailable = WalBench.unavailable(data);
                     if (unavailable != null) {
@@ -167,16 +162,30 @@ public final class Benchmark {
         System.exit(0);
     }
 
+    /** Line 8: query-based changes followed at 100 rows/s, polled every second. */
+    private static void queryLatency(Report report, BenchData data, EmbeddedConnectCluster connect, int seconds)
+            throws Exception {
+        long pollIntervalMs = 1000;
+        ChangeLatency.Result latency = new ChangeLatency(data, connect).run("latency",
+                ChangeLatency.queryMode(pollIntervalMs), 100, Duration.ofSeconds(seconds));
+        report.extra("8. change-to-record latency at 100 rows/s, poll.interval.ms=" + pollIntervalMs,
+                String.format("p50 %.0f ms, p99 %.0f ms over %d rows (target p50 <= %d ms)", latency.p50Ms(),
+                        latency.p99Ms(), latency.rows(), pollIntervalMs + 200));
+    }
+
     /**
-     * {@code -Dbench.only=wal} (lines 9 and 10), {@code wal-drain} (9) or {@code wal-latency} (10), alone:
+     * {@code -Dbench.only=wal} (lines 9 and 10), {@code wal-drain} (9), {@code wal-latency} (10) or
+     * {@code latency} (8 and 10, the query-mode latency beside the WAL one), alone:
      * no pgbench table, a worker of their own with the settings of the end-to-end lines; the
      * report goes to {@code target/bench/wal/}.
      */
     private static void walLinesAlone(String only) throws Exception {
         boolean drain = only.equals("wal") || only.equals("wal-drain");
-        boolean latency = only.equals("wal") || only.equals("wal-latency");
+        boolean latency = only.equals("wal") || only.equals("wal-latency") || only.equals("latency");
+        boolean queryLatency = only.equals("latency");
         if (!drain && !latency) {
-            throw new IllegalArgumentException("bench.only=" + only + ": expected all, wal, wal-drain or wal-latency");
+            throw new IllegalArgumentException("bench.only=" + only
+                    + ": expected all, wal, wal-drain, wal-latency or latency");
         }
         Report report = new Report();
         BenchData postgres = new BenchData(0, "postgres");
@@ -187,6 +196,11 @@ public final class Benchmark {
             describeServer(report, postgres);
             EmbeddedConnectCluster connect = EndToEnd.startWorker();
             try {
+                if (queryLatency) {
+                    BenchData data = new BenchData(0);
+                    data.createDatabaseIfMissing();
+                    queryLatency(report, data, connect, Integer.getInteger("bench.latencySeconds", 20));
+                }
                 WalBench wal = new WalBench(connect, report);
                 if (drain) {
                     wal.drain();

@@ -128,20 +128,24 @@ final class EndToEnd implements AutoCloseable {
 
     private double timeUntilTopicHoldsAll(String name, Map<String, String> config, String topic) throws Exception {
         try {
-            return data.rows / secondsUntilTopicHolds(connect, name, config, topic, data.rows);
+            return data.rows / secondsUntilTopicHolds(connect, name, config, topic, data.rows).seconds();
         } finally {
             remove(connect, name, topic); // also on failure: a Debezium task would keep its slot active
         }
     }
 
     /**
-     * Registers connector {@code name} and returns the seconds from then until {@code topic}
+     * Registers connector {@code name} and returns the time from then until {@code topic}
      * (one partition, created by the worker) holds {@code records} records. Fails at once when a
      * task of the connector FAILED (with its trace), when no record came for 2 minutes, and after 30. Leaves the connector running.
      */
     private static final Duration STALL = Duration.ofMinutes(2);
 
-    static double secondsUntilTopicHolds(EmbeddedConnectCluster connect, String name, Map<String, String> config,
+    /** Seconds from registration to the last record, and to the first (start-up: tasks, slot, first batch). */
+    record Timing(double seconds, double firstRecordSeconds) {
+    }
+
+    static Timing secondsUntilTopicHolds(EmbeddedConnectCluster connect, String name, Map<String, String> config,
             String topic, long records) throws Exception {
         config.put("tasks.max", "1");
         config.put("topic.creation.default.replication.factor", "1");
@@ -153,6 +157,7 @@ final class EndToEnd implements AutoCloseable {
         long nextStatusCheck = start;
         long lastEnd = -1;
         long lastProgress = start;
+        long firstRecord = 0;
         while (true) {
             long end;
             try {
@@ -167,6 +172,9 @@ final class EndToEnd implements AutoCloseable {
             if (end != lastEnd) {
                 lastEnd = end;
                 lastProgress = now;
+                if (firstRecord == 0 && end > 0) {
+                    firstRecord = now;
+                }
             }
             if (now > deadline || now - lastProgress > STALL.toNanos()) {
                 throw new IllegalStateException(name + ": topic holds " + end + " of " + records + " records"
@@ -178,7 +186,8 @@ final class EndToEnd implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        return (System.nanoTime() - start) / 1e9;
+        long now = System.nanoTime();
+        return new Timing((now - start) / 1e9, ((firstRecord == 0 ? now : firstRecord) - start) / 1e9);
     }
 
     /**

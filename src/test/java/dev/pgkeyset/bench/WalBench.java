@@ -62,9 +62,10 @@ final class WalBench {
                 report.extra(method, "not measured: " + side.failure());
                 continue;
             }
-            String note = String.format("%s%s; %.1f s, %,d records in the topic", side == ours
-                    ? "snapshot.mode=never, publication.autocreate=disabled; " : "snapshot.mode=no_data, pgoutput; ",
-                    setup, side.seconds(), side.recordsInTopic());
+            String note = String.format("%s%s; %.1f s (first record after %.1f s; %,.0f rows/s after it), %,d records"
+                    + " in the topic", side == ours ? "snapshot.mode=never, publication.autocreate=disabled; "
+                    : "snapshot.mode=no_data, pgoutput; ", setup, side.seconds(), side.firstRecordSeconds(),
+                    result.updates() / Math.max(1e-3, side.seconds() - side.firstRecordSeconds()), side.recordsInTopic());
             if (side == ours && debezium != null && debezium.measured()) {
                 note += String.format("; ours/Debezium %.1f (target >= 5)", ours.rowsPerSecond() / debezium.rowsPerSecond());
             }

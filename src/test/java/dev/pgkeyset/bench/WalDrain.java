@@ -24,7 +24,8 @@ final class WalDrain {
     static final String TABLE = "wal_bench_accounts";
 
     /** One side's figure, or why it has none. */
-    record Side(String name, double rowsPerSecond, double seconds, long recordsInTopic, String failure) {
+    record Side(String name, double rowsPerSecond, double seconds, double firstRecordSeconds, long recordsInTopic,
+            String failure) {
         boolean measured() {
             return failure == null;
         }
@@ -125,12 +126,13 @@ final class WalDrain {
                     + "' (ours, debezium)");
         };
         try {
-            double seconds = EndToEnd.secondsUntilTopicHolds(connect, name, config, topic, updates);
+            EndToEnd.Timing timing = EndToEnd.secondsUntilTopicHolds(connect, name, config, topic, updates);
             long inTopic = connect.kafka().endOffset(new TopicPartition(topic, 0));
-            return new Side(side, updates / seconds, seconds, inTopic, null);
+            return new Side(side, updates / timing.seconds(), timing.seconds(), timing.firstRecordSeconds(), inTopic,
+                    null);
         } catch (Exception e) {
             System.err.println("WAL drain, " + side + ": " + e);
-            return new Side(side, 0, 0, -1, e.getMessage());
+            return new Side(side, 0, 0, 0, -1, e.getMessage());
         } finally {
             EndToEnd.remove(connect, name, topic);
             replication.dropSlot(slot(side));
