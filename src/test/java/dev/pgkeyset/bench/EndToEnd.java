@@ -82,10 +82,10 @@ final class EndToEnd implements AutoCloseable {
         config.put("publication.name", "pub_" + slot);
         config.put("publication.autocreate.mode", "filtered");
         config.put("snapshot.mode", "initial_only");
-        try {
+        // The slot goes when the connector stops (slot.drop.on.stop) but the publication stays; and a
+        // failed run may leave both: ReplicationObjects drops them in any case.
+        try (ReplicationObjects replication = new ReplicationObjects(data).claim(slot, "pub_" + slot)) {
             return timeUntilTopicHoldsAll(name, config, name + ".public.pgbench_accounts");
-        } finally {
-            dropReplicationLeftovers(slot);
         }
     }
 
@@ -104,26 +104,6 @@ final class EndToEnd implements AutoCloseable {
         config.put("table.include.list", table);
         config.put("plugin.name", "pgoutput");
         return config;
-    }
-
-    /** The slot goes when the connector stops (slot.drop.on.stop); the publication stays: both are cleared here. */
-    private void dropReplicationLeftovers(String slot) throws Exception {
-        try (java.sql.Connection c = data.connect(); java.sql.Statement st = c.createStatement()) {
-            st.execute("DROP PUBLICATION IF EXISTS pub_" + slot);
-            for (int attempt = 0; attempt < 50; attempt++) {
-                try (java.sql.ResultSet rs = st.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '"
-                        + slot + "'")) {
-                    if (!rs.next()) {
-                        return;
-                    }
-                    if (!rs.getBoolean(1)) {
-                        st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
-                        return;
-                    }
-                }
-                Thread.sleep(200);
-            }
-        }
     }
 
     private double timeUntilTopicHoldsAll(String name, Map<String, String> config, String topic) throws Exception {

@@ -65,15 +65,25 @@ final class ReplicationObjects implements AutoCloseable {
                             + ", not to the benchmark's " + data.database() + ": not dropping it");
                 }
                 if (pid == null) {
-                    st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
-                    return;
+                    try {
+                        st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+                        return;
+                    } catch (SQLException e) {
+                        if ("42704".equals(e.getSQLState())) {
+                            return; // dropped meanwhile (Debezium's slot.drop.on.stop)
+                        }
+                        if (!"55006".equals(e.getSQLState())) {
+                            throw e;
+                        }
+                        // active again meanwhile: look again
+                    }
                 }
-                if (attempt == 150) {
+                if (pid != null && attempt >= 150 && attempt % 50 == 0) {
                     // 30 s after its connector was deleted: the walsender of a slot of ours, stuck.
                     System.err.println("Slot " + slot + " still active for pid " + pid + " after 30 s: terminating it");
                     st.execute("SELECT pg_terminate_backend(" + pid + ")");
                 }
-                if (attempt > 300) {
+                if (pid != null && attempt > 300) {
                     throw new IllegalStateException("Slot " + slot + " stays active for pid " + pid + "; drop it by hand");
                 }
                 Thread.sleep(200);
