@@ -32,6 +32,7 @@ import dev.pgkeyset.connect.config.TaskConfig;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.TablePartition;
+import dev.pgkeyset.connect.offset.WalOffset;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
@@ -205,18 +206,30 @@ public class PgKeysetSourceConnector extends SourceConnector {
     }
 
     /**
-     * The worker's default boundaries (one transaction per batch from {@code poll()}) fit: every
-     * batch ends at a keyset position, so the connector defines none of its own.
+     * In capture.mode=wal the task ends a Kafka transaction where each PostgreSQL transaction
+     * ends (and after each snapshot batch), so a read_committed consumer sees every PostgreSQL
+     * transaction whole. In query mode the worker's default boundaries (one transaction per batch
+     * from {@code poll()}) fit: every batch ends at a keyset position.
      */
     @Override
     public ConnectorTransactionBoundaries canDefineTransactionBoundaries(Map<String, String> connectorConfig) {
-        return ConnectorTransactionBoundaries.UNSUPPORTED;
+        try {
+            return new PgKeysetConfig(connectorConfig).captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL
+                    ? ConnectorTransactionBoundaries.SUPPORTED : ConnectorTransactionBoundaries.UNSUPPORTED;
+        } catch (RuntimeException invalid) {
+            // validate() reports the config's problems on their keys.
+            return ConnectorTransactionBoundaries.UNSUPPORTED;
+        }
     }
 
     /** Checks offsets a user writes over REST; a null offset (a reset) is always allowed. */
     @Override
     public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
         offsets.forEach((partition, offset) -> {
+            if (partition != null && partition.containsKey(WalOffset.SLOT)) {
+                checkWalOffset(partition, offset);
+                return;
+            }
             Object table = partition == null ? null : partition.get(TablePartition.TABLE);
             Object range = partition == null ? null : partition.get(TablePartition.RANGE);
             boolean rangeOk = range == null || (range instanceof String r && r.matches("\\d{1,3}")
@@ -244,5 +257,22 @@ public class PgKeysetSourceConnector extends SourceConnector {
             }
         });
         return true;
+    }
+
+    /** A {"slot": ...} partition holds the position of the WAL stream (capture.mode=wal). */
+    private static void checkWalOffset(Map<String, ?> partition, Map<String, ?> offset) {
+        if (partition.size() != 1 || !(partition.get(WalOffset.SLOT) instanceof String slot) || slot.isBlank()) {
+            throw new ConnectException("The source partition of the WAL stream must be {\"" + WalOffset.SLOT
+                    + "\": \"<slot name>\"}; found " + partition);
+        }
+        if (offset != null) {
+            try {
+                WalOffset.fromMap(offset);
+            } catch (IllegalArgumentException e) {
+                throw new ConnectException("Offset for " + partition + " is invalid: " + e.getMessage()
+                        + ". A WAL offset is {\"" + WalOffset.COMMIT_LSN + "\": \"<X/Y>\", \"" + WalOffset.EVENT
+                        + "\": <index of the change in its transaction>}");
+            }
+        }
     }
 }

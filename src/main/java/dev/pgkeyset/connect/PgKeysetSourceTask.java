@@ -12,9 +12,12 @@ import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
+import org.apache.kafka.connect.source.TransactionContext;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.config.CaptureMode;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.config.TaskConfig;
 import dev.pgkeyset.connect.pg.Catalog;
@@ -23,7 +26,9 @@ import dev.pgkeyset.connect.pg.JdbcUrls;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.task.PgWalServer;
 import dev.pgkeyset.connect.task.TableSet;
+import dev.pgkeyset.connect.task.WalCapture;
 
 /**
  * Reads the tables the connector assigned to it. {@code poll()} returns at most one bounded batch
@@ -37,6 +42,8 @@ public class PgKeysetSourceTask extends SourceTask {
     private TaskConfig config;
     private ConnectionFactory connections;
     private TableSet tables;
+    /** capture.mode=wal: publication and slot, snapshots, then the stream; null in query mode. */
+    private WalCapture wal;
 
     @Override
     public String version() {
@@ -51,7 +58,13 @@ public class PgKeysetSourceTask extends SourceTask {
         connections = ConnectionFactory.forTask(config, "pgkeyset-task", slices.size());
         try {
             List<TableInfo> infos = describe(assigned);
-            tables = TableSet.open(slices, infos, config, connections, context.offsetStorageReader(), pluginMetrics());
+            if (config.captureMode() == CaptureMode.WAL) {
+                wal = WalCapture.open(config, slices, infos, connections, context.offsetStorageReader(),
+                        pluginMetrics(), new PgWalServer(config), transactionContext());
+            } else {
+                tables = TableSet.open(slices, infos, config, connections, context.offsetStorageReader(),
+                        pluginMetrics());
+            }
         } catch (RuntimeException e) {
             connections.close();
             throw e;
@@ -92,20 +105,45 @@ public class PgKeysetSourceTask extends SourceTask {
         }
     }
 
+    /** Null unless the worker lets the connector define transaction boundaries (capture.mode=wal only). */
+    private TransactionContext transactionContext() {
+        try {
+            return context.transactionContext();
+        } catch (RuntimeException | LinkageError unavailable) {
+            return null;
+        }
+    }
+
     @Override
     public List<SourceRecord> poll() throws InterruptedException {
-        List<SourceRecord> batch = tables.poll();
+        List<SourceRecord> batch = wal != null ? wal.poll() : tables.poll();
         if (batch == null) {
             // Return regularly even when idle: stop() runs on this thread once poll() returns.
-            Thread.sleep(Math.max(1, tables.idleTime(config.pollInterval()).toMillis()));
+            java.time.Duration idle = wal != null ? wal.idleTime(config.pollInterval())
+                    : tables.idleTime(config.pollInterval());
+            Thread.sleep(Math.max(1, idle.toMillis()));
         }
         return batch;
+    }
+
+    /**
+     * In capture.mode=wal the slot's confirmed position follows these acknowledgements (metadata
+     * null: a record filtered out or failed under errors.tolerance, which counts as done).
+     */
+    @Override
+    public void commitRecord(SourceRecord record, RecordMetadata metadata) {
+        if (wal != null) {
+            wal.commitRecord(record);
+        }
     }
 
     @Override
     public void stop() {
         if (tables != null) {
             tables.close();
+        }
+        if (wal != null) {
+            wal.close();
         }
         if (connections != null) {
             connections.close();

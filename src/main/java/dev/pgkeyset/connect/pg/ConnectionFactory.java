@@ -93,6 +93,31 @@ public final class ConnectionFactory implements AutoCloseable {
     }
 
     /**
+     * A logical replication connection ({@code replication=database}) for the WAL stream, with the
+     * same login, session settings (plus {@link SessionOptions#REPLICATION_PINNED}: the walsender
+     * runs the output functions whose text the WAL reader parses), read deadline and TCP
+     * keepalive as every other connection. The replication protocol accepts only simple queries.
+     * Autocommit stays on: a walsender session has no use for transactions.
+     */
+    public static Connection openReplication(PgKeysetConfig config) throws SQLException {
+        return openReplication(config, LOGIN_TIMEOUT_SECONDS);
+    }
+
+    /** As {@link #openReplication(PgKeysetConfig)}, giving up connecting after {@code connectTimeoutSeconds}. */
+    public static Connection openReplication(PgKeysetConfig config, int connectTimeoutSeconds) throws SQLException {
+        DriverUrl url = DriverUrl.of(config.connectionUrl());
+        Properties props = driverProperties(config, url, connectTimeoutSeconds);
+        props.setProperty("options", SessionOptions.mergedForReplication(url.userOptions()));
+        props.setProperty("replication", "database");
+        props.setProperty("preferQueryMode", "simple");
+        // pgjdbc's startup queries of server parameters are not allowed on a walsender; logical
+        // replication needs PostgreSQL 10+ for pgoutput anyway.
+        props.setProperty("assumeMinServerVersion", "10");
+        props.remove("prepareThreshold");
+        return DriverManager.getConnection(url.url(), props);
+    }
+
+    /**
      * The URL as the driver gets it: without the secrets written in it (they go to the driver as
      * properties, so no URL it prints holds them) and without the user's {@code options} (merged
      * with ours into one property, see {@link SessionOptions}).

@@ -81,4 +81,14 @@ public final class PgTypeResolver {
         Row row = rows.get(typeOid);
         return row != null && row.typtype == 'd' && (row.notNull || domainNotNull(row.baseType));
     }
+
+    /**
+     * The resolved type of a column declared with {@code typeOid} and {@code typmod}, loading the
+     * type first when it is not known yet (for column lists that come from elsewhere than the
+     * catalog, such as the WAL's Relation messages).
+     */
+    public PgType resolve(Connection connection, int typeOid, int typmod) throws SQLException {
+        load(connection, java.util.List.of(typeOid));
+        return resolve(typeOid, typmod);
+    }
 }

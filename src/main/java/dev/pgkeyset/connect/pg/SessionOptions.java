@@ -94,13 +94,31 @@ public final class SessionOptions {
         }
     }
 
+    /**
+     * Pinned on the replication session only, on top of {@link #PINNED}: the walsender runs
+     * {@code money_out} under it, and the WAL reader parses that text; {@code C} gives
+     * {@code $1,234.56} whatever the server's locale. (The snapshot reads money as numeric, so
+     * its sessions keep the server's {@code lc_monetary}, see above.)
+     */
+    static final Map<String, String> REPLICATION_PINNED = Map.of("lc_monetary", "C");
+
     /** The user's options first, ours after them: of two {@code -c} of one setting the later wins. */
     static String merged(String userOptions) {
+        return merged(userOptions, Map.of());
+    }
+
+    /** As {@link #merged(String)}, for the replication connection (adds {@link #REPLICATION_PINNED}). */
+    static String mergedForReplication(String userOptions) {
+        return merged(userOptions, REPLICATION_PINNED);
+    }
+
+    private static String merged(String userOptions, Map<String, String> extra) {
         StringBuilder options = new StringBuilder();
         if (userOptions != null && !userOptions.isBlank()) {
             options.append(userOptions.strip()).append(' ');
         }
         PINNED.forEach((name, value) -> options.append("-c ").append(name).append('=').append(value).append(' '));
+        extra.forEach((name, value) -> options.append("-c ").append(name).append('=').append(value).append(' '));
         return options.toString().strip();
     }
 }

@@ -48,6 +48,15 @@ public final class SqlErrors {
         return false;
     }
 
+    /**
+     * {@code 55006 object_in_use}: for a replication slot, another backend streams it (its old
+     * walsender, which lives until {@code wal_sender_timeout}). Not {@link #isTransient}: the wait
+     * can be longer than {@code connection.attempts} allows, and must not fail the task.
+     */
+    public static boolean isObjectInUse(SQLException e) {
+        return "55006".equals(e.getSQLState());
+    }
+
     /** {@code 42P01 undefined_table}: the relation was dropped or renamed. */
     public static boolean isUndefinedTable(SQLException e) {
         return "42P01".equals(e.getSQLState());

@@ -205,4 +205,29 @@ public record KeysetQuery(String sql, List<Object> binds) {
             statement.setString(i + 1, String.valueOf(binds.get(i)));
         }
     }
+
+    /**
+     * The rows with the given keys, e.g. for key {@code (region, id)} and two keys:
+     * <pre>
+     * SELECT "region", "id", "doc" FROM "public"."orders"
+     *  WHERE ("region", "id") IN ((CAST(? AS text), CAST(? AS integer)), (CAST(? AS text), CAST(? AS integer)))
+     * </pre>
+     * binds: "eu", "1", "us", "7". Rows that no longer exist are simply not returned.
+     */
+    public static KeysetQuery byKeys(TableId table, boolean only, List<String> selectList, List<ColumnInfo> key,
+                                     List<List<Object>> keys) {
+        if (keys.isEmpty()) {
+            throw new IllegalArgumentException("no key to look up");
+        }
+        String parameters = parametersOf(key);
+        StringBuilder sql = new StringBuilder("SELECT ").append(String.join(", ", selectList))
+                .append(" FROM ").append(only ? "ONLY " : "").append(table.quoted())
+                .append(" WHERE ").append(rowOf(key)).append(" IN (");
+        List<Object> binds = new ArrayList<>(keys.size() * key.size());
+        for (int i = 0; i < keys.size(); i++) {
+            sql.append(i == 0 ? "" : ", ").append(parameters);
+            binds.addAll(keys.get(i));
+        }
+        return new KeysetQuery(sql.append(')').toString(), binds);
+    }
 }

@@ -36,6 +36,16 @@ public final class RecordBatch {
         bytes += recordBytes;
     }
 
+    /** Rows that still fit. */
+    public int remainingRows() {
+        return Math.max(0, maxRows - records.size());
+    }
+
+    /** Bytes that still fit. */
+    public long remainingBytes() {
+        return Math.max(0, maxBytes - bytes);
+    }
+
     public boolean isEmpty() {
         return records.isEmpty();
     }

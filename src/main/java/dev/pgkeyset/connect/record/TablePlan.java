@@ -38,8 +38,11 @@ public final class TablePlan {
 
     private static final Logger log = LoggerFactory.getLogger(TablePlan.class);
 
-    /** Header naming the operation: {@code r} snapshot read, {@code u} change, {@code d} delete. */
-    static final String OP_HEADER = "pgkeyset.op";
+    /**
+     * Header naming the operation: {@code r} snapshot read, {@code u} change, {@code d} delete; from
+     * the WAL also {@code c} insert and {@code t} truncate.
+     */
+    public static final String OP_HEADER = "pgkeyset.op";
 
     private final CapturedTable table;
     private final PgKeysetConfig config;
@@ -347,5 +350,89 @@ public final class TablePlan {
         }
         headers.addString(OP_HEADER, phase == Phase.INCREMENTAL ? "u" : "r");
         return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
+    }
+
+    // ---- Change records from raw values (capture.mode=wal) ----
+
+    /**
+     * Column {@code column}'s raw value (as {@link #readRow} would read it) from its text form as
+     * PostgreSQL's output function writes it, which is what the WAL's text format carries.
+     */
+    public Object rawFromText(int column, String text) {
+        return converters[column].fromText(text);
+    }
+
+    /** Index of each key column among the columns, in key order. */
+    public int[] keyIndexes() {
+        return keyIndexes.clone();
+    }
+
+    /** The key of a row as offset values (JSON scalars equal for equal keys), or null when a key value is missing. */
+    public List<Object> keyValues(Object[] raw) {
+        Object[] values = new Object[keyIndexes.length];
+        for (int k = 0; k < keyIndexes.length; k++) {
+            Object value = raw[keyIndexes[k]];
+            if (value == null) {
+                return null;
+            }
+            values[k] = converters[keyIndexes[k]].toOffset(value);
+        }
+        return java.util.Arrays.asList(values);
+    }
+
+    /**
+     * Reads the current values of {@code columns} of the rows with the given keys (each as
+     * {@link #keyValues} gives it): the key columns come first, then {@code columns}, each read
+     * through its converter as the snapshot reads it.
+     */
+    public KeysetQuery rowsByKeyQuery(int[] columns, List<List<Object>> keys) {
+        List<String> select = new java.util.ArrayList<>(keyIndexes.length + columns.length);
+        for (int keyIndex : keyIndexes) {
+            select.add(selectList.get(keyIndex));
+        }
+        for (int column : columns) {
+            select.add(selectList.get(column));
+        }
+        return KeysetQuery.byKeys(id(), table.info().kind().readWithOnly(), select, table.key(), keys);
+    }
+
+    /** The raw value of {@code column} at position {@code index} of a result set. */
+    public Object readColumn(java.sql.ResultSet rs, int column, int index) throws java.sql.SQLException {
+        return converters[column].read(rs, index);
+    }
+
+    /**
+     * A change record of one row's raw values, in a partition and at an offset of the caller's
+     * (the WAL stream's): topic, key and value as in the snapshot. {@code tombstone}: a null value
+     * (a delete; only the key columns of {@code raw} need values). {@code headers} already carry
+     * the operation.
+     */
+    public SourceRecord toChangeRecord(Object[] raw, boolean tombstone, Map<String, ?> partition,
+                                       Map<String, ?> offset, Headers headers) {
+        Struct key = new Struct(keySchema);
+        Object[] keyValues = PrevalidatedStruct.valuesOf(key);
+        for (int k = 0; k < keyIndexes.length; k++) {
+            Object value = raw[keyIndexes[k]];
+            if (value == null) {
+                throw NullKeyCheck.nullKey(id(), keyFields[k].name());
+            }
+            PrevalidatedStruct.set(key, keyValues, keyFields, k, converters[keyIndexes[k]].toConnect(value));
+        }
+        if (tombstone) {
+            return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
+        }
+        Struct value = new Struct(valueSchema);
+        Object[] values = PrevalidatedStruct.valuesOf(value);
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] != null) {
+                PrevalidatedStruct.set(value, values, valueFields, i, converters[i].toConnect(raw[i]));
+            }
+        }
+        return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
+    }
+
+    /** A record that stands for the whole table (a TRUNCATE): no key, no value, on the table's topic. */
+    public SourceRecord toTableRecord(Map<String, ?> partition, Map<String, ?> offset, Headers headers) {
+        return new SourceRecord(partition, offset, topic, null, null, null, null, null, null, headers);
     }
 }

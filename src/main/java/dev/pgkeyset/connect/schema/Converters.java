@@ -122,11 +122,12 @@ public final class Converters {
                         Converters::byteaFromText, null);
             case PgTypes.NUMERIC:
                 // Selected as text: in binary transfer pgjdbc would turn 0.000…1 into "1E-30".
-                return numeric(where, numericScale(type.typmod()), optional, numericMapping, "text");
+                return numeric(where, numericScale(type.typmod()), optional, numericMapping, "text", t -> t);
             case PgTypes.MONEY:
                 // Selected as numeric: money's own text carries the locale's currency symbol and
                 // grouping. Its scale is lc_monetary's: 2 for nearly every locale.
-                return numeric(where, MONEY_SCALE, optional, numericMapping, "numeric::text");
+                // From the WAL (and money[] elements) it comes as money's own text, read by moneyFromText.
+                return numeric(where, MONEY_SCALE, optional, numericMapping, "numeric::text", Converters::moneyFromText);
             case PgTypes.DATE:
                 return temporal(Date.builder(), optional, timePrecision, (rs, i) -> rs.getObject(i, LocalDate.class),
                         v -> new java.util.Date(Temporals.epochDays((LocalDate) v) * MILLIS_PER_DAY),
@@ -183,6 +184,25 @@ public final class Converters {
 
     /** money's scale in nearly every lc_monetary (a locale with 3 fraction digits needs numeric.mapping=string). */
     private static final int MONEY_SCALE = 2;
+
+    /**
+     * money's text as its output function writes it (the WAL's text format) into the numeric text
+     * the snapshot selects ({@code money::numeric::text}): {@code -$1,234.56} becomes
+     * {@code -1234.56}. The replication session pins lc_monetary=C, whose symbol is {@code $} and
+     * whose grouping is {@code ,}; a numeric text (no symbol) passes unchanged.
+     */
+    static String moneyFromText(String text) {
+        StringBuilder plain = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '-' || c == '.' || (c >= '0' && c <= '9')) {
+                plain.append(c);
+            } else if (c != '$' && c != ',') {
+                throw new DataException("money value '" + text + "' is not in lc_monetary=C form (-$1,234.56)");
+            }
+        }
+        return plain.toString();
+    }
 
     /** bytea's hex text form {@code \x0aff} (bytea_output=hex, set on every task session). */
     private static byte[] byteaFromText(String text) {
@@ -243,9 +263,8 @@ public final class Converters {
      * @param castTo the type the column is selected as (money is selected as numeric), or null
      */
     private static ColumnConverter numeric(String where, int scale, boolean optional, NumericMapping mapping,
-                                           String castTo) {
+                                           String castTo, Function<String, Object> fromText) {
         SimpleConverter.Reader reader = (rs, i) -> rs.getString(i);
-        Function<String, Object> fromText = t -> t;
         return switch (mapping) {
             case DOUBLE -> new SimpleConverter(build(SchemaBuilder.float64(), optional), reader,
                     v -> Double.parseDouble((String) v), v -> v, v -> SerializedSize.FLOAT64, fromText, castTo);

@@ -43,7 +43,8 @@ public record CapturedTable(TableInfo info, List<ColumnInfo> key, Optional<Colum
             }
             key.add(column.get());
         }
-        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY) {
+        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY
+                || config.captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL) {
             return Resolution.ok(new CapturedTable(table, List.copyOf(key)));
         }
         Optional<String> trackingName = config.incrementalColumns().columnsFor(table.id()).map(c -> c.get(0))

@@ -16,8 +16,17 @@ public record ReaderSettings(int fetchSize, long fetchMaxBytes, Duration cursorM
 
     public static ReaderSettings of(PgKeysetConfig config) {
         return new ReaderSettings(config.fetchSize(), config.batchMaxBytes(), config.cursorMaxAge(), config.pollInterval(),
-                config.snapshotMode(), config.incrementalStart(),
+                snapshotReaderMode(config), config.incrementalStart(),
                 new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax()));
+    }
+
+    /**
+     * In capture.mode=wal the table readers only snapshot (changes come from the WAL): they run as
+     * under snapshot.mode=initial_only and go idle at snapshot_complete.
+     */
+    private static SnapshotMode snapshotReaderMode(PgKeysetConfig config) {
+        return config.captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL ? SnapshotMode.INITIAL_ONLY
+                : config.snapshotMode();
     }
 
     public boolean followsChanges() {

@@ -110,6 +110,11 @@ public final class TableSet implements AutoCloseable {
         return batch.records();
     }
 
+    /** True once every table's snapshot is done (or there is no table): nothing more will be read. */
+    public boolean finished() {
+        return readers.stream().allMatch(TableReader::finished);
+    }
+
     /** How long the task may sleep before some table has work, at most {@code cap}. */
     public Duration idleTime(Duration cap) {
         long now = System.nanoTime();

@@ -2,6 +2,7 @@ package dev.pgkeyset.connect.schema;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -141,6 +142,24 @@ class ConvertersTest {
         assertEquals(Decimal.LOGICAL_NAME, money.schema().name());
         assertEquals(new BigDecimal("1234.50"), money.toConnect("1234.5"));
         assertEquals("\"m\"::numeric::text", money.selectExpression("\"m\""));
+    }
+
+    @Test
+    void moneysOwnTextFromTheWalReadsAsTheNumericTheSnapshotSelects() {
+        // Texts as PostgreSQL prints them under lc_monetary=C: SELECT '-1234567.5'::money, '0.01'::money
+        ColumnConverter money = converter(PgTypes.MONEY, "money", -1, false, NumericMapping.PRECISE);
+        assertEquals(new BigDecimal("-1234567.50"), money.toConnect(money.fromText("-$1,234,567.50")));
+        assertEquals(new BigDecimal("0.01"), money.toConnect(money.fromText("$0.01")));
+        assertEquals("-1234567.50", money.fromText("-1234567.50"), "numeric text passes unchanged");
+        ColumnConverter asString = converter(PgTypes.MONEY, "money", -1, false, NumericMapping.STRING);
+        assertEquals("92233720368547758.07", asString.toConnect(asString.fromText("$92,233,720,368,547,758.07")));
+        ColumnConverter moneys = Converters.forColumn(T, new ColumnInfo("c", new PgType(791, 'b', -1,
+                PgType.base(PgTypes.MONEY, -1)), "money[]", 1, false), NumericMapping.PRECISE);
+        // SELECT array['-1.5'::money, '1000'::money] under lc_monetary=C
+        assertEquals(java.util.List.of(new BigDecimal("-1.50"), new BigDecimal("1000.00")),
+                moneys.toConnect(moneys.fromText("{-$1.50,\"$1,000.00\"}")));
+        assertEquals(moneys.toConnect("{-1.50,1000.00}"), moneys.toConnect(moneys.fromText("{-$1.50,\"$1,000.00\"}")));
+        assertThrows(org.apache.kafka.connect.errors.DataException.class, () -> money.fromText("1.234,56 €"));
     }
 
     private static ColumnConverter array(int elementOid, int dimensions, NumericMapping mapping) {

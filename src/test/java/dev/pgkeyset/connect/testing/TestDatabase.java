@@ -86,9 +86,23 @@ public final class TestDatabase implements AutoCloseable {
         }
     }
 
+    /**
+     * A new pgoutput slot with a publication of the same unique name ({@code <database>_s<n>}) for
+     * {@code tables} (quoted names; none: {@code FOR ALL TABLES}). Close it in a finally or an
+     * {@code @AfterEach}; {@link #close()} drops any slot left over all the same.
+     */
+    public TestSlot createSlot(String... tables) {
+        String base = name.length() > 50 ? name.substring(0, 50) : name;
+        return TestSlot.create(this, base + "_s" + slots.incrementAndGet(), java.util.List.of(tables));
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Drops the database, and first its replication slots (PostgreSQL refuses to drop a database that has one). */
     @Override
     public void close() {
         try (Connection admin = PostgresFixture.adminConnection(server); Statement st = admin.createStatement()) {
+            TestSlot.dropSlotsOf(admin, name);
             st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
         } catch (SQLException e) {
             throw new IllegalStateException("Could not drop test database " + name + ": " + e.getMessage(), e);

@@ -30,8 +30,20 @@ public final class TopicReader implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
-    /** One record: key and value payloads (value null for a tombstone) and the op header. */
-    public record Row(String topic, JsonNode key, JsonNode value, String op) {
+    /**
+     * One record: key and value payloads (value null for a tombstone), the op header, every
+     * header as text, and the record's partition and offset.
+     */
+    public record Row(String topic, JsonNode key, JsonNode value, String op, Map<String, String> headers,
+                      int partition, long offset) {
+
+        public Row(String topic, JsonNode key, JsonNode value, String op) {
+            this(topic, key, value, op, Map.of(), 0, -1);
+        }
+
+        public String header(String name) {
+            return headers.get(name);
+        }
     }
 
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -109,8 +121,13 @@ public final class TopicReader implements AutoCloseable {
     private Row decode(ConsumerRecord<byte[], byte[]> record) {
         recordsPerTopic.merge(record.topic(), 1L, Long::sum);
         Header op = record.headers().lastHeader("pgkeyset.op");
+        Map<String, String> headers = new java.util.HashMap<>();
+        for (Header header : record.headers()) {
+            headers.put(header.key(), header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8));
+        }
         return new Row(record.topic(), payload(record.key()), payload(record.value()),
-                op == null ? null : new String(op.value(), StandardCharsets.UTF_8));
+                op == null ? null : new String(op.value(), StandardCharsets.UTF_8), headers, record.partition(),
+                record.offset());
     }
 
     private static JsonNode payload(byte[] bytes) {

@@ -46,7 +46,9 @@ public final class ChangePreconditions {
     public static List<Problem> check(Connection connection, PgKeysetConfig config, List<CapturedTable> tables)
             throws SQLException {
         List<Problem> problems = new ArrayList<>();
-        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY) {
+        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY
+                || config.captureMode() == dev.pgkeyset.connect.config.CaptureMode.WAL) {
+            // Query-based change capture's preconditions; capture.mode=wal has its own.
             return problems;
         }
         String standby = Standby.problem(Standby.inRecovery(connection), config.snapshotMode());

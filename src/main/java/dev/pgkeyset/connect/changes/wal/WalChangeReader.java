@@ -1,0 +1,381 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.errors.DataException;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.TransactionContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.config.TruncateHandling;
+import dev.pgkeyset.connect.offset.WalOffset;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.record.RecordBatch;
+import dev.pgkeyset.connect.record.TablePlan;
+
+/**
+ * Turns the decoded pgoutput stream into change records, in WAL order.
+ *
+ * <ul>
+ * <li>Each record's offset is (commit LSN, index of the record in its transaction); whatever the
+ *     committed offset covers is passed over (the slot re-sends transactions it was not told
+ *     were processed), and so is whatever this reader produced already before a reconnect.</li>
+ * <li>The last record of each transaction is held back until its Commit arrives, so it is known
+ *     where a Kafka transaction may end ({@link TransactionContext#commitTransaction(SourceRecord)}
+ *     when the worker lets the connector define transaction boundaries).</li>
+ * <li>Unchanged TOAST values are fetched by key, once per table per batch ({@link ToastFetch}).</li>
+ * <li>{@link #acknowledged} counts Kafka Connect's acknowledgements per transaction
+ *     ({@link TransactionAcks}); {@link #confirmablePosition} is what the slot may be told.</li>
+ * </ul>
+ * The reader is used on the poll thread only, except {@link #acknowledged}.
+ */
+public final class WalChangeReader {
+
+    private static final Logger log = LoggerFactory.getLogger(WalChangeReader.class);
+
+    /** How long one call may read the stream before handing over what it has. */
+    private static final long READ_BUDGET_NANOS = 200_000_000L;
+
+    private final RelationPlans plans;
+    private final ConnectionFactory connections;
+    private final TruncateHandling truncateHandling;
+    private final Map<String, Object> partition;
+    private final TransactionAcks acks = new TransactionAcks();
+    private final WalStats stats;
+    /** Everything at or before it was produced already (committed before the start, or in this run). */
+    private WalOffset producedThrough;
+
+    /** Records ready to go, in order; the first ones may still wait for a TOAST fetch. */
+    private final Deque<WalChange> ready = new ArrayDeque<>();
+    /** Estimated bytes of {@link #ready}. */
+    private long readyBytes;
+    /** The latest record of the open transaction, held back until the next one or the Commit. */
+    private WalChange held;
+
+    private boolean inTransaction;
+    private long commitLsn;
+    private long xid;
+    private long commitTimeMicros;
+    private long nextEvent;
+
+    /**
+     * @param committed the offset Kafka Connect committed for the slot's partition; null for none
+     */
+    public WalChangeReader(Map<TableId, TablePlan> captured, ConnectionFactory connections,
+                           TruncateHandling truncateHandling, String slot, WalOffset committed, WalStats stats) {
+        this.plans = new RelationPlans(captured);
+        this.connections = connections;
+        this.truncateHandling = truncateHandling;
+        this.partition = WalOffset.partition(slot);
+        this.producedThrough = committed;
+        this.stats = stats;
+    }
+
+    public Map<String, Object> partition() {
+        return partition;
+    }
+
+    /**
+     * Reads the stream into the batch until the batch is full, the stream has nothing more now,
+     * or a short time budget is spent.
+     *
+     * @param transactions null unless the worker lets the connector define transaction boundaries
+     * @throws SQLException from the stream or a catalog/TOAST query; the reader stays consistent
+     *                      and may go on with a new stream ({@link #streamRestarted})
+     */
+    public void readInto(RecordBatch batch, WalStream stream, TransactionContext transactions) throws SQLException {
+        long deadline = System.nanoTime() + READ_BUDGET_NANOS;
+        int room = Math.max(1, batch.remainingRows());
+        while (ready.size() < room && readyBytes < batch.remainingBytes() && System.nanoTime() < deadline) {
+            PgOutputMessage message = stream.read();
+            if (message == null) {
+                break;
+            }
+            handle(message);
+        }
+        drainInto(batch, transactions);
+    }
+
+    private void drainInto(RecordBatch batch, TransactionContext transactions) throws SQLException {
+        if (ready.isEmpty()) {
+            return;
+        }
+        fetchMissing(batch.remainingRows());
+        while (!ready.isEmpty()) {
+            WalChange change = ready.peekFirst();
+            if (change.waitsForFetch()) {
+                fetchMissing(batch.remainingRows());
+            }
+            long bytes = change.estimateBytes();
+            if (!batch.fits(bytes)) {
+                break;
+            }
+            ready.removeFirst();
+            readyBytes -= change.queuedBytes;
+            SourceRecord record = change.record(partition);
+            batch.add(record, bytes);
+            if (change.lastOfTransaction && transactions != null) {
+                transactions.commitTransaction(record);
+            }
+        }
+    }
+
+    /** Fetches the missing TOAST values of the next {@code limit} ready changes, one query per table. */
+    private void fetchMissing(int limit) throws SQLException {
+        List<WalChange> next = new ArrayList<>();
+        boolean any = false;
+        for (WalChange change : ready) {
+            if (next.size() >= Math.max(1, limit)) {
+                break;
+            }
+            next.add(change);
+            any |= change.waitsForFetch();
+        }
+        if (!any) {
+            return;
+        }
+        try (Connection connection = connections.open()) {
+            ToastFetch.fill(next, connection);
+        }
+    }
+
+    private void handle(PgOutputMessage message) throws SQLException {
+        if (message instanceof PgOutputMessage.Begin begin) {
+            inTransaction = true;
+            commitLsn = begin.finalLsn();
+            xid = begin.xid();
+            commitTimeMicros = begin.commitTimeMicros();
+            nextEvent = 0;
+            acks.begin(commitLsn);
+        } else if (message instanceof PgOutputMessage.Commit commit) {
+            if (held != null) {
+                held.lastOfTransaction = true;
+                addReady(held);
+                held = null;
+            }
+            acks.ended(commit.commitLsn(), commit.endLsn());
+            inTransaction = false;
+            stats.committed(commit.commitTimeMicros());
+        } else if (message instanceof PgOutputMessage.Relation relation) {
+            try (Connection connection = connections.open()) {
+                plans.onRelation(relation, connection);
+            }
+        } else if (message instanceof PgOutputMessage.Insert insert) {
+            onInsert(insert);
+        } else if (message instanceof PgOutputMessage.Update update) {
+            onUpdate(update);
+        } else if (message instanceof PgOutputMessage.Delete delete) {
+            onDelete(delete);
+        } else if (message instanceof PgOutputMessage.Truncate truncate) {
+            onTruncate(truncate);
+        }
+        // Type: resolved by OID from the catalog when a Relation names it. LogicalMessage: our own
+        // heartbeats (and anyone else's messages), nothing to deliver. Origin: changes replicated
+        // from elsewhere are captured like any other.
+    }
+
+    private void onInsert(PgOutputMessage.Insert insert) {
+        TablePlan plan = plans.plan(insert.relationOid());
+        stats.decoded();
+        if (plan == null) {
+            return;
+        }
+        Values values = values(plan, insert.newTuple(), null);
+        emit(plan, values.raw, WalChange.Kind.INSERT, values.missing);
+    }
+
+    private void onUpdate(PgOutputMessage.Update update) {
+        TablePlan plan = plans.plan(update.relationOid());
+        stats.decoded();
+        if (plan == null) {
+            return;
+        }
+        PgOutputMessage.TupleData old = update.oldTuple();
+        Values values = values(plan, update.newTuple(), update.oldKind() == 'O' ? old : null);
+        if (old != null) {
+            Object[] oldRaw = keyOnly(plan, old);
+            List<Object> oldKey = plan.keyValues(oldRaw);
+            if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
+                // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
+                emit(plan, oldRaw, WalChange.Kind.DELETE, null);
+            }
+        }
+        emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing);
+    }
+
+    private void onDelete(PgOutputMessage.Delete delete) {
+        TablePlan plan = plans.plan(delete.relationOid());
+        stats.decoded();
+        if (plan == null) {
+            return;
+        }
+        if (delete.oldTuple() == null) {
+            throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
+                    + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
+        }
+        emit(plan, keyOnly(plan, delete.oldTuple()), WalChange.Kind.DELETE, null);
+    }
+
+    private void onTruncate(PgOutputMessage.Truncate truncate) {
+        for (int oid : truncate.relationOids()) {
+            TablePlan plan = plans.plan(oid);
+            stats.decoded();
+            if (plan == null) {
+                continue;
+            }
+            switch (truncateHandling) {
+                case EVENT -> emit(plan, null, WalChange.Kind.TRUNCATE, null);
+                case SKIP -> log.warn("Table {} was truncated (transaction {}, commit LSN {}); not sent "
+                        + "(truncate.handling=skip): its topic still holds the rows", plan.id(), xid,
+                        WalOffset.formatLsn(commitLsn));
+                case FAIL -> throw new ConnectException("Table " + plan.id() + " was truncated (transaction " + xid
+                        + ", commit LSN " + WalOffset.formatLsn(commitLsn) + ") and truncate.handling=fail. "
+                        + "Set truncate.handling=event (a record with pgkeyset.op=t) or skip to go on, then restart "
+                        + "the task; nothing after the truncate was delivered.");
+            }
+        }
+    }
+
+    private record Values(Object[] raw, int[] missing) {
+    }
+
+    /**
+     * A tuple's raw values in the plan's columns; an unchanged TOAST value is taken from
+     * {@code whole} (the whole old row, REPLICA IDENTITY FULL) or listed as missing.
+     */
+    private Values values(TablePlan plan, PgOutputMessage.TupleData tuple, PgOutputMessage.TupleData whole) {
+        checkWidth(plan, tuple);
+        Object[] raw = new Object[tuple.size()];
+        int[] missing = null;
+        int missingCount = 0;
+        for (int i = 0; i < raw.length; i++) {
+            char kind = tuple.kinds()[i];
+            if (kind == PgOutputMessage.TupleData.TEXT) {
+                raw[i] = fromText(plan, i, tuple.texts()[i]);
+            } else if (kind == PgOutputMessage.TupleData.UNCHANGED_TOAST) {
+                if (whole != null && whole.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
+                    raw[i] = fromText(plan, i, whole.texts()[i]);
+                } else {
+                    if (missing == null) {
+                        missing = new int[raw.length];
+                    }
+                    missing[missingCount++] = i;
+                }
+            } else if (kind != PgOutputMessage.TupleData.NULL) {
+                throw new ConnectException("Table " + plan.id() + ": column " + plan.columns().get(i).name()
+                        + " came in pgoutput's binary form, which this connector never asks for");
+            }
+        }
+        return new Values(raw, missing == null ? null : java.util.Arrays.copyOf(missing, missingCount));
+    }
+
+    private Object[] keyOnly(TablePlan plan, PgOutputMessage.TupleData old) {
+        checkWidth(plan, old);
+        Object[] raw = new Object[old.size()];
+        for (int k : plan.keyIndexes()) {
+            if (old.kinds()[k] == PgOutputMessage.TupleData.TEXT) {
+                raw[k] = fromText(plan, k, old.texts()[k]);
+            }
+        }
+        return raw;
+    }
+
+    private static void checkWidth(TablePlan plan, PgOutputMessage.TupleData tuple) {
+        if (tuple.size() != plan.columns().size()) {
+            throw new ConnectException("Table " + plan.id() + ": a change carries " + tuple.size()
+                    + " columns, its Relation message " + plan.columns().size());
+        }
+    }
+
+    private static Object fromText(TablePlan plan, int column, String text) {
+        try {
+            return plan.rawFromText(column, text);
+        } catch (DataException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new DataException("Table " + plan.id() + ", column " + plan.columns().get(column).name()
+                    + ": cannot read the WAL value '" + abbreviate(text) + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 100 ? text : text.substring(0, 100) + "…";
+    }
+
+    private void emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing) {
+        WalOffset offset = new WalOffset(commitLsn, nextEvent++);
+        if (offset.coveredBy(producedThrough)) {
+            return;
+        }
+        producedThrough = offset;
+        acks.recordCreated(commitLsn);
+        if (held != null) {
+            addReady(held);
+        }
+        held = new WalChange(plan, raw, kind, offset, xid, missing);
+    }
+
+    private void addReady(WalChange change) {
+        change.queuedBytes = change.estimateBytes();
+        ready.addLast(change);
+        readyBytes += change.queuedBytes;
+    }
+
+    /**
+     * The stream failed and a new one will be read: the slot re-sends from its confirmed
+     * position, and what was produced already is passed over by its offset. The open
+     * transaction's held record stays held until that transaction's Commit comes again.
+     */
+    public void streamRestarted() {
+        inTransaction = false;
+    }
+
+    /** Kafka Connect acknowledged one of this reader's records (or dropped it). Any thread. */
+    public void acknowledged(SourceRecord record) {
+        Object lsn = record.sourceOffset() == null ? null : record.sourceOffset().get(WalOffset.COMMIT_LSN);
+        if (lsn instanceof String text) {
+            acks.acknowledged(WalOffset.parseLsn(text));
+        }
+    }
+
+    /**
+     * What the slot may be told is processed: the end of the latest fully acknowledged
+     * transaction, or, while between transactions with nothing outstanding, everything the
+     * server has sent ({@code receivedLsn}: its keepalives move it while nothing captured changes).
+     */
+    public long confirmablePosition(long receivedLsn) {
+        long confirmable = acks.confirmable();
+        if (idle() && Long.compareUnsigned(receivedLsn, confirmable) > 0) {
+            return receivedLsn;
+        }
+        return confirmable;
+    }
+
+    /** Between transactions, nothing waiting to be handed over and nothing unacknowledged. */
+    public boolean idle() {
+        return !inTransaction && held == null && ready.isEmpty() && acks.settled();
+    }
+
+    /** Records waiting to be handed over (the next poll goes on with them before reading more). */
+    public boolean hasReady() {
+        return !ready.isEmpty();
+    }
+
+    public long outstanding() {
+        return acks.outstanding();
+    }
+
+    /** The commit time of the transaction being read, microseconds since 2000-01-01. */
+    long commitTimeMicros() {
+        return commitTimeMicros;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.pgkeyset.connect.offset;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The position of one change record read from the WAL: the commit LSN of its transaction and its
+ * index inside that transaction (0-based). Transactions arrive in commit order, so these
+ * positions only grow; a change at or before the committed offset was delivered already.
+ *
+ * <p>As Kafka Connect stores it: partition {@code {"slot": "<slot>"}}, offset
+ * {@code {"commit_lsn": "16/B374D848", "event": 3}} (the LSN in PostgreSQL's own text form, so a
+ * person can compare it with {@code pg_replication_slots}). Reading is defensive, as for
+ * {@link OffsetCodec}: the same code checks offsets read at start-up and offsets altered over REST.
+ */
+public record WalOffset(long commitLsn, long event) implements Comparable<WalOffset> {
+
+    public static final String SLOT = "slot";
+    public static final String COMMIT_LSN = "commit_lsn";
+    public static final String EVENT = "event";
+
+    private static final String[] KEYS = {COMMIT_LSN, EVENT};
+
+    public WalOffset {
+        if (event < 0) {
+            throw new IllegalArgumentException("'" + EVENT + "' must be 0 or more, found " + event);
+        }
+    }
+
+    /** True when this change was delivered already under {@code committed} (null: nothing was). */
+    public boolean coveredBy(WalOffset committed) {
+        return committed != null && compareTo(committed) <= 0;
+    }
+
+    @Override
+    public int compareTo(WalOffset other) {
+        int byLsn = Long.compareUnsigned(commitLsn, other.commitLsn);
+        return byLsn != 0 ? byLsn : Long.compare(event, other.event);
+    }
+
+    /** The offset map of a record; built per record, so cheaply. */
+    public Map<String, Object> toMap() {
+        return new OffsetMap(KEYS, new Object[] {formatLsn(commitLsn), event});
+    }
+
+    /** The source partition of every WAL record of a slot (a HashMap for the reason in {@link TablePartition}). */
+    public static Map<String, Object> partition(String slot) {
+        Map<String, Object> partition = new HashMap<>(2);
+        partition.put(SLOT, slot);
+        return java.util.Collections.unmodifiableMap(partition);
+    }
+
+    /**
+     * @throws IllegalArgumentException naming what is wrong with the offset
+     */
+    public static WalOffset fromMap(Map<String, ?> map) {
+        if (map == null) {
+            throw new IllegalArgumentException("the offset is null");
+        }
+        for (String key : map.keySet()) {
+            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key)) {
+                throw new IllegalArgumentException("a WAL offset has only '" + COMMIT_LSN + "' and '" + EVENT
+                        + "', found '" + key + "'");
+            }
+        }
+        Object lsn = map.get(COMMIT_LSN);
+        if (!(lsn instanceof String text)) {
+            throw new IllegalArgumentException("'" + COMMIT_LSN + "' must be a WAL position as text such as "
+                    + "\"16/B374D848\", found " + lsn);
+        }
+        Object event = map.get(EVENT);
+        if (!(event instanceof Long || event instanceof Integer || event instanceof Short)) {
+            throw new IllegalArgumentException("'" + EVENT + "' must be a whole number (the change's index in its "
+                    + "transaction), found " + event);
+        }
+        return new WalOffset(parseLsn(text), ((Number) event).longValue());
+    }
+
+    /** PostgreSQL's text form of an LSN: two hexadecimal halves, {@code 16/B374D848}. */
+    public static String formatLsn(long lsn) {
+        return dev.pgkeyset.connect.changes.wal.Lsn.format(lsn);
+    }
+
+    /**
+     * Stricter than {@code Lsn.parse}, since a person may have typed it: two unsigned hexadecimal
+     * halves of at most 8 digits, nothing else.
+     *
+     * @throws IllegalArgumentException when {@code text} is not an LSN's text form
+     */
+    public static long parseLsn(String text) {
+        if (!LSN_TEXT.matcher(text).matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a WAL position (expected two hexadecimal "
+                    + "halves such as 16/B374D848)");
+        }
+        return dev.pgkeyset.connect.changes.wal.Lsn.parse(text);
+    }
+
+    private static final java.util.regex.Pattern LSN_TEXT =
+            java.util.regex.Pattern.compile("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}");
+}

@@ -1,0 +1,99 @@
+package dev.pgkeyset.connect.task;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.apache.kafka.connect.errors.ConnectException;
+
+import dev.pgkeyset.connect.changes.wal.Heartbeat;
+import dev.pgkeyset.connect.changes.wal.PgWalStream;
+import dev.pgkeyset.connect.changes.wal.Publication;
+import dev.pgkeyset.connect.changes.wal.ReplicationSlot;
+import dev.pgkeyset.connect.changes.wal.SlotInUseException;
+import dev.pgkeyset.connect.changes.wal.WalStream;
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.PublicationAutocreate;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.TableId;
+
+/** {@link WalServer} over the slot, publication and stream classes of {@code changes/wal}. */
+public final class PgWalServer implements WalServer {
+
+    private static final Logger log = LoggerFactory.getLogger(PgWalServer.class);
+    private static final int CONNECT_TIMEOUT_SECONDS = 10;
+
+    private final PgKeysetConfig config;
+    private final ReplicationSlot slot;
+
+    public PgWalServer(PgKeysetConfig config) {
+        this.config = config;
+        this.slot = new ReplicationSlot(config.slotName());
+    }
+
+    /** A normal connection that may write (publication, slot, heartbeat), autocommit. */
+    private Connection writable() throws SQLException {
+        Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS);
+        try {
+            connection.setAutoCommit(true);
+            connection.setReadOnly(false);
+            return connection;
+        } catch (SQLException | RuntimeException e) {
+            connection.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void prepare(List<TableId> captured) throws SQLException {
+        try (Connection connection = writable()) {
+            Publication publication = new Publication(config.publicationName());
+            if (config.publicationAutocreate() == PublicationAutocreate.DISABLED) {
+                List<String> problems = publication.check(connection, captured);
+                if (!problems.isEmpty()) {
+                    throw new ConnectException(String.join("; ", problems));
+                }
+            } else if (!captured.isEmpty()) {
+                if (publication.ensureFiltered(connection, captured)) {
+                    log.info("Publication '{}' created or set to the {} captured table(s)", publication.name(),
+                            captured.size());
+                }
+            }
+            ReplicationSlot.Ensured ensured = slot.ensure(connection);
+            if (ensured.created()) {
+                log.info("Created replication slot '{}' at {}", slot.name(),
+                        dev.pgkeyset.connect.offset.WalOffset.formatLsn(ensured.lsn()));
+            }
+        }
+    }
+
+    @Override
+    public WalStream open() throws SQLException {
+        return PgWalStream.open(config, 0);
+    }
+
+    @Override
+    public boolean waitsWithoutLimit(SQLException fault) {
+        return fault instanceof SlotInUseException;
+    }
+
+    @Override
+    public void heartbeat() throws SQLException {
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            Heartbeat.emit(connection);
+        }
+    }
+
+    @Override
+    public long[] positions() throws SQLException {
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            Optional<ReplicationSlot.Metrics> metrics = slot.metrics(connection);
+            return metrics.map(m -> new long[] {m.currentWalLsn(), m.currentWalLsn() - m.retainedWalBytes()})
+                    .orElse(null);
+        }
+    }
+}

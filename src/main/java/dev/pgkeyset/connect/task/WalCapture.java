@@ -1,0 +1,271 @@
+package dev.pgkeyset.connect.task;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.TransactionContext;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.changes.wal.WalChangeReader;
+import dev.pgkeyset.connect.changes.wal.WalStats;
+import dev.pgkeyset.connect.changes.wal.WalStream;
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.SnapshotMode;
+import dev.pgkeyset.connect.config.TableSlice;
+import dev.pgkeyset.connect.offset.WalOffset;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.record.RecordBatch;
+import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.tables.CapturedTable;
+
+/**
+ * A task in capture.mode=wal: publication and slot made ready first (the slot's position is then
+ * fixed before any snapshot reads a row), then the tables' snapshots (the keyset readers, as under
+ * snapshot.mode=initial_only), then the slot's stream. The stream is never read while a snapshot
+ * runs: its records could be older than a snapshot row handed over after them. A table added
+ * later comes with a reconfiguration, hence a new start: the publication is extended, the table
+ * snapshotted, then streaming resumes from the slot.
+ *
+ * <p>Stream faults: transient ones are retried with the task's backoff ({@link RetryPolicy},
+ * connection.attempts in a row); a slot held by another backend is waited for without limit;
+ * a slot that is gone fails the task (the ConnectException from {@link WalServer#open}).
+ */
+public final class WalCapture implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WalCapture.class);
+
+    /** How long the task sleeps between two empty reads of an open stream: bounds the added latency. */
+    private static final Duration STREAM_IDLE = Duration.ofMillis(10);
+    private static final long SAMPLE_INTERVAL_NANOS = 5_000_000_000L;
+
+    private final PgKeysetConfig config;
+    private final WalServer server;
+    private final WalChangeReader reader;
+    private final WalStats stats;
+    private final RetryPolicy retry;
+    private final TransactionContext transactions;
+    private TableSet snapshot;
+    private WalStream stream;
+    private int failures;
+    private long notBeforeNanos;
+    private long lastConfirmed;
+    private long confirmedMovedNanos = System.nanoTime();
+    private long sampledNanos;
+
+    private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
+                       TableSet snapshot, TransactionContext transactions) {
+        this.config = config;
+        this.server = server;
+        this.reader = reader;
+        this.stats = stats;
+        this.snapshot = snapshot;
+        this.transactions = transactions;
+        this.retry = ReaderSettings.of(config).retry();
+    }
+
+    /**
+     * @param transactions null unless the worker lets the connector define transaction boundaries
+     */
+    public static WalCapture open(PgKeysetConfig config, List<TableSlice> slices, List<TableInfo> tables,
+                                  ConnectionFactory connections, OffsetStorageReader offsets, PluginMetrics metrics,
+                                  WalServer server, TransactionContext transactions) {
+        Map<TableId, TablePlan> plans = new LinkedHashMap<>();
+        for (TableInfo info : tables) {
+            CapturedTable.Resolution resolution = CapturedTable.resolve(info, config);
+            if (!resolution.ok()) {
+                throw new ConnectException(resolution.problem());
+            }
+            plans.put(info.id(), new TablePlan(resolution.table(), config));
+        }
+        try {
+            server.prepare(List.copyOf(plans.keySet()));
+        } catch (SQLException e) {
+            throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
+                    + config.slotName() + "': " + SqlErrors.describe(e), e);
+        }
+        String slot = config.slotName();
+        WalOffset committed = committedOffset(offsets, slot);
+        WalStats stats = new WalStats();
+        stats.register(metrics, slot);
+        WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
+                stats);
+        TableSet snapshot = config.snapshotMode() == SnapshotMode.NEVER ? null
+                : TableSet.open(slices, tables, config, connections, offsets, metrics);
+        log.info("WAL capture of {} table(s) through slot '{}' and publication '{}'; {}", plans.size(), slot,
+                config.publicationName(), committed == null ? "no committed WAL offset"
+                        : "resuming after commit LSN " + WalOffset.formatLsn(committed.commitLsn()) + " event "
+                                + committed.event());
+        return new WalCapture(config, server, reader, stats, snapshot, transactions);
+    }
+
+    private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {
+        Map<String, Object> partition = WalOffset.partition(slot);
+        Map<String, Object> offset = offsets.offset(partition);
+        if (offset == null) {
+            return null;
+        }
+        try {
+            return WalOffset.fromMap(offset);
+        } catch (IllegalArgumentException e) {
+            throw new ConnectException("The committed offset of slot '" + slot + "' is malformed (" + e.getMessage()
+                    + "): " + offset + ". Correct or delete it with PATCH/DELETE /connectors/<name>/offsets.");
+        }
+    }
+
+    /** The next batch, or null when there is nothing now. */
+    public List<SourceRecord> poll() {
+        if (snapshot != null) {
+            if (!snapshot.finished()) {
+                List<SourceRecord> batch = snapshot.poll();
+                if (batch != null && transactions != null) {
+                    transactions.commitTransaction(batch.get(batch.size() - 1));
+                }
+                return batch;
+            }
+            snapshot.close();
+            snapshot = null;
+            log.info("Snapshots done; streaming changes from slot '{}'", config.slotName());
+        }
+        if (stream == null && !openStream()) {
+            return null;
+        }
+        RecordBatch batch = new RecordBatch(config.batchMaxRows(), config.batchMaxBytes());
+        try {
+            reader.readInto(batch, stream, transactions);
+            failures = 0;
+            confirm();
+            heartbeatAndSample();
+        } catch (SQLException e) {
+            // The records already in the batch are handed over: the reader counts them as produced.
+            streamFailed(e);
+        }
+        return batch.isEmpty() ? null : batch.records();
+    }
+
+    private boolean openStream() {
+        if (System.nanoTime() < notBeforeNanos) {
+            return false;
+        }
+        try {
+            stream = server.open();
+            lastConfirmed = stream.confirmedLsn();
+            confirmedMovedNanos = System.nanoTime();
+            return true;
+        } catch (SQLException e) {
+            streamFailed(e);
+            return false;
+        }
+    }
+
+    private void streamFailed(SQLException e) {
+        if (stream != null) {
+            try {
+                stream.close();
+            } catch (RuntimeException ignored) {
+                // already broken
+            }
+            stream = null;
+            reader.streamRestarted();
+        }
+        if (server.waitsWithoutLimit(e)) {
+            Duration wait = retry.maxBackoff();
+            log.warn("Slot '{}' cannot be streamed yet: {}; waiting {} ms and trying again (an old walsender lives "
+                    + "until wal_sender_timeout)", config.slotName(), SqlErrors.describe(e), wait.toMillis());
+            notBeforeNanos = System.nanoTime() + wait.toNanos();
+            return;
+        }
+        if (!SqlErrors.isTransient(e)) {
+            throw new ConnectException("The WAL stream of slot '" + config.slotName() + "' failed: "
+                    + SqlErrors.describe(e), e);
+        }
+        failures++;
+        if (retry.exhausted(failures)) {
+            throw new ConnectException("The WAL stream of slot '" + config.slotName() + "' failed " + failures
+                    + " times in a row (connection.attempts); last error: " + SqlErrors.describe(e), e);
+        }
+        Duration backoff = retry.backoff(failures);
+        log.warn("The WAL stream of slot '{}' failed ({}), attempt {} of {}; reconnecting in {} ms",
+                config.slotName(), SqlErrors.describe(e), failures, retry.maxAttempts(), backoff.toMillis());
+        notBeforeNanos = System.nanoTime() + backoff.toNanos();
+    }
+
+    /** Tells the slot what Kafka Connect has acknowledged (or, while idle, everything received). */
+    private void confirm() {
+        long position = reader.confirmablePosition(stream.receivedLsn());
+        if (Long.compareUnsigned(position, stream.confirmedLsn()) > 0) {
+            stream.confirm(position);
+        }
+        long now = System.nanoTime();
+        if (stream.confirmedLsn() != lastConfirmed) {
+            lastConfirmed = stream.confirmedLsn();
+            confirmedMovedNanos = now;
+        }
+    }
+
+    /**
+     * While nothing captured changes, the confirmed position follows the server's keepalives;
+     * when it has not moved for heartbeat.interval.ms, a message is written to the WAL so the
+     * walsender has something to send past. Also samples the slot's positions for the metrics.
+     */
+    private void heartbeatAndSample() throws SQLException {
+        long now = System.nanoTime();
+        Duration interval = config.heartbeatInterval();
+        if (!interval.isZero() && reader.idle() && now - confirmedMovedNanos >= interval.toNanos()) {
+            server.heartbeat();
+            confirmedMovedNanos = now;
+        }
+        if (now - sampledNanos >= SAMPLE_INTERVAL_NANOS) {
+            sampledNanos = now;
+            long[] positions = server.positions();
+            if (positions != null) {
+                stats.sample(positions[0], stream.receivedLsn(), positions[1]);
+            }
+        }
+    }
+
+    /** Kafka Connect acknowledged a record (metadata null: filtered or failed, which counts as done). */
+    public void commitRecord(SourceRecord record) {
+        if (record.sourcePartition() != null && record.sourcePartition().containsKey(WalOffset.SLOT)) {
+            reader.acknowledged(record);
+        }
+    }
+
+    /** How long the task may sleep before there may be work, at most {@code cap}. */
+    public Duration idleTime(Duration cap) {
+        if (snapshot != null) {
+            return snapshot.idleTime(cap);
+        }
+        if (stream == null) {
+            long nanos = Math.max(1_000_000L, notBeforeNanos - System.nanoTime());
+            return nanos >= cap.toNanos() ? cap : Duration.ofNanos(nanos);
+        }
+        return STREAM_IDLE.compareTo(cap) < 0 ? STREAM_IDLE : cap;
+    }
+
+    public WalStats stats() {
+        return stats;
+    }
+
+    @Override
+    public void close() {
+        if (snapshot != null) {
+            snapshot.close();
+        }
+        if (stream != null) {
+            stream.close();
+            stream = null;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.pgkeyset.connect.task;
+
+import java.sql.SQLException;
+import java.util.List;
+
+import dev.pgkeyset.connect.changes.wal.WalStream;
+import dev.pgkeyset.connect.pg.TableId;
+
+/**
+ * The server side of capture.mode=wal as the task needs it: the publication and the slot made
+ * ready before any snapshot, the stream opened once the snapshots are done, and the slot's
+ * positions sampled for the metrics.
+ */
+public interface WalServer {
+
+    /** Publication first (created, extended or checked), then the slot (created when missing). */
+    void prepare(List<TableId> captured) throws SQLException;
+
+    /**
+     * Opens the slot's stream from its confirmed position.
+     *
+     * @throws SQLException a {@link #waitsWithoutLimit waiting} condition, a transient one, or a
+     *                      lasting one; a slot that is gone fails with a ConnectException
+     */
+    WalStream open() throws SQLException;
+
+    /** True for a fault that is waited out without an attempt limit (the slot held by another backend). */
+    boolean waitsWithoutLimit(SQLException fault);
+
+    /** Writes a message to the WAL (not in a transaction), so the walsender has something to send. */
+    void heartbeat() throws SQLException;
+
+    /** {currentWalLsn, restartLsn} of the slot, or null when unknown. */
+    long[] positions() throws SQLException;
+}
