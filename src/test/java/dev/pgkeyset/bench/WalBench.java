@@ -4,7 +4,9 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
@@ -15,7 +17,8 @@ import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
  * pgbench table is not needed. Each line claims its slots and publications through
  * {@link ReplicationObjects}, which drops them when the line ends, fails, or the JVM stops.
  * Settings: {@code bench.walUpdates} (200000), {@code bench.walTransactions} (1000),
- * {@code bench.walSides} (debezium,ours: the drain sides, run in that order),
+ * {@code bench.walSides} (debezium,ours: the drain sides, in that order in the first round),
+ * {@code bench.walRuns} (1 measured round), {@code bench.walWarmupUpdates} (-1: a tenth of the updates; 0: none),
  * {@code bench.walLatencyRate} (1000 rows/s), {@code bench.latencySeconds} (20).
  */
 final class WalBench {
@@ -43,38 +46,92 @@ final class WalBench {
         }
     }
 
+    /**
+     * Line 9: one warm-up round on a tenth of the backlog (the worker's first connector meets a
+     * cold JVM: in one round without it, the side that ran second was 1.5 to 2.7 times as fast as
+     * when it ran first), then {@code bench.walRuns} measured rounds, the order of the sides
+     * alternating from round to round; the ratio is taken round by round.
+     */
     void drain() throws Exception {
         data.createDatabaseIfMissing();
         int updates = Integer.getInteger("bench.walUpdates", 200_000);
         int transactions = Integer.getInteger("bench.walTransactions", 1000);
+        int runs = Integer.getInteger("bench.walRuns", 1);
+        int warmupUpdates = Integer.getInteger("bench.walWarmupUpdates", -1);
+        if (warmupUpdates < 0) {
+            warmupUpdates = updates / 10;
+        }
         List<String> sides = Arrays.stream(System.getProperty("bench.walSides", "debezium,ours").split(","))
                 .map(String::trim).filter(s -> !s.isEmpty()).toList();
-        WalDrain.Result result = new WalDrain(data, connect, updates, transactions).run(sides);
-        WalDrain.Side ours = side(result, "ours");
-        WalDrain.Side debezium = side(result, "debezium");
+        for (String side : sides) {
+            if (!side.equals("ours") && !side.equals("debezium")) {
+                throw new IllegalArgumentException("bench.walSides: unknown side '" + side + "' (ours, debezium)");
+            }
+        }
+        WalDrain drain = new WalDrain(data, connect);
+        WalDrain.Round warmup = null;
+        if (warmupUpdates > 0) {
+            int warmupTransactions = Math.max(1, (int) ((long) transactions * warmupUpdates / updates));
+            warmup = drain.round(sides, warmupUpdates, warmupTransactions);
+            System.out.println("WAL drain warm-up round (not measured): " + warmup.sides());
+        }
+        List<WalDrain.Round> rounds = new ArrayList<>();
+        for (int r = 0; r < runs; r++) {
+            List<String> order = new ArrayList<>(sides);
+            if (r % 2 == 1) {
+                Collections.reverse(order);
+            }
+            rounds.add(drain.round(order, updates, transactions));
+        }
+        List<Double> ratios = new ArrayList<>();
+        for (WalDrain.Round round : rounds) {
+            WalDrain.Side ours = round.side("ours");
+            WalDrain.Side debezium = round.side("debezium");
+            if (ours != null && debezium != null && ours.measured() && debezium.measured()) {
+                ratios.add(ours.rowsPerSecond() / debezium.rowsPerSecond());
+            }
+        }
+        WalDrain.Round last = rounds.get(rounds.size() - 1);
         String setup = String.format("%,d row updates in %,d transactions (%.0f MiB of WAL) written before the"
-                + " connector started; from registration to the last record in the topic", result.updates(),
-                result.transactions(), result.backlogMiB());
-        for (WalDrain.Side side : result.sides()) {
-            String method = "9. WAL backlog drain, " + (side == ours ? "this connector, capture.mode=wal"
+                + " connector started; from registration to the last record in the topic", last.updates(),
+                last.transactions(), last.backlogMiB());
+        for (String name : sides) {
+            String method = "9. WAL backlog drain, " + (name.equals("ours") ? "this connector, capture.mode=wal"
                     : "Debezium PostgreSQL 3.7.0.Final");
-            if (!side.measured()) {
-                report.extra(method, "not measured: " + side.failure());
+            List<Double> rates = new ArrayList<>();
+            List<String> failures = new ArrayList<>();
+            for (WalDrain.Round round : rounds) {
+                WalDrain.Side side = round.side(name);
+                if (side.measured()) {
+                    rates.add(side.rowsPerSecond());
+                } else {
+                    failures.add(side.failure());
+                }
+            }
+            if (rates.isEmpty()) {
+                report.extra(method, "not measured: " + failures);
                 continue;
             }
-            String note = String.format("%s%s; %.1f s (first record after %.1f s; %,.0f rows/s after it), %,d records"
-                    + " in the topic", side == ours ? "snapshot.mode=never, publication.autocreate=disabled; "
-                    : "snapshot.mode=no_data, pgoutput; ", setup, side.seconds(), side.firstRecordSeconds(),
-                    result.updates() / Math.max(1e-3, side.seconds() - side.firstRecordSeconds()), side.recordsInTopic());
-            if (side == ours && debezium != null && debezium.measured()) {
-                note += String.format("; ours/Debezium %.1f (target >= 5)", ours.rowsPerSecond() / debezium.rowsPerSecond());
+            WalDrain.Side lastSide = last.side(name);
+            String note = String.format("%s%s; last round %.1f s (first record after %.1f s), %,d records in the topic",
+                    name.equals("ours") ? "snapshot.mode=never, publication.autocreate=disabled; "
+                            : "snapshot.mode=no_data, pgoutput; ", setup, lastSide.seconds(),
+                    lastSide.firstRecordSeconds(), lastSide.recordsInTopic());
+            WalDrain.Side cold = warmup == null ? null : warmup.side(name);
+            if (cold != null && cold.measured()) {
+                note += String.format("; warm-up round (%,d updates, cold worker) %,.0f rows/s", warmup.updates(),
+                        cold.rowsPerSecond());
             }
-            report.line(method, "rows/s", Stats.of(List.of(side.rowsPerSecond())), note);
+            if (!failures.isEmpty()) {
+                note += "; failed rounds: " + failures;
+            }
+            if (name.equals("ours") && !ratios.isEmpty()) {
+                Stats ratio = Stats.of(ratios);
+                note += String.format("; ours/Debezium %.1f (median of %d rounds, min %.1f, max %.1f; target >= 5)",
+                        ratio.median(), ratios.size(), ratio.min(), ratio.max());
+            }
+            report.line(method, "rows/s", Stats.of(rates), note);
         }
-    }
-
-    private static WalDrain.Side side(WalDrain.Result result, String name) {
-        return result.sides().stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
     }
 
     void latency() throws Exception {

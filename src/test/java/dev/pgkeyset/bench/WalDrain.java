@@ -12,12 +12,13 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
 /**
- * Drain rate of a WAL backlog through the worker: {@code updates} row updates in
+ * Drain rate of a WAL backlog through the worker. One round: {@code updates} row updates in
  * {@code transactions} transactions are written while no connector runs, into the slot of each
- * side (created, with its publication, before the first update, so both slots hold the same
+ * side (created, with its publication, before the first update, so every slot holds the same
  * backlog); then each side's connector starts with no offset ({@code snapshot.mode=never} for
  * ours, {@code no_data} for Debezium) and is timed from its registration until its topic holds one
  * record per update. The sides run one after the other, each slot dropped as soon as it is drained.
+ * Every connector gets a name (and topic prefix) of its own, so none finds an earlier one's offsets.
  */
 final class WalDrain {
 
@@ -31,38 +32,38 @@ final class WalDrain {
         }
     }
 
-    record Result(long updates, int transactions, double backlogMiB, List<Side> sides) {
+    record Round(long updates, int transactions, double backlogMiB, List<Side> sides) {
+        Side side(String name) {
+            return sides.stream().filter(s -> s.name().equals(name)).findFirst().orElse(null);
+        }
     }
 
     private final BenchData data;
     private final EmbeddedConnectCluster connect;
-    private final int updates;
-    private final int transactions;
+    private int connectors;
 
-    WalDrain(BenchData data, EmbeddedConnectCluster connect, int updates, int transactions) {
-        if (updates % transactions != 0) {
-            throw new IllegalArgumentException("bench.walUpdates (" + updates + ") must be a multiple of "
-                    + "bench.walTransactions (" + transactions + ")");
-        }
+    WalDrain(BenchData data, EmbeddedConnectCluster connect) {
         this.data = data;
         this.connect = connect;
-        this.updates = updates;
-        this.transactions = transactions;
     }
 
-    /** Runs the sides named in {@code sides} ("ours", "debezium"), in that order. */
-    Result run(List<String> sides) throws Exception {
+    /** One round of the sides named in {@code sides} ("ours", "debezium"), in that order. */
+    Round round(List<String> sides, int updates, int transactions) throws Exception {
+        if (updates % transactions != 0) {
+            throw new IllegalArgumentException("The updates (" + updates + ") must be a multiple of the"
+                    + " transactions (" + transactions + ")");
+        }
         try (ReplicationObjects replication = new ReplicationObjects(data)) {
-            createTable();
+            createTable(updates);
             for (String side : sides) {
                 replication.create(slot(side), slot(side), "public." + TABLE);
             }
-            double backlogMiB = writeBacklog();
+            double backlogMiB = writeBacklog(updates, transactions);
             List<Side> figures = new java.util.ArrayList<>();
             for (String side : sides) {
-                figures.add(drain(side, replication));
+                figures.add(drain(side, updates, replication));
             }
-            return new Result(updates, transactions, backlogMiB, figures);
+            return new Round(updates, transactions, backlogMiB, figures);
         }
     }
 
@@ -71,7 +72,7 @@ final class WalDrain {
     }
 
     /** One row per update, so each row is updated once and every record of a side has its own key. */
-    private void createTable() throws Exception {
+    private void createTable(int updates) throws Exception {
         try (Connection c = data.connect(); Statement st = c.createStatement()) {
             st.execute("DROP TABLE IF EXISTS " + TABLE);
             st.execute("CREATE TABLE " + TABLE + " (aid int PRIMARY KEY, bid int, abalance int, filler char(84))");
@@ -82,7 +83,7 @@ final class WalDrain {
     }
 
     /** Writes the backlog, one autocommitted UPDATE per transaction; returns the WAL it took, in MiB. */
-    private double writeBacklog() throws Exception {
+    private double writeBacklog(int updates, int transactions) throws Exception {
         int perTransaction = updates / transactions;
         long start = System.nanoTime();
         try (Connection c = data.connect();
@@ -116,8 +117,8 @@ final class WalDrain {
         }
     }
 
-    private Side drain(String side, ReplicationObjects replication) throws Exception {
-        String name = "wal-drain-" + side;
+    private Side drain(String side, int updates, ReplicationObjects replication) throws Exception {
+        String name = "wal-drain-" + side + "-" + (++connectors);
         String topic = name + ".public." + TABLE;
         Map<String, String> config = switch (side) {
             case "ours" -> ours(name);
@@ -131,7 +132,7 @@ final class WalDrain {
             return new Side(side, updates / timing.seconds(), timing.seconds(), timing.firstRecordSeconds(), inTopic,
                     null);
         } catch (Exception e) {
-            System.err.println("WAL drain, " + side + ": " + e);
+            System.err.println("WAL drain, " + name + ": " + e);
             return new Side(side, 0, 0, 0, -1, e.getMessage());
         } finally {
             EndToEnd.remove(connect, name, topic);
