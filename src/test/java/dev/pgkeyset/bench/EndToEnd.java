@@ -121,8 +121,17 @@ final class EndToEnd implements AutoCloseable {
      */
     private static final Duration STALL = Duration.ofMinutes(2);
 
-    /** Seconds from registration to the last record, and to the first (start-up: tasks, slot, first batch). */
-    record Timing(double seconds, double firstRecordSeconds) {
+    /**
+     * Seconds from registration to the last record, and to the first (start-up: tasks, slot, first
+     * batch); and the CPU seconds this JVM (worker, broker, connector) spent meanwhile, steadier
+     * than wall time on a shared machine.
+     */
+    record Timing(double seconds, double firstRecordSeconds, double jvmCpuSeconds) {
+    }
+
+    private static double jvmCpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
     }
 
     static Timing secondsUntilTopicHolds(EmbeddedConnectCluster connect, String name, Map<String, String> config,
@@ -130,6 +139,7 @@ final class EndToEnd implements AutoCloseable {
         config.put("tasks.max", "1");
         config.put("topic.creation.default.replication.factor", "1");
         config.put("topic.creation.default.partitions", "1");
+        double cpuAtStart = jvmCpuSeconds();
         long start = System.nanoTime();
         connect.configureConnector(name, config);
         TopicPartition partition = new TopicPartition(topic, 0);
@@ -167,7 +177,8 @@ final class EndToEnd implements AutoCloseable {
             Thread.sleep(100);
         }
         long now = System.nanoTime();
-        return new Timing((now - start) / 1e9, ((firstRecord == 0 ? now : firstRecord) - start) / 1e9);
+        return new Timing((now - start) / 1e9, ((firstRecord == 0 ? now : firstRecord) - start) / 1e9,
+                jvmCpuSeconds() - cpuAtStart);
     }
 
     /**

@@ -48,8 +48,8 @@ final class WalBench {
 
     /**
      * Line 9: one warm-up round on a tenth of the backlog (the worker's first connector meets a
-     * cold JVM: in one round without it, the side that ran second was 1.5 to 2.7 times as fast as
-     * when it ran first), then {@code bench.walRuns} measured rounds, the order of the sides
+     * cold JVM: in two runs without it, Debezium ran 1.5 and ours 2.7 times as fast second as
+     * first), then {@code bench.walRuns} measured rounds, the order of the sides
      * alternating from round to round; the ratio is taken round by round.
      */
     void drain() throws Exception {
@@ -84,11 +84,13 @@ final class WalBench {
             rounds.add(drain.round(order, updates, transactions));
         }
         List<Double> ratios = new ArrayList<>();
+        List<Double> cpuRatios = new ArrayList<>();
         for (WalDrain.Round round : rounds) {
             WalDrain.Side ours = round.side("ours");
             WalDrain.Side debezium = round.side("debezium");
             if (ours != null && debezium != null && ours.measured() && debezium.measured()) {
                 ratios.add(ours.rowsPerSecond() / debezium.rowsPerSecond());
+                cpuRatios.add(debezium.jvmCpuSeconds() / ours.jvmCpuSeconds());
             }
         }
         WalDrain.Round last = rounds.get(rounds.size() - 1);
@@ -99,11 +101,13 @@ final class WalBench {
             String method = "9. WAL backlog drain, " + (name.equals("ours") ? "this connector, capture.mode=wal"
                     : "Debezium PostgreSQL 3.7.0.Final");
             List<Double> rates = new ArrayList<>();
+            List<Double> cpuPerRecord = new ArrayList<>();
             List<String> failures = new ArrayList<>();
             for (WalDrain.Round round : rounds) {
                 WalDrain.Side side = round.side(name);
                 if (side.measured()) {
                     rates.add(side.rowsPerSecond());
+                    cpuPerRecord.add(side.jvmCpuSeconds() * 1e6 / round.updates());
                 } else {
                     failures.add(side.failure());
                 }
@@ -117,6 +121,8 @@ final class WalBench {
                     name.equals("ours") ? "snapshot.mode=never, publication.autocreate=disabled; "
                             : "snapshot.mode=no_data, pgoutput; ", setup, lastSide.seconds(),
                     lastSide.firstRecordSeconds(), lastSide.recordsInTopic());
+            note += String.format("; JVM CPU (worker, broker, connector) %.0f us/record (median)",
+                    Stats.of(cpuPerRecord).median());
             WalDrain.Side cold = warmup == null ? null : warmup.side(name);
             if (cold != null && cold.measured()) {
                 note += String.format("; warm-up round (%,d updates, cold worker) %,.0f rows/s", warmup.updates(),
@@ -127,8 +133,9 @@ final class WalBench {
             }
             if (name.equals("ours") && !ratios.isEmpty()) {
                 Stats ratio = Stats.of(ratios);
-                note += String.format("; ours/Debezium %.1f (median of %d rounds, min %.1f, max %.1f; target >= 5)",
-                        ratio.median(), ratios.size(), ratio.min(), ratio.max());
+                note += String.format("; ours/Debezium %.1f (median of %d rounds, min %.1f, max %.1f; target >= 5);"
+                        + " Debezium's JVM CPU / ours %.1f (median)", ratio.median(), ratios.size(), ratio.min(),
+                        ratio.max(), Stats.of(cpuRatios).median());
             }
             report.line(method, "rows/s", Stats.of(rates), note);
         }

@@ -25,8 +25,8 @@ final class WalDrain {
     static final String TABLE = "wal_bench_accounts";
 
     /** One side's figure, or why it has none. */
-    record Side(String name, double rowsPerSecond, double seconds, double firstRecordSeconds, long recordsInTopic,
-            String failure) {
+    record Side(String name, double rowsPerSecond, double seconds, double firstRecordSeconds, double jvmCpuSeconds,
+            long recordsInTopic, String failure) {
         boolean measured() {
             return failure == null;
         }
@@ -129,11 +129,11 @@ final class WalDrain {
         try {
             EndToEnd.Timing timing = EndToEnd.secondsUntilTopicHolds(connect, name, config, topic, updates);
             long inTopic = connect.kafka().endOffset(new TopicPartition(topic, 0));
-            return new Side(side, updates / timing.seconds(), timing.seconds(), timing.firstRecordSeconds(), inTopic,
-                    null);
+            return new Side(side, updates / timing.seconds(), timing.seconds(), timing.firstRecordSeconds(),
+                    timing.jvmCpuSeconds(), inTopic, null);
         } catch (Exception e) {
             System.err.println("WAL drain, " + name + ": " + e);
-            return new Side(side, 0, 0, 0, -1, e.getMessage());
+            return new Side(side, 0, 0, 0, 0, -1, e.getMessage());
         } finally {
             EndToEnd.remove(connect, name, topic);
             replication.dropSlot(slot(side));
