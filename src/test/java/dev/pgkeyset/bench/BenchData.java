@@ -21,10 +21,17 @@ final class BenchData {
     static final String DATABASE = "pgkeyset_bench";
 
     private final PostgresFixture.Server server;
+    private final String database;
     final long rows;
 
     BenchData(double scale) {
+        this(scale, DATABASE);
+    }
+
+    /** The same server, another database (the WAL lines work in one of their own, see {@link WalBench}). */
+    BenchData(double scale, String database) {
         this.server = PostgresFixture.server();
+        this.database = database;
         this.rows = Math.max(1000, Math.round(scale * 100_000));
     }
 
@@ -32,8 +39,12 @@ final class BenchData {
         return server;
     }
 
+    String database() {
+        return database;
+    }
+
     String jdbcUrl() {
-        return server.jdbcUrl(DATABASE);
+        return server.jdbcUrl(database);
     }
 
     Connection connect() throws SQLException {
@@ -55,7 +66,7 @@ final class BenchData {
         return props;
     }
 
-    void prepare() throws SQLException {
+    void createDatabaseIfMissing() throws SQLException {
         Properties admin = new Properties();
         admin.setProperty("user", server.user());
         if (server.password() != null) {
@@ -63,11 +74,15 @@ final class BenchData {
         }
         try (Connection c = DriverManager.getConnection(server.jdbcUrl("postgres"), admin);
              Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
+             ResultSet rs = st.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + database + "'")) {
             if (!rs.next()) {
-                st.execute("CREATE DATABASE " + DATABASE);
+                st.execute("CREATE DATABASE " + database);
             }
         }
+    }
+
+    void prepare() throws SQLException {
+        createDatabaseIfMissing();
         try (Connection c = connect(); Statement st = c.createStatement()) {
             long existing = -1;
             try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pgbench_accounts")) {

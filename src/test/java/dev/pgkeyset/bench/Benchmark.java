@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+
 /**
  * The benchmark: {@code mvn -q -Pbench test-compile exec:exec [-Dbench.scale=10] [-Dbench.runs=3]}.
  * Creates pgbench-shaped data in the PostgreSQL of the {@code PG*} variables, measures each read
@@ -15,6 +17,8 @@ import java.util.List;
  * and {@code heap.png}. Figures are medians over {@code bench.runs} runs after one cold run;
  * ratios are printed because absolute times on a shared machine are noisy. The task's read path
  * gets {@code bench.warmups} unmeasured runs between its cold run and the measured ones.
+ * Lines 9 and 10 measure capture.mode=wal ({@link WalBench}); {@code -Dbench.only=wal} runs them
+ * alone, {@code -Dbench.skipWal=true} leaves them out.
  */
 public final class Benchmark {
 
@@ -24,6 +28,12 @@ public final class Benchmark {
         boolean endToEnd = !Boolean.getBoolean("bench.skipEndToEnd");
         int latencySeconds = Integer.parseInt(System.getProperty("bench.latencySeconds", "20"));
         int warmups = Integer.parseInt(System.getProperty("bench.warmups", "2"));
+        String only = System.getProperty("bench.only", "all").trim();
+        if (!only.isEmpty() && !only.equals("all")) {
+            walLinesAlone(only);
+            return;
+        }
+        boolean walLines = !Boolean.getBoolean("bench.skipWal");
 
         BenchData data = new BenchData(scale);
         data.prepare();
@@ -137,14 +147,79 @@ public final class Benchmark {
                 report.line("7. framework ceiling, warm", "rows/s", synthetic,
                         String.format("synthetic source, the same records without a database; cold %.0f rows/s",
                                 syntheticCold));
-                ChangeLatency.Result latency = new ChangeLatency(data, e2e.cluster())
-                        .run(100, Duration.ofSeconds(latencySeconds), 1000);
-                report.extra("8. change-to-record latency at 100 rows/s, poll.interval.ms=" + latency.pollIntervalMs(),
-                        String.format("p50 %.0f ms, p99 %.0f ms over %d rows (target p50 <= %d ms)", latency.p50Ms(),
-                                latency.p99Ms(), latency.rows(), latency.pollIntervalMs() + 200));
+                queryLatency(report, data, e2e.cluster(), latencySeconds);
+                if (walLines) {
+                    String unavailable = WalBench.unavailable(data);
+                    if (unavailable != null) {
+                        report.extra("9, 10. capture.mode=wal lines", unavailable);
+                    } else {
+                        WalBench wal = new WalBench(e2e.cluster(), report);
+                        try {
+                            wal.drain();
+                        } catch (Exception e) { // e.g. no free slot: the other lines' figures are still written
+                            System.err.println("9. WAL backlog drain: " + e);
+                            report.extra("9. WAL backlog drain", "not measured: " + e);
+                        }
+                        wal.latency();
+                    }
+                }
             }
         }
         report.write(Path.of("target", "bench"));
+        System.exit(0);
+    }
+
+    /** Line 8: query-based changes followed at 100 rows/s, polled every second. */
+    private static void queryLatency(Report report, BenchData data, EmbeddedConnectCluster connect, int seconds)
+            throws Exception {
+        long pollIntervalMs = 1000;
+        ChangeLatency.Result latency = new ChangeLatency(data, connect).run("latency",
+                ChangeLatency.queryMode(pollIntervalMs), 100, Duration.ofSeconds(seconds));
+        report.extra("8. change-to-record latency at 100 rows/s, poll.interval.ms=" + pollIntervalMs,
+                String.format("p50 %.0f ms, p99 %.0f ms over %d rows (target p50 <= %d ms)", latency.p50Ms(),
+                        latency.p99Ms(), latency.rows(), pollIntervalMs + 200));
+    }
+
+    /**
+     * {@code -Dbench.only=wal} (lines 9 and 10), {@code wal-drain} (9), {@code wal-latency} (10) or
+     * {@code latency} (8 and 10, the query-mode latency beside the WAL one), alone:
+     * no pgbench table, a worker of their own with the settings of the end-to-end lines; the
+     * report goes to {@code target/bench/wal/}.
+     */
+    private static void walLinesAlone(String only) throws Exception {
+        boolean drain = only.equals("wal") || only.equals("wal-drain");
+        boolean latency = only.equals("wal") || only.equals("wal-latency") || only.equals("latency");
+        boolean queryLatency = only.equals("latency");
+        if (!drain && !latency) {
+            throw new IllegalArgumentException("bench.only=" + only
+                    + ": expected all, wal, wal-drain, wal-latency or latency");
+        }
+        Report report = new Report();
+        BenchData postgres = new BenchData(0, "postgres");
+        String unavailable = WalBench.unavailable(postgres);
+        if (unavailable != null) {
+            report.extra("9, 10. capture.mode=wal lines", unavailable);
+        } else {
+            describeServer(report, postgres);
+            EmbeddedConnectCluster connect = EndToEnd.startWorker();
+            try {
+                if (queryLatency) {
+                    BenchData data = new BenchData(0);
+                    data.createDatabaseIfMissing();
+                    queryLatency(report, data, connect, Integer.getInteger("bench.latencySeconds", 20));
+                }
+                WalBench wal = new WalBench(connect, report);
+                if (drain) {
+                    wal.drain();
+                }
+                if (latency) {
+                    wal.latency();
+                }
+            } finally {
+                connect.stop();
+            }
+        }
+        report.write(Path.of("target", "bench", "wal"));
         System.exit(0);
     }
 
@@ -172,6 +247,12 @@ public final class Benchmark {
     private static void describeMachine(Report report, BenchData data) throws Exception {
         report.context("rows", data.rows);
         report.context("table MiB", data.tableBytes() / (1024 * 1024));
+        describeServer(report, data);
+        System.out.println("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, java "
+                + System.getProperty("java.version") + ", " + data.rows + " rows");
+    }
+
+    private static void describeServer(Report report, BenchData data) throws Exception {
         report.context("cores", Runtime.getRuntime().availableProcessors());
         report.context("max heap MiB", Runtime.getRuntime().maxMemory() / (1024 * 1024));
         report.context("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
@@ -180,7 +261,5 @@ public final class Benchmark {
             rs.next();
             report.context("postgresql", rs.getString(1));
         }
-        System.out.println("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, java "
-                + System.getProperty("java.version") + ", " + data.rows + " rows");
     }
 }

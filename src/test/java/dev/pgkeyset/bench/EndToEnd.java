@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
 import dev.pgkeyset.connect.testing.ConnectFixture;
@@ -22,9 +23,14 @@ final class EndToEnd implements AutoCloseable {
 
     EndToEnd(BenchData data) throws InterruptedException {
         this.data = data;
+        this.connect = startWorker();
+    }
+
+    /** The worker every end-to-end line runs in (the WAL lines too, so their figures compare). */
+    static EmbeddedConnectCluster startWorker() throws InterruptedException {
         Map<String, String> worker = new HashMap<>();
         worker.put("offset.flush.interval.ms", "5000");
-        this.connect = ConnectFixture.start("bench", worker);
+        return ConnectFixture.start("bench", worker);
     }
 
     EmbeddedConnectCluster cluster() {
@@ -70,6 +76,21 @@ final class EndToEnd implements AutoCloseable {
     double debezium() throws Exception {
         String name = "debezium-" + (++runs);
         String slot = name.replace('-', '_');
+        Map<String, String> config = debeziumConfig(data, name, "public.pgbench_accounts");
+        config.put("slot.name", slot);
+        config.put("slot.drop.on.stop", "true");
+        config.put("publication.name", "pub_" + slot);
+        config.put("publication.autocreate.mode", "filtered");
+        config.put("snapshot.mode", "initial_only");
+        // The slot goes when the connector stops (slot.drop.on.stop) but the publication stays; and a
+        // failed run may leave both: ReplicationObjects drops them in any case.
+        try (ReplicationObjects replication = new ReplicationObjects(data).claim(slot, "pub_" + slot)) {
+            return timeUntilTopicHoldsAll(name, config, name + ".public.pgbench_accounts");
+        }
+    }
+
+    /** Debezium's connection settings for {@code data}'s database, pgoutput, one table; slot and modes are the caller's. */
+    static Map<String, String> debeziumConfig(BenchData data, String name, String table) {
         Map<String, String> config = new HashMap<>();
         config.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         config.put("database.hostname", data.server().host());
@@ -78,50 +99,55 @@ final class EndToEnd implements AutoCloseable {
         if (data.server().password() != null) {
             config.put("database.password", data.server().password());
         }
-        config.put("database.dbname", BenchData.DATABASE);
+        config.put("database.dbname", data.database());
         config.put("topic.prefix", name);
-        config.put("table.include.list", "public.pgbench_accounts");
+        config.put("table.include.list", table);
         config.put("plugin.name", "pgoutput");
-        config.put("slot.name", slot);
-        config.put("slot.drop.on.stop", "true");
-        config.put("publication.name", "pub_" + slot);
-        config.put("publication.autocreate.mode", "filtered");
-        config.put("snapshot.mode", "initial_only");
-        try {
-            return timeUntilTopicHoldsAll(name, config, name + ".public.pgbench_accounts");
-        } finally {
-            dropReplicationLeftovers(slot);
-        }
-    }
-
-    /** The slot goes when the connector stops (slot.drop.on.stop); the publication stays: both are cleared here. */
-    private void dropReplicationLeftovers(String slot) throws Exception {
-        try (java.sql.Connection c = data.connect(); java.sql.Statement st = c.createStatement()) {
-            st.execute("DROP PUBLICATION IF EXISTS pub_" + slot);
-            for (int attempt = 0; attempt < 50; attempt++) {
-                try (java.sql.ResultSet rs = st.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '"
-                        + slot + "'")) {
-                    if (!rs.next()) {
-                        return;
-                    }
-                    if (!rs.getBoolean(1)) {
-                        st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
-                        return;
-                    }
-                }
-                Thread.sleep(200);
-            }
-        }
+        return config;
     }
 
     private double timeUntilTopicHoldsAll(String name, Map<String, String> config, String topic) throws Exception {
+        try {
+            return data.rows / secondsUntilTopicHolds(connect, name, config, topic, data.rows).seconds();
+        } finally {
+            remove(connect, name, topic); // also on failure: a Debezium task would keep its slot active
+        }
+    }
+
+    /**
+     * Registers connector {@code name} and returns the time from then until {@code topic}
+     * (one partition, created by the worker) holds {@code records} records. Fails at once when a
+     * task of the connector FAILED (with its trace), when no record came for 2 minutes, and after 30. Leaves the connector running.
+     */
+    private static final Duration STALL = Duration.ofMinutes(2);
+
+    /**
+     * Seconds from registration to the last record, and to the first (start-up: tasks, slot, first
+     * batch); and the CPU seconds this JVM (worker, broker, connector) spent meanwhile, steadier
+     * than wall time on a shared machine.
+     */
+    record Timing(double seconds, double firstRecordSeconds, double jvmCpuSeconds) {
+    }
+
+    private static double jvmCpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
+    }
+
+    static Timing secondsUntilTopicHolds(EmbeddedConnectCluster connect, String name, Map<String, String> config,
+            String topic, long records) throws Exception {
         config.put("tasks.max", "1");
         config.put("topic.creation.default.replication.factor", "1");
         config.put("topic.creation.default.partitions", "1");
+        double cpuAtStart = jvmCpuSeconds();
         long start = System.nanoTime();
         connect.configureConnector(name, config);
         TopicPartition partition = new TopicPartition(topic, 0);
         long deadline = start + Duration.ofMinutes(30).toNanos();
+        long nextStatusCheck = start;
+        long lastEnd = -1;
+        long lastProgress = start;
+        long firstRecord = 0;
         while (true) {
             long end;
             try {
@@ -129,18 +155,65 @@ final class EndToEnd implements AutoCloseable {
             } catch (Exception notYet) {
                 end = 0;
             }
-            if (end >= data.rows) {
+            if (end >= records) {
                 break;
             }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(name + ": topic holds " + end + " of " + data.rows + " rows");
+            long now = System.nanoTime();
+            if (end != lastEnd) {
+                lastEnd = end;
+                lastProgress = now;
+                if (firstRecord == 0 && end > 0) {
+                    firstRecord = now;
+                }
+            }
+            if (now > deadline || now - lastProgress > STALL.toNanos()) {
+                throw new IllegalStateException(name + ": topic holds " + end + " of " + records + " records"
+                        + (now > deadline ? "" : ", none added for " + STALL.toSeconds() + " s"));
+            }
+            if (now >= nextStatusCheck) {
+                failIfATaskFailed(connect, name, end, records);
+                nextStatusCheck = now + Duration.ofSeconds(2).toNanos();
             }
             Thread.sleep(100);
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        connect.deleteConnector(name);
-        connect.kafka().deleteTopic(topic);
-        return data.rows / seconds;
+        long now = System.nanoTime();
+        return new Timing((now - start) / 1e9, ((firstRecord == 0 ? now : firstRecord) - start) / 1e9,
+                jvmCpuSeconds() - cpuAtStart);
+    }
+
+    /**
+     * Deletes the connector and its topic. Called in finally blocks, so a failure here is printed
+     * rather than thrown (it would hide the error that got us here).
+     */
+    static void remove(EmbeddedConnectCluster connect, String name, String topic) {
+        try {
+            connect.deleteConnector(name);
+        } catch (RuntimeException e) {
+            System.err.println("Could not delete connector " + name + ": " + e);
+        }
+        try {
+            connect.kafka().deleteTopic(topic);
+        } catch (RuntimeException e) {
+            System.err.println("Could not delete topic " + topic + ": " + e);
+        }
+    }
+
+    private static void failIfATaskFailed(EmbeddedConnectCluster connect, String name, long end, long records) {
+        ConnectorStateInfo status;
+        try {
+            status = connect.connectorStatus(name);
+        } catch (RuntimeException notCreatedYet) {
+            return;
+        }
+        for (ConnectorStateInfo.TaskState task : status.tasks()) {
+            if ("FAILED".equals(task.state())) {
+                throw new IllegalStateException(name + ": task " + task.id() + " FAILED with " + end + " of " + records
+                        + " records in the topic: " + task.trace());
+            }
+        }
+        if ("FAILED".equals(status.connector().state())) {
+            throw new IllegalStateException(name + ": connector FAILED: " + status.connector().trace());
+        }
     }
 
     @Override
