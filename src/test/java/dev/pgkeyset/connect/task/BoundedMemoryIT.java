@@ -92,6 +92,37 @@ class BoundedMemoryIT {
     }
 
     /**
+     * The adversary's case: 20,000 one-byte rows teach the fetch size to grow to fetch.size (5,000),
+     * then ~300 rows of 2 MiB follow. One fetch of 5,000 rows would take in all of them (600 MiB) in a
+     * heap of 128 MiB; the fetch must be cut short by bytes instead, and every row still arrive once,
+     * in key order (the keys and payload lengths come from PostgreSQL).
+     */
+    @Test
+    void wideRowsAfterNarrowOnesFitASmallHeap() throws Exception {
+        int narrow = 20_000;
+        int wide = 300;
+        db.execute("CREATE TABLE narrow_then_wide (id bigint PRIMARY KEY, payload bytea NOT NULL)",
+                "INSERT INTO narrow_then_wide SELECT g, '\\x61'::bytea FROM generate_series(1, " + narrow + ") g",
+                "INSERT INTO narrow_then_wide SELECT g, decode(repeat(md5(g::text), 131072), 'hex')"
+                        + " FROM generate_series(" + (narrow + 1) + ", " + (narrow + wide) + ") g",
+                "ANALYZE narrow_then_wide");
+        assertEquals(wide * 2L * 1024 * 1024, db.queryLong(
+                "SELECT sum(octet_length(payload)) FROM narrow_then_wide WHERE octet_length(payload) > 1"), "wide rows");
+
+        long started = System.nanoTime();
+        Result task = run("task:narrow_then_wide", WIDE_HEAP);
+        System.out.printf("narrow then wide: %d rows of 1 byte, then %d of 2 MiB, in %s, defaults: exit %d in %d ms, %s%n",
+                narrow, wide, WIDE_HEAP, task.exitCode, (System.nanoTime() - started) / 1_000_000, task.output.lines()
+                        .filter(l -> l.startsWith("rows=") || l.contains("task failed") || l.contains("OutOfMemory")
+                                || l.contains("maxResultBuffer") || l.contains("53200")).limit(5).toList());
+        assertFalse(task.output.contains("OutOfMemoryError") || task.output.contains("Ran out of memory")
+                || task.output.contains("ran out of the worker's heap"), "no fetch may run out of memory:\n" + task.output);
+        assertEquals(0, task.exitCode, "task run in " + WIDE_HEAP + " failed:\n" + task.output);
+        assertTrue(task.output.contains("rows=" + (narrow + wide) + " "),
+                "every row, whole, in key order, once:\n" + task.output);
+    }
+
+    /**
      * A single row larger than the whole heap cannot be read by any fetch size: the task fails at
      * once (no retries that fill the shared heap again) with a message saying what to change.
      */

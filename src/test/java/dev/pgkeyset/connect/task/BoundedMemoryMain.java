@@ -50,6 +50,7 @@ public final class BoundedMemoryMain {
     /** Every row of {@code table} (key {@code id}, column {@code payload}) once, in order, payloads whole. */
     private static long readWideRows(String table, String url, String user, String password) throws Exception {
         Map<Long, Long> lengths = new HashMap<>();
+        List<Long> expected = new ArrayList<>(); // in PostgreSQL's key order
         Properties credentials = new Properties();
         credentials.setProperty("user", user);
         if (password != null) {
@@ -59,6 +60,7 @@ public final class BoundedMemoryMain {
              ResultSet rs = st.executeQuery("SELECT id, octet_length(payload) FROM " + table + " ORDER BY id")) {
             while (rs.next()) {
                 lengths.put(rs.getLong(1), rs.getLong(2));
+                expected.add(rs.getLong(1));
             }
         }
         Map<String, String> props = new HashMap<>();
@@ -89,9 +91,9 @@ public final class BoundedMemoryMain {
                 seen.add(id);
             });
         }
-        List<Long> expected = lengths.keySet().stream().sorted().toList();
         if (!seen.equals(expected)) {
-            throw new IllegalStateException("expected ids " + expected.size() + " in order, got " + seen.size());
+            throw new IllegalStateException("expected " + expected.size() + " ids in key order, once each; got "
+                    + seen.size() + (seen.size() == expected.size() ? " (another order or a repeat)" : ""));
         }
         return seen.size();
     }
