@@ -48,6 +48,19 @@ public final class SqlErrors {
         return false;
     }
 
+    /**
+     * pgjdbc's "Result set exceeded maxResultBuffer limit. Received: n; Current limit: limit"
+     * (SQLState {@code 08S01}, no cause), thrown by a round trip whose rows pass the connection's
+     * {@code maxResultBuffer}. Told apart from a real loss of connection (the same state) by the
+     * limit's digits in the message, which pgjdbc puts there in every translation (ko, ru and
+     * zh_CN translate the words).
+     */
+    public static boolean isResultBufferExceeded(SQLException e, long limit) {
+        return limit > 0 && "08S01".equals(e.getSQLState()) && e.getCause() == null
+                && String.valueOf(e.getMessage()).contains(Long.toString(limit))
+                && String.valueOf(e.getMessage()).contains("maxResultBuffer");
+    }
+
     /** {@code 42P01 undefined_table}: the relation was dropped or renamed. */
     public static boolean isUndefinedTable(SQLException e) {
         return "42P01".equals(e.getSQLState());

@@ -36,7 +36,8 @@ public final class BoundedMemoryMain {
             long rows = mode.equals("task") ? readWithTask(url, user, password)
                     : mode.startsWith("task:") ? readWideRows(mode.substring(5), url, user, password)
                     : readNaively(url, user, password);
-            System.out.println("rows=" + rows + " maxHeapMiB=" + Runtime.getRuntime().maxMemory() / (1024 * 1024));
+            System.out.println("rows=" + rows + " maxHeapMiB=" + Runtime.getRuntime().maxMemory() / (1024 * 1024)
+                    + " oldGenPeakMiB=" + oldGenerationPeak() / (1024 * 1024));
             System.exit(0);
         } catch (OutOfMemoryError e) {
             System.out.println("OutOfMemoryError: " + e.getMessage());
@@ -45,6 +46,13 @@ public final class BoundedMemoryMain {
             System.out.println("task failed: " + e.getMessage());
             System.exit(4);
         }
+    }
+
+    /** The most the tenured generation held (the heap's lasting part; the runs use the serial collector). */
+    private static long oldGenerationPeak() {
+        return java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+                .filter(pool -> pool.getName().contains("Old Gen") || pool.getName().contains("Tenured"))
+                .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum();
     }
 
     /** Every row of {@code table} (key {@code id}, column {@code payload}) once, in order, payloads whole. */
