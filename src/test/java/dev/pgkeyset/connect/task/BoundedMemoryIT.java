@@ -125,6 +125,27 @@ class BoundedMemoryIT {
     }
 
     /**
+     * A fetch stopped by maxResultBuffer leaves its connection out of step with the server: the pool
+     * must not hand it out again. With a pool of one connection, the next one is another backend.
+     * Also checks that the real pgjdbc error is the one {@code SqlErrors.isResultBufferExceeded}
+     * recognizes. With pgjdbc 42.7.14 and HikariCP 6.3.3 the next backend differs even without
+     * {@code ConnectionFactory.discard}: pgjdbc closes the connection when it reads the rest of the
+     * row as the next message, and HikariCP evicts a connection that threw an 08 state. This guards
+     * the outcome across upgrades of either; discard() is what the connector itself relies on.
+     */
+    @Test
+    void aFetchOverTheLimitDiscardsItsConnection() throws Exception {
+        Result run = run("discard", "-Xmx64m");
+        String line = run.output.lines().filter(l -> l.startsWith("discard:")).findFirst().orElse("");
+        System.out.println("over the limit: " + line);
+        assertEquals(0, run.exitCode, run.output);
+        assertTrue(line.contains("thrown=08S01 resultBufferExceeded=true"), "pgjdbc stopped the fetch:\n" + run.output);
+        String first = line.replaceAll(".*firstBackend=(\\d+).*", "$1");
+        String next = line.replaceAll(".*nextBackend=(\\d+).*", "$1");
+        assertFalse(first.equals(next), "the next connection is a new backend:\n" + line);
+    }
+
+    /**
      * A single row larger than the whole heap cannot be read by any fetch size: the task fails at
      * once (no retries that fill the shared heap again) with a message saying what to change.
      */

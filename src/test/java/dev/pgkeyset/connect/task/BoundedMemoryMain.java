@@ -33,7 +33,8 @@ public final class BoundedMemoryMain {
         String user = args[2];
         String password = args.length > 3 ? args[3] : null;
         try {
-            long rows = mode.equals("task") ? readWithTask(url, user, password)
+            long rows = mode.equals("discard") ? overTheLimitOnAPooledConnection(url, user, password)
+                    : mode.equals("task") ? readWithTask(url, user, password)
                     : mode.startsWith("task:") ? readWideRows(mode.substring(5), url, user, password)
                     : readNaively(url, user, password);
             System.out.println("rows=" + rows + " maxHeapMiB=" + Runtime.getRuntime().maxMemory() / (1024 * 1024)
@@ -46,6 +47,59 @@ public final class BoundedMemoryMain {
             System.out.println("task failed: " + e.getMessage());
             System.exit(4);
         }
+    }
+
+    /**
+     * {@code discard}: a fetch over the task pool's maxResultBuffer on its only connection, which is
+     * then discarded: the next connection of the pool is another backend, and answers. Prints
+     * {@code discard: ...} and returns 1.
+     */
+    private static long overTheLimitOnAPooledConnection(String url, String user, String password) throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("connection.url", url);
+        props.put("connection.user", user);
+        if (password != null) {
+            props.put("connection.password", password);
+        }
+        props.put("topic.prefix", "mem");
+        props.put("table.include.list", "public\\.nothing");
+        dev.pgkeyset.connect.config.PgKeysetConfig config = new dev.pgkeyset.connect.config.PgKeysetConfig(props);
+        try (dev.pgkeyset.connect.pg.ConnectionFactory pool =
+                     dev.pgkeyset.connect.pg.ConnectionFactory.forTask(config, "discard-test", 1)) {
+            long limit = pool.resultBufferLimit();
+            int first;
+            String thrown = "nothing";
+            Connection connection = pool.open();
+            try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                first = rs.getInt(1);
+            }
+            // Rows of 1 MiB, as many as pass the limit, in one fetch.
+            try (java.sql.PreparedStatement st = connection.prepareStatement(
+                    "SELECT g, repeat('x', 1048576) FROM generate_series(1, ?) g")) {
+                int rows = (int) (limit / 1048576) + 2;
+                st.setInt(1, rows);
+                st.setFetchSize(rows);
+                try (ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        // read
+                    }
+                }
+            } catch (java.sql.SQLException e) {
+                thrown = e.getSQLState() + " resultBufferExceeded="
+                        + dev.pgkeyset.connect.pg.SqlErrors.isResultBufferExceeded(e, limit);
+            }
+            pool.discard(connection);
+            connection.close();
+            try (Connection next = pool.open(); Statement st = next.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                System.out.println("discard: limit=" + limit + " thrown=" + thrown + " firstBackend=" + first
+                        + " nextBackend=" + rs.getInt(1));
+                next.rollback();
+            }
+        }
+        return 1;
     }
 
     /** The most the tenured generation held (the heap's lasting part; the runs use the serial collector). */
