@@ -179,12 +179,10 @@ public final class TableReader implements AutoCloseable {
     }
 
     /**
-     * pgjdbc stopped a fetch whose rows passed the connection's maxResultBuffer: rows much wider than
-     * those before them (from which the fetch size was learned). The connection is out of step with
-     * the server (pgjdbc stopped in the middle of a row), so it is discarded, never pooled again; the
-     * cursor reopens at once after the last row read (the read-ahead row is kept, so nothing is lost
-     * or read twice), fetching one row and growing again by the widths it measures. A fetch of one
-     * row over the limit cannot be made smaller: the task fails, saying what to change.
+     * pgjdbc stopped a fetch over the connection's maxResultBuffer (rows wider than those its size
+     * was learned from) in the middle of a row: the connection is discarded, never pooled again, and
+     * the cursor reopens at once after the last row read (the read-ahead row is kept), one row a
+     * fetch. A fetch of one row cannot be made smaller: the task fails, saying what to change.
      */
     private void fetchOverLimit(SQLException e, int rowsHandedOver) {
         int fetchRows = fetchSizer.current();
