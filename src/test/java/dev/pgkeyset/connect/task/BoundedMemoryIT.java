@@ -71,12 +71,8 @@ class BoundedMemoryIT {
      */
     @Test
     void wideRowsWithTheDefaultFetchSizeFitASmallHeap() throws Exception {
-        int rows = 300;
-        // A 16-byte pattern repeated: TOAST compresses it to almost nothing on disk, but each row is
-        // 2 MiB on the wire and in the heap, which is all that matters here.
-        db.execute("CREATE TABLE wide_rows (id bigint PRIMARY KEY, payload bytea NOT NULL)",
-                "INSERT INTO wide_rows SELECT g, decode(repeat(md5(g::text), 131072), 'hex')"
-                        + " FROM generate_series(1, " + rows + ") g");
+        int rows = WIDE_ROWS;
+        wideRows();
         long tableBytes = db.queryLong("SELECT sum(octet_length(payload)) FROM wide_rows");
         assertEquals(rows * 2L * 1024 * 1024, tableBytes, "300 rows of 2 MiB");
 
@@ -100,11 +96,12 @@ class BoundedMemoryIT {
     @Test
     void wideRowsAfterNarrowOnesFitASmallHeap() throws Exception {
         int narrow = 20_000;
-        int wide = 300;
+        int wide = WIDE_ROWS;
+        wideRows();
+        // The wide rows copied from wide_rows (their TOASTed values are copied, not generated again).
         db.execute("CREATE TABLE narrow_then_wide (id bigint PRIMARY KEY, payload bytea NOT NULL)",
                 "INSERT INTO narrow_then_wide SELECT g, '\\x61'::bytea FROM generate_series(1, " + narrow + ") g",
-                "INSERT INTO narrow_then_wide SELECT g, decode(repeat(md5(g::text), 131072), 'hex')"
-                        + " FROM generate_series(" + (narrow + 1) + ", " + (narrow + wide) + ") g",
+                "INSERT INTO narrow_then_wide SELECT " + narrow + " + id, payload FROM wide_rows",
                 "ANALYZE narrow_then_wide");
         assertEquals(wide * 2L * 1024 * 1024, db.queryLong(
                 "SELECT sum(octet_length(payload)) FROM narrow_then_wide WHERE octet_length(payload) > 1"), "wide rows");
@@ -160,6 +157,22 @@ class BoundedMemoryIT {
         assertTrue(task.output.contains("batch.max.bytes") && task.output.contains("heap"),
                 "the message says what to change:\n" + task.output);
         assertFalse(task.output.contains("attempt 1 of"), "an out-of-memory is not retried:\n" + task.output);
+    }
+
+    private static final int WIDE_ROWS = 300;
+    private boolean wideRowsCreated;
+
+    /** {@code wide_rows}: 300 rows of 2 MiB, made once for the tests that need them. */
+    private synchronized void wideRows() {
+        if (wideRowsCreated) {
+            return;
+        }
+        // A 16-byte pattern repeated: TOAST compresses it to almost nothing on disk, but each row is
+        // 2 MiB on the wire and in the heap, which is all that matters here.
+        db.execute("CREATE TABLE wide_rows (id bigint PRIMARY KEY, payload bytea NOT NULL)",
+                "INSERT INTO wide_rows SELECT g, decode(repeat(md5(g::text), 131072), 'hex')"
+                        + " FROM generate_series(1, " + WIDE_ROWS + ") g");
+        wideRowsCreated = true;
     }
 
     private record Result(int exitCode, String output) {
