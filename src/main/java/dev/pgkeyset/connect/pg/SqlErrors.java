@@ -51,13 +51,12 @@ public final class SqlErrors {
     /**
      * pgjdbc's "Result set exceeded maxResultBuffer limit. Received: n; Current limit: limit"
      * (SQLState {@code 08S01}, no cause), thrown by a round trip whose rows pass the connection's
-     * {@code maxResultBuffer}. Told apart from a real loss of connection (the same state) by the
-     * limit's digits in the message, which pgjdbc puts there in every translation (ko, ru and
-     * zh_CN translate the words).
+     * {@code maxResultBuffer} (ours, or one set in connection.url, which wins). Told apart from a real
+     * loss of connection (the same state, with an I/O cause) by the property's name, which pgjdbc
+     * keeps in every translation (ko, ru and zh_CN translate the other words).
      */
-    public static boolean isResultBufferExceeded(SQLException e, long limit) {
-        return limit > 0 && "08S01".equals(e.getSQLState()) && e.getCause() == null
-                && String.valueOf(e.getMessage()).contains(Long.toString(limit))
+    public static boolean isResultBufferExceeded(SQLException e) {
+        return "08S01".equals(e.getSQLState()) && e.getCause() == null
                 && String.valueOf(e.getMessage()).contains("maxResultBuffer");
     }
 

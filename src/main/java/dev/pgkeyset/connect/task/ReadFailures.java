@@ -85,9 +85,9 @@ final class ReadFailures {
      */
     ConnectException rowOverLimit(SQLException e, Object[] after, List<String> columns, long limitBytes) {
         return new ConnectException("Reading table " + table + " failed: the row after " + describe(columns, after)
-                + " is larger than " + limitBytes + " bytes, the most one fetch may hold (maxResultBuffer: a quarter of "
-                + "the worker's max heap of " + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB; "
-                + "batch.max.bytes and fetch.size do not change it). Give the worker more heap "
+                + " is larger than the most one fetch may hold (maxResultBuffer: " + limitBytes + " bytes, a quarter of "
+                + "the worker's max heap of " + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB, unless "
+                + "connection.url sets it; batch.max.bytes and fetch.size do not change it). Give the worker more heap "
                 + "(KAFKA_HEAP_OPTS=\"-Xmx…\"): it must hold that row about four times over, then restart the task; it "
                 + "resumes from its committed offset. (" + SqlErrors.describe(e) + ")", e);
     }

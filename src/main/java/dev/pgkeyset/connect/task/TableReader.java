@@ -159,7 +159,7 @@ public final class TableReader implements AutoCloseable {
             closeCursor(false);
             throw failures.outOfMemory(e, fetchSizer.current(), settings.fetchMaxBytes());
         } catch (SQLException e) {
-            if (SqlErrors.isResultBufferExceeded(e, connections.resultBufferLimit())) {
+            if (SqlErrors.isResultBufferExceeded(e)) {
                 fetchOverLimit(e, batch.size() - batchSizeBefore);
                 return;
             }

@@ -87,7 +87,7 @@ public final class BoundedMemoryMain {
                 }
             } catch (java.sql.SQLException e) {
                 thrown = e.getSQLState() + " resultBufferExceeded="
-                        + dev.pgkeyset.connect.pg.SqlErrors.isResultBufferExceeded(e, limit);
+                        + dev.pgkeyset.connect.pg.SqlErrors.isResultBufferExceeded(e);
             }
             pool.discard(connection);
             connection.close();

@@ -24,7 +24,7 @@ class ReadFailuresTest {
         String message = e.getMessage();
         assertTrue(message.startsWith("Reading table app.docs failed: the row after (tenant, name)=(42, "), message);
         assertTrue(message.contains("x".repeat(100) + "…)") && !message.contains("x".repeat(101)), message);
-        assertTrue(message.contains("larger than 1000 bytes") && message.contains("more heap"), message);
+        assertTrue(message.contains("(maxResultBuffer: 1000 bytes") && message.contains("more heap"), message);
         assertEquals("the start of the table (no row read yet)", ReadFailures.describe(List.of("id"), null));
     }
 }
