@@ -107,7 +107,8 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String FETCH_SIZE = "fetch.size";
     public static final String FETCH_SIZE_DOC = "Most rows fetched per round trip of the server-side cursor. "
             + "Fewer when the rows are wide: each round trip also holds about batch.max.bytes, its size learned "
-            + "from the width of the rows before it.";
+            + "from the width of the rows before it, and never more than a quarter of the worker's heap (a fetch of "
+            + "wider rows is stopped there and read again one row at a time).";
     public static final int FETCH_SIZE_DEFAULT = 5000;
 
     public static final String BATCH_MAX_ROWS = "batch.max.rows";

@@ -38,10 +38,27 @@ public final class ConnectionFactory implements AutoCloseable {
     /** Connecting (TCP and login) to a database that does not answer gives up after this. */
     static final int LOGIN_TIMEOUT_SECONDS = 5;
 
-    private final HikariDataSource pool;
+    /**
+     * The most bytes of rows one round trip of a task's cursor may bring into the heap: a quarter of
+     * the JVM's max heap. The fetch size is learned from the width of the rows before (see
+     * task.FetchSizer), so narrow rows followed by wide ones make a fetch of many wide rows; pgjdbc
+     * buffers a whole fetch before handing over its first row, and only this limit stops it before
+     * the heap runs out (task.TableReader then reads on one row at a time).
+     */
+    static final int RESULT_BUFFER_HEAP_FRACTION = 4;
 
-    private ConnectionFactory(HikariDataSource pool) {
+    private final HikariDataSource pool;
+    /** The pgjdbc maxResultBuffer of this pool's connections, in bytes; -1 when unlimited. */
+    private final long resultBufferLimit;
+
+    private ConnectionFactory(HikariDataSource pool, long resultBufferLimit) {
         this.pool = pool;
+        this.resultBufferLimit = resultBufferLimit;
+    }
+
+    /** The limit of {@link #RESULT_BUFFER_HEAP_FRACTION} for this JVM. */
+    static long resultBufferLimitOfThisHeap() {
+        return Runtime.getRuntime().maxMemory() / RESULT_BUFFER_HEAP_FRACTION;
     }
 
     /** Connections a task with {@code readers} tables or key ranges opens at most. */
@@ -52,11 +69,18 @@ public final class ConnectionFactory implements AutoCloseable {
     /** A small pool for one task reading {@code readers} tables or key ranges. */
     public static ConnectionFactory forTask(PgKeysetConfig config, String name, int readers) {
         DriverUrl url = DriverUrl.of(config.connectionUrl());
+        Properties props = driverProperties(config, url, LOGIN_TIMEOUT_SECONDS);
+        long resultBufferLimit = resultBufferLimitOfThisHeap();
+        // Only the task's connections: theirs are the cursors over user tables. pgjdbc counts the
+        // column bytes of one round trip's DataRows (the counter restarts with each fetch) and
+        // throws 08S01 when they pass the limit, before the heap runs out; the catalog and horizon
+        // queries these connections also run return far less. The connector's own connections
+        // (openOnce: discovery, validation, splits) read only the catalog and get no limit.
+        props.setProperty("maxResultBuffer", Long.toString(resultBufferLimit));
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName(name);
         // Not setJdbcUrl + setDataSourceProperties: HikariCP prints those at DEBUG, sslpassword in clear.
-        hikari.setDataSource(new SecretKeepingDataSource(url.url(),
-                driverProperties(config, url, LOGIN_TIMEOUT_SECONDS)));
+        hikari.setDataSource(new SecretKeepingDataSource(url.url(), props));
         hikari.setAutoCommit(false);
         hikari.setReadOnly(true);
         hikari.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
@@ -70,11 +94,25 @@ public final class ConnectionFactory implements AutoCloseable {
         // poll() must return regularly (stop() runs on its thread): a database that is down costs
         // a poll at most this long, then the table's backoff takes over.
         hikari.setConnectionTimeout(LOGIN_TIMEOUT_SECONDS * 1000L);
-        return new ConnectionFactory(new HikariDataSource(hikari));
+        return new ConnectionFactory(new HikariDataSource(hikari), resultBufferLimit);
     }
 
     public Connection open() throws SQLException {
         return pool.getConnection();
+    }
+
+    /** What one round trip of a cursor on these connections may hold (pgjdbc's maxResultBuffer), in bytes. */
+    public long resultBufferLimit() {
+        return resultBufferLimit;
+    }
+
+    /**
+     * Closes a connection instead of giving it back to the pool: after pgjdbc stopped reading in the
+     * middle of a message (a fetch over {@link #resultBufferLimit()}), the connection is out of step
+     * with the server, and whoever took it next would read the rest of that message as replies.
+     */
+    public void discard(Connection connection) {
+        pool.evictConnection(connection);
     }
 
     /** A single unpooled read-only connection, for the connector's catalog reads and validation. */

@@ -57,6 +57,18 @@ public final class SqlErrors {
         return "55006".equals(e.getSQLState());
     }
 
+    /**
+     * pgjdbc's "Result set exceeded maxResultBuffer limit. Received: n; Current limit: limit"
+     * (SQLState {@code 08S01}, no cause), thrown by a round trip whose rows pass the connection's
+     * {@code maxResultBuffer} (ours, or one set in connection.url, which wins). Told apart from a real
+     * loss of connection (the same state, with an I/O cause) by the property's name, which pgjdbc
+     * keeps in every translation (ko, ru and zh_CN translate the other words).
+     */
+    public static boolean isResultBufferExceeded(SQLException e) {
+        return "08S01".equals(e.getSQLState()) && e.getCause() == null
+                && String.valueOf(e.getMessage()).contains("maxResultBuffer");
+    }
+
     /** {@code 42P01 undefined_table}: the relation was dropped or renamed. */
     public static boolean isUndefinedTable(SQLException e) {
         return "42P01".equals(e.getSQLState());

@@ -11,7 +11,9 @@ package dev.pgkeyset.connect.task;
  * {@code budget / widest row of the previous fetch}, growing at most {@link #GROWTH}-fold per fetch,
  * so a table whose first rows are narrow and whose later rows are wide is met by small fetches until
  * the wide rows show. A fetch of much wider rows than the one before it can still exceed the budget
- * by the ratio of their widths; a single row larger than the budget is fetched alone.
+ * by the ratio of their widths, up to the connection's maxResultBuffer, where pgjdbc stops it; the
+ * reader then reopens its cursor and {@link #restartAtOneRow()} learns the width again from one row.
+ * A single row larger than the budget is fetched alone.
  *
  * <p>Worked example, budget 8 MiB, {@code fetch.size} 5000: rows of 200 bytes are fetched 1, 4, 16,
  * …, 4096, then 5000 at a time (eight round trips to full speed, once per reader); rows of 2.7 MB
@@ -66,6 +68,17 @@ final class FetchSizer {
     void rowRead(long bytes) {
         unread--;
         widestInFetch = Math.max(widestInFetch, bytes);
+    }
+
+    /**
+     * After a fetch was stopped for holding too many bytes: the next cursor starts with one row and
+     * grows again from the widths it measures, so rows as wide as those that stopped it are met by
+     * fetches of about the budget.
+     */
+    void restartAtOneRow() {
+        current = 1;
+        unread = 0;
+        widestInFetch = 0;
     }
 
     /** The rows the current fetch asked for (for messages). */

@@ -2,6 +2,7 @@ package dev.pgkeyset.connect.task;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 
 import org.apache.kafka.connect.errors.ConnectException;
 import org.slf4j.Logger;
@@ -66,6 +67,43 @@ final class ReadFailures {
             return null;
         }
         throw new ConnectException("Reading table " + table + " failed: " + SqlErrors.describe(e), e);
+    }
+
+    /** A fetch of {@code fetchRows} rows passed the connection's maxResultBuffer; it is read again from one row. */
+    void fetchOverLimit(int fetchRows, long limitBytes, int rowsHandedOver) {
+        log.info("Table {}: a fetch of {} rows passed {} bytes (maxResultBuffer, a quarter of the heap): wider rows "
+                + "than those before them; the connection is discarded and the cursor reopens after the last row read, "
+                + "fetching one row, then more as their width allows{}", table, fetchRows, limitBytes,
+                rowsHandedOver == 0 ? "" : " (" + rowsHandedOver + " rows already read are handed over)");
+    }
+
+    /**
+     * A single row is larger than what one fetch may hold: no fetch size reads it. Not retried: it
+     * would fail the same way.
+     *
+     * @param after       the position of the last row read (null before the first), whose columns are {@code columns}
+     */
+    ConnectException rowOverLimit(SQLException e, Object[] after, List<String> columns, long limitBytes) {
+        return new ConnectException("Reading table " + table + " failed: the row after " + describe(columns, after)
+                + " is larger than the most one fetch may hold (maxResultBuffer: " + limitBytes + " bytes, a quarter of "
+                + "the worker's max heap of " + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MiB, unless "
+                + "connection.url sets it; batch.max.bytes and fetch.size do not change it). Give the worker more heap "
+                + "(KAFKA_HEAP_OPTS=\"-Xmx…\"): it must hold that row about four times over, then restart the task; it "
+                + "resumes from its committed offset. (" + SqlErrors.describe(e) + ")", e);
+    }
+
+    /** {@code (id, part)=(42, 7)}, each value cut at 100 characters; "the start of the table" before the first row. */
+    static String describe(List<String> columns, Object[] position) {
+        if (position == null) {
+            return "the start of the table (no row read yet)";
+        }
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < position.length; i++) {
+            String value = position[i] instanceof byte[] bytes ? "\\x" + java.util.HexFormat.of().formatHex(bytes)
+                    : String.valueOf(position[i]);
+            values.append(i == 0 ? "" : ", ").append(value.length() > 100 ? value.substring(0, 100) + "…" : value);
+        }
+        return "(" + String.join(", ", columns) + ")=(" + values + ")";
     }
 
     /**

@@ -96,7 +96,9 @@ public final class TableReader implements AutoCloseable {
         this.plan = plan;
         this.connections = connections;
         this.settings = settings;
-        this.fetchSizer = new FetchSizer(settings.fetchMaxBytes(), settings.fetchSize());
+        // A fetch aimed at more than half the limit where pgjdbc stops it would be stopped again and again.
+        this.fetchSizer = new FetchSizer(Math.min(settings.fetchMaxBytes(), Math.max(1, connections.resultBufferLimit() / 2)),
+                settings.fetchSize());
         this.stats = new TableStats(plan.estimatedRows());
         this.failures = new ReadFailures(plan.id(), settings.retry());
         this.changes = new ChangePhase(plan, settings.followsChanges(), settings.incrementalStart());
@@ -157,6 +159,10 @@ public final class TableReader implements AutoCloseable {
             closeCursor(false);
             throw failures.outOfMemory(e, fetchSizer.current(), settings.fetchMaxBytes());
         } catch (SQLException e) {
+            if (SqlErrors.isResultBufferExceeded(e)) {
+                fetchOverLimit(e, batch.size() - batchSizeBefore);
+                return;
+            }
             closeCursor(false);
             if (SqlErrors.isClientOutOfMemory(e)) {
                 throw failures.outOfMemory(e, fetchSizer.current(), settings.fetchMaxBytes());
@@ -170,6 +176,28 @@ public final class TableReader implements AutoCloseable {
                 notBeforeNanos = System.nanoTime() + wait.toNanos();
             }
         }
+    }
+
+    /**
+     * pgjdbc stopped a fetch over the connection's maxResultBuffer (rows wider than those its size
+     * was learned from) in the middle of a row: the connection is discarded, never pooled again, and
+     * the cursor reopens at once after the last row read (the read-ahead row is kept), one row a
+     * fetch. A fetch of one row cannot be made smaller: the task fails, saying what to change.
+     */
+    private void fetchOverLimit(SQLException e, int rowsHandedOver) {
+        int fetchRows = fetchSizer.current();
+        if (connection != null) {
+            connections.discard(connection);
+        }
+        closeCursor(false);
+        stats.rowsRead(rowsHandedOver, phase == Phase.SNAPSHOT);
+        if (fetchRows <= 1) {
+            throw failures.rowOverLimit(e, position, phase == Phase.INCREMENTAL ? plan.changeColumnNames()
+                    : plan.keyColumnNames(), connections.resultBufferLimit());
+        }
+        failures.fetchOverLimit(fetchRows, connections.resultBufferLimit(), rowsHandedOver);
+        fetchSizer.restartAtOneRow();
+        notBeforeNanos = System.nanoTime();
     }
 
     private void fill(RecordBatch batch) throws SQLException {

@@ -71,12 +71,8 @@ class BoundedMemoryIT {
      */
     @Test
     void wideRowsWithTheDefaultFetchSizeFitASmallHeap() throws Exception {
-        int rows = 300;
-        // A 16-byte pattern repeated: TOAST compresses it to almost nothing on disk, but each row is
-        // 2 MiB on the wire and in the heap, which is all that matters here.
-        db.execute("CREATE TABLE wide_rows (id bigint PRIMARY KEY, payload bytea NOT NULL)",
-                "INSERT INTO wide_rows SELECT g, decode(repeat(md5(g::text), 131072), 'hex')"
-                        + " FROM generate_series(1, " + rows + ") g");
+        int rows = WIDE_ROWS;
+        wideRows();
         long tableBytes = db.queryLong("SELECT sum(octet_length(payload)) FROM wide_rows");
         assertEquals(rows * 2L * 1024 * 1024, tableBytes, "300 rows of 2 MiB");
 
@@ -89,6 +85,61 @@ class BoundedMemoryIT {
                 "no fetch may run out of memory:\n" + task.output);
         assertEquals(0, task.exitCode, "task run in " + WIDE_HEAP + " failed:\n" + task.output);
         assertTrue(task.output.contains("rows=" + rows + " "), "every row, whole, in key order, once:\n" + task.output);
+    }
+
+    /**
+     * The adversary's case: 20,000 one-byte rows teach the fetch size to grow to fetch.size (5,000),
+     * then ~300 rows of 2 MiB follow. One fetch of 5,000 rows would take in all of them (600 MiB) in a
+     * heap of 128 MiB; the fetch must be cut short by bytes instead, and every row still arrive once,
+     * in key order (the keys and payload lengths come from PostgreSQL).
+     */
+    @Test
+    void wideRowsAfterNarrowOnesFitASmallHeap() throws Exception {
+        int narrow = 20_000;
+        int wide = WIDE_ROWS;
+        wideRows();
+        // The wide rows copied from wide_rows (their TOASTed values are copied, not generated again).
+        db.execute("CREATE TABLE narrow_then_wide (id bigint PRIMARY KEY, payload bytea NOT NULL)",
+                "INSERT INTO narrow_then_wide SELECT g, '\\x61'::bytea FROM generate_series(1, " + narrow + ") g",
+                "INSERT INTO narrow_then_wide SELECT " + narrow + " + id, payload FROM wide_rows",
+                "ANALYZE narrow_then_wide");
+        assertEquals(wide * 2L * 1024 * 1024, db.queryLong(
+                "SELECT sum(octet_length(payload)) FROM narrow_then_wide WHERE octet_length(payload) > 1"), "wide rows");
+
+        long started = System.nanoTime();
+        Result task = run("task:narrow_then_wide", WIDE_HEAP);
+        System.out.printf("narrow then wide: %d rows of 1 byte, then %d of 2 MiB, in %s, defaults: exit %d in %d ms, "
+                        + "%d fetch(es) stopped for their bytes, %s%n",
+                narrow, wide, WIDE_HEAP, task.exitCode, (System.nanoTime() - started) / 1_000_000,
+                task.output.lines().filter(l -> l.contains("INFO ReadFailures") && l.contains("rows passed")).count(),
+                task.output.lines().filter(l -> l.startsWith("rows=") || l.contains("task failed")
+                        || l.contains("OutOfMemory") || l.contains("53200")).limit(5).toList());
+        assertFalse(task.output.contains("OutOfMemoryError") || task.output.contains("Ran out of memory")
+                || task.output.contains("ran out of the worker's heap"), "no fetch may run out of memory:\n" + task.output);
+        assertEquals(0, task.exitCode, "task run in " + WIDE_HEAP + " failed:\n" + task.output);
+        assertTrue(task.output.contains("rows=" + (narrow + wide) + " "),
+                "every row, whole, in key order, once:\n" + task.output);
+    }
+
+    /**
+     * A fetch stopped by maxResultBuffer leaves its connection out of step with the server: the pool
+     * must not hand it out again. With a pool of one connection, the next one is another backend.
+     * Also checks that the real pgjdbc error is the one {@code SqlErrors.isResultBufferExceeded}
+     * recognizes. With pgjdbc 42.7.14 and HikariCP 6.3.3 the next backend differs even without
+     * {@code ConnectionFactory.discard}: pgjdbc closes the connection when it reads the rest of the
+     * row as the next message, and HikariCP evicts a connection that threw an 08 state. This guards
+     * the outcome across upgrades of either; discard() is what the connector itself relies on.
+     */
+    @Test
+    void aFetchOverTheLimitDiscardsItsConnection() throws Exception {
+        Result run = run("discard", "-Xmx64m");
+        String line = run.output.lines().filter(l -> l.startsWith("discard:")).findFirst().orElse("");
+        System.out.println("over the limit: " + line);
+        assertEquals(0, run.exitCode, run.output);
+        assertTrue(line.contains("thrown=08S01 resultBufferExceeded=true"), "pgjdbc stopped the fetch:\n" + run.output);
+        String first = line.replaceAll(".*firstBackend=(\\d+).*", "$1");
+        String next = line.replaceAll(".*nextBackend=(\\d+).*", "$1");
+        assertFalse(first.equals(next), "the next connection is a new backend:\n" + line);
     }
 
     /**
@@ -106,6 +157,22 @@ class BoundedMemoryIT {
         assertTrue(task.output.contains("batch.max.bytes") && task.output.contains("heap"),
                 "the message says what to change:\n" + task.output);
         assertFalse(task.output.contains("attempt 1 of"), "an out-of-memory is not retried:\n" + task.output);
+    }
+
+    private static final int WIDE_ROWS = 300;
+    private boolean wideRowsCreated;
+
+    /** {@code wide_rows}: 300 rows of 2 MiB, made once for the tests that need them. */
+    private synchronized void wideRows() {
+        if (wideRowsCreated) {
+            return;
+        }
+        // A 16-byte pattern repeated: TOAST compresses it to almost nothing on disk, but each row is
+        // 2 MiB on the wire and in the heap, which is all that matters here.
+        db.execute("CREATE TABLE wide_rows (id bigint PRIMARY KEY, payload bytea NOT NULL)",
+                "INSERT INTO wide_rows SELECT g, decode(repeat(md5(g::text), 131072), 'hex')"
+                        + " FROM generate_series(1, " + WIDE_ROWS + ") g");
+        wideRowsCreated = true;
     }
 
     private record Result(int exitCode, String output) {

@@ -33,10 +33,12 @@ public final class BoundedMemoryMain {
         String user = args[2];
         String password = args.length > 3 ? args[3] : null;
         try {
-            long rows = mode.equals("task") ? readWithTask(url, user, password)
+            long rows = mode.equals("discard") ? overTheLimitOnAPooledConnection(url, user, password)
+                    : mode.equals("task") ? readWithTask(url, user, password)
                     : mode.startsWith("task:") ? readWideRows(mode.substring(5), url, user, password)
                     : readNaively(url, user, password);
-            System.out.println("rows=" + rows + " maxHeapMiB=" + Runtime.getRuntime().maxMemory() / (1024 * 1024));
+            System.out.println("rows=" + rows + " maxHeapMiB=" + Runtime.getRuntime().maxMemory() / (1024 * 1024)
+                    + " oldGenPeakMiB=" + oldGenerationPeak() / (1024 * 1024));
             System.exit(0);
         } catch (OutOfMemoryError e) {
             System.out.println("OutOfMemoryError: " + e.getMessage());
@@ -47,9 +49,70 @@ public final class BoundedMemoryMain {
         }
     }
 
+    /**
+     * {@code discard}: a fetch over the task pool's maxResultBuffer on its only connection, which is
+     * then discarded: the next connection of the pool is another backend, and answers. Prints
+     * {@code discard: ...} and returns 1.
+     */
+    private static long overTheLimitOnAPooledConnection(String url, String user, String password) throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("connection.url", url);
+        props.put("connection.user", user);
+        if (password != null) {
+            props.put("connection.password", password);
+        }
+        props.put("topic.prefix", "mem");
+        props.put("table.include.list", "public\\.nothing");
+        dev.pgkeyset.connect.config.PgKeysetConfig config = new dev.pgkeyset.connect.config.PgKeysetConfig(props);
+        try (dev.pgkeyset.connect.pg.ConnectionFactory pool =
+                     dev.pgkeyset.connect.pg.ConnectionFactory.forTask(config, "discard-test", 1)) {
+            long limit = pool.resultBufferLimit();
+            int first;
+            String thrown = "nothing";
+            Connection connection = pool.open();
+            try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                first = rs.getInt(1);
+            }
+            // Rows of 1 MiB, as many as pass the limit, in one fetch.
+            try (java.sql.PreparedStatement st = connection.prepareStatement(
+                    "SELECT g, repeat('x', 1048576) FROM generate_series(1, ?) g")) {
+                int rows = (int) (limit / 1048576) + 2;
+                st.setInt(1, rows);
+                st.setFetchSize(rows);
+                try (ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        // read
+                    }
+                }
+            } catch (java.sql.SQLException e) {
+                thrown = e.getSQLState() + " resultBufferExceeded="
+                        + dev.pgkeyset.connect.pg.SqlErrors.isResultBufferExceeded(e);
+            }
+            pool.discard(connection);
+            connection.close();
+            try (Connection next = pool.open(); Statement st = next.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                System.out.println("discard: limit=" + limit + " thrown=" + thrown + " firstBackend=" + first
+                        + " nextBackend=" + rs.getInt(1));
+                next.rollback();
+            }
+        }
+        return 1;
+    }
+
+    /** The most the tenured generation held (the heap's lasting part; the runs use the serial collector). */
+    private static long oldGenerationPeak() {
+        return java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+                .filter(pool -> pool.getName().contains("Old Gen") || pool.getName().contains("Tenured"))
+                .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum();
+    }
+
     /** Every row of {@code table} (key {@code id}, column {@code payload}) once, in order, payloads whole. */
     private static long readWideRows(String table, String url, String user, String password) throws Exception {
         Map<Long, Long> lengths = new HashMap<>();
+        List<Long> expected = new ArrayList<>(); // in PostgreSQL's key order
         Properties credentials = new Properties();
         credentials.setProperty("user", user);
         if (password != null) {
@@ -59,6 +122,7 @@ public final class BoundedMemoryMain {
              ResultSet rs = st.executeQuery("SELECT id, octet_length(payload) FROM " + table + " ORDER BY id")) {
             while (rs.next()) {
                 lengths.put(rs.getLong(1), rs.getLong(2));
+                expected.add(rs.getLong(1));
             }
         }
         Map<String, String> props = new HashMap<>();
@@ -89,9 +153,9 @@ public final class BoundedMemoryMain {
                 seen.add(id);
             });
         }
-        List<Long> expected = lengths.keySet().stream().sorted().toList();
         if (!seen.equals(expected)) {
-            throw new IllegalStateException("expected ids " + expected.size() + " in order, got " + seen.size());
+            throw new IllegalStateException("expected " + expected.size() + " ids in key order, once each; got "
+                    + seen.size() + (seen.size() == expected.size() ? " (another order or a repeat)" : ""));
         }
         return seen.size();
     }

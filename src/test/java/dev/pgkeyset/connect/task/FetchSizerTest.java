@@ -74,6 +74,17 @@ class FetchSizerTest {
     }
 
     @Test
+    void aFetchStoppedForItsBytesStartsAgainAtOneRowAndGrowsByTheWidthsItMeasures() {
+        FetchSizer sizer = new FetchSizer(8 * MIB, 5000);
+        read(sizer, 20_000, i -> 20);
+        assertEquals(5000, sizer.startCursor(), "grown on the narrow rows");
+        sizer.restartAtOneRow();
+        // The reopened cursor meets rows of 2 MiB: one, then 4 (8 MiB / 2 MiB) at a time, never 5000.
+        List<Fetch> fetches = read(sizer, 40, i -> 2 * MIB);
+        assertEquals(List.of(1, 4), fetches.stream().map(Fetch::rows).distinct().toList());
+    }
+
+    @Test
     void noFetchExceedsTheBudgetByMoreThanTheWidthRatioOfItsRows() {
         long seed = Long.getLong("fetchsizer.seed", System.nanoTime());
         System.out.println("FetchSizerTest seed " + seed + " (replay with -Dfetchsizer.seed=" + seed + ")");
