@@ -12,11 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.WalSetupChecks.Problem;
-import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.PublicationFacts;
 import dev.pgkeyset.connect.pg.ReplicationServer;
 import dev.pgkeyset.connect.pg.TableId;
-import dev.pgkeyset.connect.pg.TableKind;
 import dev.pgkeyset.connect.tables.CapturedTable;
 
 /**
@@ -87,19 +85,12 @@ public final class WalPreconditions {
             throws SQLException {
         String name = config.publicationName();
         Optional<PublicationFacts> publication = PublicationFacts.read(connection, name, server.serverVersion());
-        List<PublicationChecks.Captured> captured = tables.stream().map(t -> new PublicationChecks.Captured(
-                t.info().id(), t.info().kind() == TableKind.PARTITIONED_TABLE,
-                t.info().columns().stream().map(ColumnInfo::name).toList())).toList();
-        List<Problem> problems = new ArrayList<>();
+        List<PublicationChecks.Captured> captured = tables.stream()
+                .map(t -> PublicationChecks.Captured.of(t.info())).toList();
         if (config.publicationAutocreate() == PublicationAutocreate.DISABLED) {
-            if (publication.isEmpty()) {
-                problems.add(new Problem(PgKeysetConfig.PUBLICATION_NAME,
-                        PublicationChecks.missingProblem(name, captured)));
-            } else {
-                problems.addAll(PublicationChecks.problems(publication.get(), captured, true));
-            }
-            return problems;
+            return PublicationChecks.userPublication(name, publication, captured);
         }
+        List<Problem> problems = new ArrayList<>();
         Set<String> notOwned = PublicationFacts.notOwned(connection, tables.stream().map(t -> t.info().id()).toList())
                 .stream().map(TableId::toString).collect(Collectors.toCollection(java.util.TreeSet::new));
         problems.addAll(WalSetupChecks.filteredPublication(name, server.role(), server.database(), server.superuser(),
