@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.changes.wal.ReplicationSlot;
 import dev.pgkeyset.connect.config.WalSetupChecks.Problem;
 import dev.pgkeyset.connect.pg.PublicationFacts;
 import dev.pgkeyset.connect.pg.ReplicationServer;
@@ -64,17 +65,18 @@ public final class WalPreconditions {
             return problems;
         }
         String slotName = config.slotName();
-        ReplicationServer.Facts server = ReplicationServer.read(connection, slotName);
+        ReplicationServer.Facts server = ReplicationServer.read(connection);
+        Optional<ReplicationSlot.State> slot = new ReplicationSlot(slotName).describe(connection);
         WalSetupChecks.walLevel(server.walLevel()).ifPresent(problems::add);
         WalSetupChecks.standby(server.inRecovery(), server.serverVersion(), config.publicationAutocreate())
                 .ifPresent(problems::add);
         WalSetupChecks.replicationRole(server.role(), server.superuser(), server.replication())
                 .ifPresent(problems::add);
-        WalSetupChecks.slotCapacity(slotName, server.slot().isPresent(), server.maxReplicationSlots(),
+        WalSetupChecks.slotCapacity(slotName, slot.isPresent(), server.maxReplicationSlots(),
                 server.slotsInUse(), server.inactiveSlots()).ifPresent(problems::add);
         WalSetupChecks.walSenderCapacity(server.maxWalSenders(), server.walSendersInUse(),
-                server.slot().map(ReplicationServer.Slot::active).orElse(false)).ifPresent(problems::add);
-        server.slot().flatMap(s -> WalSetupChecks.existingSlot(slotName, s.type(), s.plugin(), s.database(),
+                slot.map(ReplicationSlot.State::active).orElse(false)).ifPresent(problems::add);
+        slot.flatMap(s -> WalSetupChecks.existingSlot(slotName, s.type(), s.plugin(), s.database(),
                 s.walStatus(), server.database())).ifPresent(problems::add);
         problems.addAll(publicationProblems(connection, config, tables, server));
         return problems;
