@@ -7,8 +7,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
@@ -49,17 +51,22 @@ public final class Publication {
         return PublicationFacts.read(connection, name, serverVersion(connection));
     }
 
-    /** The tables named in the publication itself ({@code FOR TABLE}), not those of a schema or of ALL TABLES. */
-    Set<TableId> listedTables(Connection connection) throws SQLException {
-        Set<TableId> tables = new TreeSet<>();
-        try (PreparedStatement st = connection.prepareStatement("SELECT n.nspname, c.relname"
+    /**
+     * The tables named in the publication itself ({@code FOR TABLE}), not those of a schema or of
+     * ALL TABLES; each true when it has a column list or a row filter (PostgreSQL 15+).
+     */
+    private Map<TableId, Boolean> listedTables(Connection connection) throws SQLException {
+        String filtered = serverVersion(connection) >= COLUMN_LISTS_VERSION
+                ? "r.prattrs IS NOT NULL OR r.prqual IS NOT NULL" : "false";
+        Map<TableId, Boolean> tables = new TreeMap<>();
+        try (PreparedStatement st = connection.prepareStatement("SELECT n.nspname, c.relname, " + filtered
                 + " FROM pg_catalog.pg_publication p JOIN pg_catalog.pg_publication_rel r ON r.prpubid = p.oid"
                 + " JOIN pg_catalog.pg_class c ON c.oid = r.prrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + " WHERE p.pubname = ?")) {
             st.setString(1, name);
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
-                    tables.add(new TableId(rs.getString(1), rs.getString(2)));
+                    tables.put(new TableId(rs.getString(1), rs.getString(2)), rs.getBoolean(3));
                 }
             }
         }
@@ -97,8 +104,9 @@ public final class Publication {
                             + "publication.autocreate=disabled to use it as it is, or set publication.name to a name of "
                             + "the connector's own");
                 }
-                boolean filtered = serverVersion(connection) >= COLUMN_LISTS_VERSION && hasFilters(connection, wanted);
-                if (filtered || !listedTables(connection).equals(wanted)) {
+                Map<TableId, Boolean> listed = listedTables(connection);
+                boolean filtered = listed.values().stream().anyMatch(Boolean::booleanValue);
+                if (filtered || !listed.keySet().equals(wanted)) {
                     // SET TABLE also drops column lists and row filters: each table is published whole.
                     st.execute("ALTER PUBLICATION " + Sql.quoteIdentifier(name) + " SET TABLE " + tableList);
                     changed = true;
@@ -138,24 +146,6 @@ public final class Publication {
                 connection.commit();
             }
         }
-    }
-
-    /** PostgreSQL 15+: whether any of {@code tables} is published with a column list or a row filter. */
-    private boolean hasFilters(Connection connection, Collection<TableId> tables) throws SQLException {
-        try (PreparedStatement st = connection.prepareStatement("SELECT n.nspname, c.relname"
-                + " FROM pg_catalog.pg_publication p JOIN pg_catalog.pg_publication_rel r ON r.prpubid = p.oid"
-                + " JOIN pg_catalog.pg_class c ON c.oid = r.prrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                + " WHERE p.pubname = ? AND (r.prattrs IS NOT NULL OR r.prqual IS NOT NULL)")) {
-            st.setString(1, name);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    if (tables.contains(new TableId(rs.getString(1), rs.getString(2)))) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
     }
 
     private static int serverVersion(Connection connection) throws SQLException {
