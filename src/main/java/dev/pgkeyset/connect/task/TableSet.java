@@ -79,7 +79,7 @@ public final class TableSet implements AutoCloseable {
     }
 
     /** The readers finish only when they do not follow changes: snapshot.mode=initial_only, or capture.mode=wal. */
-    private static String afterSnapshots(PgKeysetConfig config) {
+    static String afterSnapshots(PgKeysetConfig config) {
         if (config.captureMode() != CaptureMode.WAL) {
             return "idle (snapshot.mode=initial_only)";
         }
