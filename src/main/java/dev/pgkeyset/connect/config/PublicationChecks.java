@@ -6,9 +6,12 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import dev.pgkeyset.connect.config.WalSetupChecks.Problem;
+import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.PublicationFacts;
 import dev.pgkeyset.connect.pg.Sql;
 import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.pg.TableKind;
 
 /**
  * What an existing publication must offer capture.mode=wal, as a function of its facts: every
@@ -16,14 +19,36 @@ import dev.pgkeyset.connect.pg.TableId;
  * through their root (their changes then arrive under the captured table's name) and, with
  * publication.autocreate=disabled, every captured table in it, whole (no column list, no row
  * filter). Reported on publication.name.
+ *
+ * <p>The one place that decides what is wrong with a publication and which SQL fixes it: validate()
+ * (through {@link WalPreconditions}) and the task at start (through {@code changes.wal.Publication#check})
+ * both ask it, so the two never disagree.
  */
 public final class PublicationChecks {
 
     /** A captured table as the checks see it. */
     public record Captured(TableId id, boolean partitioned, List<String> columns) {
+
+        public static Captured of(TableInfo table) {
+            return new Captured(table.id(), table.kind() == TableKind.PARTITIONED_TABLE,
+                    table.columns().stream().map(ColumnInfo::name).toList());
+        }
     }
 
     private PublicationChecks() {
+    }
+
+    /**
+     * {@code publication.autocreate=disabled}: each reason the publication (empty: it does not
+     * exist) does not carry every change of {@code tables}, with the SQL that fixes it; empty when
+     * it does.
+     */
+    public static List<Problem> userPublication(String name, Optional<PublicationFacts> publication,
+                                                List<Captured> tables) {
+        if (publication.isEmpty()) {
+            return List.of(problem(missingProblem(name, tables)));
+        }
+        return problems(publication.get(), tables, true);
     }
 
     static String missingProblem(String publication, List<Captured> tables) {

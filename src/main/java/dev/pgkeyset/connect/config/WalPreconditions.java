@@ -11,12 +11,11 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.changes.wal.ReplicationSlot;
 import dev.pgkeyset.connect.config.WalSetupChecks.Problem;
-import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.PublicationFacts;
 import dev.pgkeyset.connect.pg.ReplicationServer;
 import dev.pgkeyset.connect.pg.TableId;
-import dev.pgkeyset.connect.pg.TableKind;
 import dev.pgkeyset.connect.tables.CapturedTable;
 
 /**
@@ -66,17 +65,18 @@ public final class WalPreconditions {
             return problems;
         }
         String slotName = config.slotName();
-        ReplicationServer.Facts server = ReplicationServer.read(connection, slotName);
+        ReplicationServer.Facts server = ReplicationServer.read(connection);
+        Optional<ReplicationSlot.State> slot = new ReplicationSlot(slotName).describe(connection);
         WalSetupChecks.walLevel(server.walLevel()).ifPresent(problems::add);
         WalSetupChecks.standby(server.inRecovery(), server.serverVersion(), config.publicationAutocreate())
                 .ifPresent(problems::add);
         WalSetupChecks.replicationRole(server.role(), server.superuser(), server.replication())
                 .ifPresent(problems::add);
-        WalSetupChecks.slotCapacity(slotName, server.slot().isPresent(), server.maxReplicationSlots(),
+        WalSetupChecks.slotCapacity(slotName, slot.isPresent(), server.maxReplicationSlots(),
                 server.slotsInUse(), server.inactiveSlots()).ifPresent(problems::add);
         WalSetupChecks.walSenderCapacity(server.maxWalSenders(), server.walSendersInUse(),
-                server.slot().map(ReplicationServer.Slot::active).orElse(false)).ifPresent(problems::add);
-        server.slot().flatMap(s -> WalSetupChecks.existingSlot(slotName, s.type(), s.plugin(), s.database(),
+                slot.map(ReplicationSlot.State::active).orElse(false)).ifPresent(problems::add);
+        slot.flatMap(s -> WalSetupChecks.existingSlot(slotName, s.type(), s.plugin(), s.database(),
                 s.walStatus(), server.database())).ifPresent(problems::add);
         problems.addAll(publicationProblems(connection, config, tables, server));
         return problems;
@@ -87,19 +87,12 @@ public final class WalPreconditions {
             throws SQLException {
         String name = config.publicationName();
         Optional<PublicationFacts> publication = PublicationFacts.read(connection, name, server.serverVersion());
-        List<PublicationChecks.Captured> captured = tables.stream().map(t -> new PublicationChecks.Captured(
-                t.info().id(), t.info().kind() == TableKind.PARTITIONED_TABLE,
-                t.info().columns().stream().map(ColumnInfo::name).toList())).toList();
-        List<Problem> problems = new ArrayList<>();
+        List<PublicationChecks.Captured> captured = tables.stream()
+                .map(t -> PublicationChecks.Captured.of(t.info())).toList();
         if (config.publicationAutocreate() == PublicationAutocreate.DISABLED) {
-            if (publication.isEmpty()) {
-                problems.add(new Problem(PgKeysetConfig.PUBLICATION_NAME,
-                        PublicationChecks.missingProblem(name, captured)));
-            } else {
-                problems.addAll(PublicationChecks.problems(publication.get(), captured, true));
-            }
-            return problems;
+            return PublicationChecks.userPublication(name, publication, captured);
         }
+        List<Problem> problems = new ArrayList<>();
         Set<String> notOwned = PublicationFacts.notOwned(connection, tables.stream().map(t -> t.info().id()).toList())
                 .stream().map(TableId::toString).collect(Collectors.toCollection(java.util.TreeSet::new));
         problems.addAll(WalSetupChecks.filteredPublication(name, server.role(), server.database(), server.superuser(),

@@ -74,9 +74,24 @@ public final class WalSetupChecks {
     /** An existing slot of this name must be a logical pgoutput slot of this database, not invalidated. */
     static Optional<Problem> existingSlot(String slotName, String type, String plugin, String slotDatabase,
                                           String walStatus, String database) {
-        String drop = "SELECT pg_drop_replication_slot('" + slotName.replace("'", "''") + "')";
+        Optional<Problem> foreign = foreignSlot(slotName, type, plugin, slotDatabase, database);
+        if (foreign.isPresent() || !"lost".equals(walStatus)) {
+            return foreign;
+        }
+        return slotProblem("Replication slot '" + slotName + "' is invalidated (wal_status = 'lost'): PostgreSQL "
+                + "removed WAL it still needed (max_slot_wal_keep_size), so changes were lost. Drop it ("
+                + dropSlot(slotName) + "), delete the connector's offsets, and start again with a snapshot "
+                + "(snapshot.mode=initial).");
+    }
+
+    /**
+     * A slot of this name that can never be this connector's: not logical, not pgoutput, or of
+     * another database. Asked by validate() and by the task before it uses an existing slot.
+     */
+    public static Optional<Problem> foreignSlot(String slotName, String type, String plugin, String slotDatabase,
+                                                String database) {
         String otherSlot = ": set slot.name to a slot of its own (the connector creates it), or drop this one if "
-                + "nothing uses it (" + drop + ").";
+                + "nothing uses it (" + dropSlot(slotName) + ").";
         if (!"logical".equals(type)) {
             return slotProblem("Replication slot '" + slotName + "' exists but is a " + type + " slot; capture.mode=wal "
                     + "needs a logical slot of the pgoutput plugin" + otherSlot);
@@ -89,12 +104,11 @@ public final class WalSetupChecks {
             return slotProblem("Replication slot '" + slotName + "' exists but belongs to database '" + slotDatabase
                     + "', not '" + database + "' (a logical slot streams the changes of one database)" + otherSlot);
         }
-        if ("lost".equals(walStatus)) {
-            return slotProblem("Replication slot '" + slotName + "' is invalidated (wal_status = 'lost'): PostgreSQL "
-                    + "removed WAL it still needed (max_slot_wal_keep_size), so changes were lost. Drop it (" + drop
-                    + "), delete the connector's offsets, and start again with a snapshot (snapshot.mode=initial).");
-        }
         return Optional.empty();
+    }
+
+    private static String dropSlot(String slotName) {
+        return "SELECT pg_drop_replication_slot('" + slotName.replace("'", "''") + "')";
     }
 
     private static Optional<Problem> slotProblem(String message) {

@@ -71,6 +71,7 @@ public final class TablePlan {
     private final int softDeleteIndex;
     /** The bytes of every record besides its values (see {@link #estimateBytes}). */
     private final long fixedBytes;
+    private final RowStructs structs;
 
     public TablePlan(CapturedTable table, PgKeysetConfig config) {
         this(table, config, TableSlice.whole(table.info().id()));
@@ -108,7 +109,7 @@ public final class TablePlan {
             keyIndexes[k] = columns.indexOf(keyColumn);
             // Key fields are never optional: a NULL key value stops the table (see TableReader).
             Schema fieldSchema = converters[keyIndexes[k]].schema();
-            key.field(keyColumn.name(), fieldSchema.isOptional() ? required(fieldSchema) : fieldSchema);
+            key.field(keyColumn.name(), fieldSchema.isOptional() ? RowStructs.required(fieldSchema) : fieldSchema);
         }
         this.keySchema = key.build();
         this.keyFields = keySchema.fields().toArray(Field[]::new);
@@ -124,20 +125,13 @@ public final class TablePlan {
         this.changeColumnsJson = OffsetCodec.keyColumnsJson(changeColumnNames);
         this.softDeleteIndex = table.softDelete().map(columns::indexOf).orElse(-1);
         this.fixedBytes = fixedBytes();
+        this.structs = new RowStructs(id, converters, keyIndexes, keySchema, valueSchema);
         if (table.tracking().isPresent() && !table.trackingIndexed()) {
             log.warn("Table {}: no btree index starts with tracking column {}; every change query scans the table. "
                     + "Create one, e.g. CREATE INDEX ON {} ({}, {})", id, table.tracking().get().name(), id.quoted(),
                     dev.pgkeyset.connect.pg.Sql.quoteIdentifier(table.tracking().get().name()),
                     dev.pgkeyset.connect.pg.Sql.quotedList(keyColumnNames));
         }
-    }
-
-    private static Schema required(Schema optional) {
-        SchemaBuilder builder = new SchemaBuilder(optional.type()).name(optional.name()).version(optional.version());
-        if (optional.parameters() != null) {
-            builder.parameters(optional.parameters());
-        }
-        return builder.build();
     }
 
     public TableId id() {
@@ -328,12 +322,7 @@ public final class TablePlan {
      * op {@code d}); otherwise the op is {@code r} in the snapshot and {@code u} in the change phase.
      */
     public SourceRecord toRecord(Object[] raw, Object[] position, Phase phase, String changesFrom) {
-        Struct key = new Struct(keySchema);
-        Object[] keyValues = PrevalidatedStruct.valuesOf(key);
-        for (int k = 0; k < keyIndexes.length; k++) {
-            Object value = raw[keyIndexes[k]];
-            PrevalidatedStruct.set(key, keyValues, keyFields, k, converters[keyIndexes[k]].toConnect(value));
-        }
+        Struct key = structs.key(raw);
         Map<String, Object> offset = OffsetCodec.recordOffset(phase,
                 phase == Phase.INCREMENTAL ? changeColumnsJson : keyColumnsJson, position, changesFrom, splitJson);
         Headers headers = new ConnectHeaders();
@@ -341,13 +330,7 @@ public final class TablePlan {
             headers.addString(OP_HEADER, "d");
             return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
         }
-        Struct value = new Struct(valueSchema);
-        Object[] values = PrevalidatedStruct.valuesOf(value);
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] != null) {
-                PrevalidatedStruct.set(value, values, valueFields, i, converters[i].toConnect(raw[i]));
-            }
-        }
+        Struct value = structs.value(raw);
         headers.addString(OP_HEADER, phase == Phase.INCREMENTAL ? "u" : "r");
         return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
     }
@@ -409,25 +392,11 @@ public final class TablePlan {
      */
     public SourceRecord toChangeRecord(Object[] raw, boolean tombstone, Map<String, ?> partition,
                                        Map<String, ?> offset, Headers headers) {
-        Struct key = new Struct(keySchema);
-        Object[] keyValues = PrevalidatedStruct.valuesOf(key);
-        for (int k = 0; k < keyIndexes.length; k++) {
-            Object value = raw[keyIndexes[k]];
-            if (value == null) {
-                throw NullKeyCheck.nullKey(id(), keyFields[k].name());
-            }
-            PrevalidatedStruct.set(key, keyValues, keyFields, k, converters[keyIndexes[k]].toConnect(value));
-        }
+        Struct key = structs.key(raw);
         if (tombstone) {
             return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
         }
-        Struct value = new Struct(valueSchema);
-        Object[] values = PrevalidatedStruct.valuesOf(value);
-        for (int i = 0; i < raw.length; i++) {
-            if (raw[i] != null) {
-                PrevalidatedStruct.set(value, values, valueFields, i, converters[i].toConnect(raw[i]));
-            }
-        }
+        Struct value = structs.value(raw);
         return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
     }
 

@@ -18,8 +18,10 @@ import dev.pgkeyset.connect.changes.wal.SlotInUseException;
 import dev.pgkeyset.connect.changes.wal.WalStream;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.PublicationAutocreate;
+import dev.pgkeyset.connect.config.PublicationChecks;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
 
 /** {@link WalServer} over the slot, publication and stream classes of {@code changes/wal}. */
 public final class PgWalServer implements WalServer {
@@ -49,11 +51,13 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
-    public void prepare(List<TableId> captured) throws SQLException {
+    public void prepare(List<TableInfo> tables) throws SQLException {
+        List<TableId> captured = tables.stream().map(TableInfo::id).toList();
         try (Connection connection = writable()) {
             Publication publication = new Publication(config.publicationName());
             if (config.publicationAutocreate() == PublicationAutocreate.DISABLED) {
-                List<String> problems = publication.check(connection, captured);
+                List<String> problems = publication.check(connection,
+                        tables.stream().map(PublicationChecks.Captured::of).toList());
                 if (!problems.isEmpty()) {
                     throw new ConnectException(String.join("; ", problems));
                 }

@@ -13,7 +13,9 @@ import org.apache.kafka.connect.storage.OffsetStorageReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.config.CaptureMode;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
@@ -35,10 +37,13 @@ public final class TableSet implements AutoCloseable {
     private final List<TableReader> readers;
     private final int batchMaxRows;
     private final long batchMaxBytes;
+    /** What the task does once every table is snapshotted, for the log line saying so. */
+    private final String afterSnapshots;
     private boolean idleLogged;
 
-    private TableSet(List<TableReader> readers, int batchMaxRows, long batchMaxBytes) {
+    private TableSet(List<TableReader> readers, int batchMaxRows, long batchMaxBytes, String afterSnapshots) {
         this.readers = readers;
+        this.afterSnapshots = afterSnapshots;
         this.batchMaxRows = batchMaxRows;
         this.batchMaxBytes = batchMaxBytes;
     }
@@ -70,7 +75,18 @@ public final class TableSet implements AutoCloseable {
             readers.add(new TableReader(plan, connections, ReaderSettings.of(config),
                     committedOffset(plan, committed == null ? new HashMap<>() : committed), metrics));
         }
-        return new TableSet(readers, config.batchMaxRows(), config.batchMaxBytes());
+        return new TableSet(readers, config.batchMaxRows(), config.batchMaxBytes(), afterSnapshots(config));
+    }
+
+    /** The readers finish only when they do not follow changes: snapshot.mode=initial_only, or capture.mode=wal. */
+    static String afterSnapshots(PgKeysetConfig config) {
+        if (config.captureMode() != CaptureMode.WAL) {
+            return "idle (snapshot.mode=initial_only)";
+        }
+        if (config.snapshotMode() == SnapshotMode.INITIAL_ONLY) {
+            return "idle (snapshot.mode=initial_only: capture.mode=wal then uses no slot and streams nothing)";
+        }
+        return "streaming changes from slot '" + config.slotName() + "' next (capture.mode=wal)";
     }
 
     private static KeysetOffset committedOffset(TablePlan plan, Map<Map<String, Object>, Map<String, Object>> committed) {
@@ -102,8 +118,7 @@ public final class TableSet implements AutoCloseable {
         if (batch.isEmpty()) {
             if (!idleLogged && readers.stream().allMatch(TableReader::finished)) {
                 idleLogged = true;
-                log.info("All {} table(s) of this task are snapshotted; idle (snapshot.mode=initial_only)",
-                        readers.size());
+                log.info("All {} table(s) of this task are snapshotted; {}", readers.size(), afterSnapshots);
             }
             return null;
         }

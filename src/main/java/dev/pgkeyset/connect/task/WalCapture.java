@@ -95,7 +95,7 @@ public final class WalCapture implements AutoCloseable {
             plans.put(info.id(), new TablePlan(resolution.table(), config));
         }
         try {
-            server.prepare(List.copyOf(plans.keySet()));
+            server.prepare(List.copyOf(tables));
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
                     + config.slotName() + "': " + SqlErrors.describe(e), e);

@@ -4,7 +4,7 @@ import java.sql.SQLException;
 import java.util.List;
 
 import dev.pgkeyset.connect.changes.wal.WalStream;
-import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.pg.TableInfo;
 
 /**
  * The server side of capture.mode=wal as the task needs it: the publication and the slot made
@@ -14,7 +14,7 @@ import dev.pgkeyset.connect.pg.TableId;
 public interface WalServer {
 
     /** Publication first (created, extended or checked), then the slot (created when missing). */
-    void prepare(List<TableId> captured) throws SQLException;
+    void prepare(List<TableInfo> captured) throws SQLException;
 
     /**
      * Opens the slot's stream from its confirmed position.

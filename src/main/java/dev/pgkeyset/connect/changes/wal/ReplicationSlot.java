@@ -8,6 +8,8 @@ import java.util.Optional;
 
 import org.apache.kafka.connect.errors.ConnectException;
 
+import dev.pgkeyset.connect.config.WalSetupChecks;
+
 /**
  * A logical replication slot (pgoutput) by name: created when missing, described, dropped, and
  * measured. Runs on any connection to the slot's database, a normal one or the replication one
@@ -43,6 +45,11 @@ public final class ReplicationSlot {
         /** True when the server removed WAL the slot still needed: it can never stream again. */
         public boolean lost() {
             return "lost".equals(walStatus);
+        }
+
+        /** {@code pg_replication_slots.slot_type}: a physical slot has no database. */
+        public String type() {
+            return database == null ? "physical" : "logical";
         }
     }
 
@@ -102,17 +109,10 @@ public final class ReplicationSlot {
             }
         }
         State state = existing.get();
-        String database = currentDatabase(connection);
-        if (state.database() == null || !PLUGIN.equals(state.plugin())) {
-            throw new ConnectException("Replication slot '" + name + "' exists but is "
-                    + (state.database() == null ? "a physical slot" : "a logical slot of plugin '" + state.plugin() + "'")
-                    + "; capture.mode=wal needs a logical slot of plugin 'pgoutput'. Set slot.name to another name, or "
-                    + "drop that slot if nothing uses it: SELECT pg_drop_replication_slot('" + name + "')");
-        }
-        if (!state.database().equals(database)) {
-            throw new ConnectException("Replication slot '" + name + "' belongs to database '" + state.database()
-                    + "', not to '" + database + "' which this connector reads; a slot streams one database. Set "
-                    + "slot.name to a name of its own for this connector");
+        Optional<WalSetupChecks.Problem> foreign = WalSetupChecks.foreignSlot(name, state.type(), state.plugin(),
+                state.database(), currentDatabase(connection));
+        if (foreign.isPresent()) {
+            throw new ConnectException(foreign.get().message());
         }
         if (state.lost()) {
             throw WalStreamFaults.slotLost(name);

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.pgkeyset.connect.config.PublicationChecks.Captured;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TestDatabase;
@@ -33,6 +34,10 @@ class SlotAndPublicationIT {
     private static final TableId ODD = new TableId("Odd schema", "Täble \"x\"");
     private static final TableId PLAIN = new TableId("public", "plain");
     private static final TableId PARTED = new TableId("public", "parted");
+    // The captured tables as setUp creates them (id, partitioned, columns), for Publication.check.
+    private static final Captured ODD_T = new Captured(ODD, false, List.of("id", "note"));
+    private static final Captured PLAIN_T = new Captured(PLAIN, false, List.of("id", "note"));
+    private static final Captured PARTED_T = new Captured(PARTED, true, List.of("id"));
 
     private TestDatabase db;
     private Connection c;
@@ -172,7 +177,7 @@ class SlotAndPublicationIT {
         assertEquals("t|t|t|t|t", text("SELECT concat_ws('|', pubviaroot, pubinsert, pubupdate, pubdelete, pubtruncate)"
                 + " FROM pg_publication WHERE pubname = '" + name + "'"));
         assertFalse(publication.ensureFiltered(c, List.of(PARTED, ODD)), "already equal");
-        assertTrue(publication.check(c, List.of(ODD, PARTED)).isEmpty());
+        assertTrue(publication.check(c, List.of(ODD_T, PARTED_T)).isEmpty());
 
         assertTrue(publication.ensureFiltered(c, List.of(PLAIN, ODD)));
         assertEquals(Set.of(PLAIN, ODD), publishedTables(name));
@@ -200,25 +205,25 @@ class SlotAndPublicationIT {
         String name = db.name() + "_user";
         Publication publication = new Publication(name);
 
-        List<String> missing = publication.check(c, List.of(PLAIN));
+        List<String> missing = publication.check(c, List.of(PLAIN_T));
         assertEquals(1, missing.size());
         assertTrue(missing.get(0).contains("'" + name + "' does not exist") && missing.get(0).contains("CREATE PUBLICATION"),
                 missing.get(0));
 
         db.execute("CREATE PUBLICATION " + name + " FOR TABLE plain (id) WHERE (id > 1), parted"
                 + " WITH (publish = 'insert, update')");
-        List<String> problems = publication.check(c, List.of(PLAIN, ODD, PARTED));
+        List<String> problems = publication.check(c, List.of(PLAIN_T, ODD_T, PARTED_T));
         String all = String.join("\n", problems);
         assertEquals(5, problems.size(), all);
         assertTrue(all.contains("does not publish delete, truncate"), all);
-        assertTrue(all.contains("does not publish table Odd schema.Täble \"x\": ALTER PUBLICATION \"" + name
-                + "\" ADD TABLE \"Odd schema\".\"Täble \"\"x\"\"\""), all);
+        assertTrue(all.contains("does not publish captured table(s) Odd schema.Täble \"x\": their changes would never"
+                + " arrive. Run ALTER PUBLICATION \"" + name + "\" ADD TABLE \"Odd schema\".\"Täble \"\"x\"\"\""), all);
         assertTrue(all.contains("publish_via_partition_root = true"), all);
         assertTrue(all.contains("only some columns of table public.plain"), all);
-        assertTrue(all.contains("row filter (WHERE) on table public.plain"), all);
+        assertTrue(all.contains("only the rows of table public.plain WHERE"), all);
 
         db.execute("DROP PUBLICATION " + name, "CREATE PUBLICATION " + name + " FOR ALL TABLES"
                 + " WITH (publish_via_partition_root = true)");
-        assertEquals(List.of(), publication.check(c, List.of(PLAIN, ODD, PARTED)));
+        assertEquals(List.of(), publication.check(c, List.of(PLAIN_T, ODD_T, PARTED_T)));
     }
 }
