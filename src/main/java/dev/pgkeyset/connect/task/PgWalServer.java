@@ -14,6 +14,7 @@ import dev.pgkeyset.connect.changes.wal.Heartbeat;
 import dev.pgkeyset.connect.changes.wal.PgWalStream;
 import dev.pgkeyset.connect.changes.wal.Publication;
 import dev.pgkeyset.connect.changes.wal.ReplicationSlot;
+import dev.pgkeyset.connect.changes.wal.WalStreamFaults;
 import dev.pgkeyset.connect.changes.wal.SlotInUseException;
 import dev.pgkeyset.connect.changes.wal.WalStream;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
@@ -49,7 +50,7 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
-    public void prepare(List<TableId> captured) throws SQLException {
+    public void prepare(List<TableId> captured, boolean slotMustExist) throws SQLException {
         try (Connection connection = writable()) {
             Publication publication = new Publication(config.publicationName());
             if (config.publicationAutocreate() == PublicationAutocreate.DISABLED) {
@@ -62,6 +63,12 @@ public final class PgWalServer implements WalServer {
                     log.info("Publication '{}' created or set to the {} captured table(s)", publication.name(),
                             captured.size());
                 }
+            }
+            if (slotMustExist && slot.describe(connection).isEmpty()) {
+                // A new slot would start at today's position: whatever was committed between the
+                // old slot's end and now would be skipped without a word, the offsets saying
+                // the snapshot is done. Only a new snapshot recovers.
+                throw WalStreamFaults.slotMissing(slot.name(), null);
             }
             ReplicationSlot.Ensured ensured = slot.ensure(connection);
             if (ensured.created()) {
