@@ -123,7 +123,9 @@ public final class WalCapture implements AutoCloseable {
         if (plans.isEmpty()) {
             return false;
         }
-        return !offsets.offsets(plans.values().stream().map(TablePlan::partition).toList()).isEmpty();
+        // A worker's reader maps a partition without an offset to null rather than leaving it out.
+        return offsets.offsets(plans.values().stream().map(TablePlan::partition).toList()).values().stream()
+                .anyMatch(java.util.Objects::nonNull);
     }
 
     private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {
