@@ -14,6 +14,7 @@ import dev.pgkeyset.connect.changes.wal.Heartbeat;
 import dev.pgkeyset.connect.changes.wal.PgWalStream;
 import dev.pgkeyset.connect.changes.wal.Publication;
 import dev.pgkeyset.connect.changes.wal.ReplicationSlot;
+import dev.pgkeyset.connect.changes.wal.WalStreamFaults;
 import dev.pgkeyset.connect.changes.wal.SlotInUseException;
 import dev.pgkeyset.connect.changes.wal.WalStream;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
@@ -51,7 +52,7 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
-    public void prepare(List<TableInfo> tables) throws SQLException {
+    public void prepare(List<TableInfo> tables, boolean slotMustExist) throws SQLException {
         List<TableId> captured = tables.stream().map(TableInfo::id).toList();
         try (Connection connection = writable()) {
             Publication publication = new Publication(config.publicationName());
@@ -66,6 +67,12 @@ public final class PgWalServer implements WalServer {
                     log.info("Publication '{}' created or set to the {} captured table(s)", publication.name(),
                             captured.size());
                 }
+            }
+            if (slotMustExist && slot.describe(connection).isEmpty()) {
+                // A new slot would start at today's position: whatever was committed between the
+                // old slot's end and now would be skipped without a word, the offsets saying
+                // the snapshot is done. Only a new snapshot recovers.
+                throw WalStreamFaults.slotMissing(slot.name(), null);
             }
             ReplicationSlot.Ensured ensured = slot.ensure(connection);
             if (ensured.created()) {

@@ -94,14 +94,14 @@ public final class WalCapture implements AutoCloseable {
             }
             plans.put(info.id(), new TablePlan(resolution.table(), config));
         }
+        String slot = config.slotName();
+        WalOffset committed = committedOffset(offsets, slot);
         try {
-            server.prepare(List.copyOf(tables));
+            server.prepare(List.copyOf(tables), committed != null || anyTableOffset(offsets, plans));
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
                     + config.slotName() + "': " + SqlErrors.describe(e), e);
         }
-        String slot = config.slotName();
-        WalOffset committed = committedOffset(offsets, slot);
         WalStats stats = new WalStats();
         stats.register(metrics, slot);
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
@@ -116,6 +116,16 @@ public final class WalCapture implements AutoCloseable {
             log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
         }
         return new WalCapture(config, server, reader, stats, snapshot, transactions, plans.isEmpty());
+    }
+
+    /** True when a captured table has a committed offset: its snapshot began on the slot that exists now. */
+    private static boolean anyTableOffset(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
+        if (plans.isEmpty()) {
+            return false;
+        }
+        // A worker's reader maps a partition without an offset to null rather than leaving it out.
+        return offsets.offsets(plans.values().stream().map(TablePlan::partition).toList()).values().stream()
+                .anyMatch(java.util.Objects::nonNull);
     }
 
     private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {

@@ -13,8 +13,14 @@ import dev.pgkeyset.connect.pg.TableInfo;
  */
 public interface WalServer {
 
-    /** Publication first (created, extended or checked), then the slot (created when missing). */
-    void prepare(List<TableInfo> captured) throws SQLException;
+    /**
+     * Publication first (created, extended or checked), then the slot (created when missing).
+     *
+     * @param slotMustExist the connector has committed offsets (a snapshot read or changes streamed):
+     *                      a missing slot then means changes were lost, and it fails instead of being
+     *                      created at today's WAL position
+     */
+    void prepare(List<TableInfo> captured, boolean slotMustExist) throws SQLException;
 
     /**
      * Opens the slot's stream from its confirmed position.

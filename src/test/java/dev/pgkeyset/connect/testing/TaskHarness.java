@@ -22,12 +22,34 @@ import dev.pgkeyset.connect.PgKeysetSourceTask;
  */
 public final class TaskHarness implements AutoCloseable {
 
-    private final Map<String, String> connectorProps;
+    private Map<String, String> connectorProps;
     private final Map<Map<String, Object>, Map<String, Object>> committed = new HashMap<>();
     private PgKeysetSourceTask task;
+    /** Non-null after {@link #withConnectorTransactions()}: the records the task asked to end a transaction on. */
+    private List<SourceRecord> transactionEnds;
 
     public TaskHarness(Map<String, String> connectorProps) {
         this.connectorProps = Map.copyOf(connectorProps);
+    }
+
+    /**
+     * The task is offered a {@link org.apache.kafka.connect.source.TransactionContext}, as a worker
+     * with transaction.boundary=connector does; {@link #transactionEnds()} lists the records on
+     * which it asked to commit a transaction, in order.
+     */
+    public TaskHarness withConnectorTransactions() {
+        transactionEnds = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        return this;
+    }
+
+    /** The connector's config from now on (the next {@link #start()} plans with it), committed offsets kept. */
+    public TaskHarness reconfigure(Map<String, String> props) {
+        this.connectorProps = Map.copyOf(props);
+        return this;
+    }
+
+    public List<SourceRecord> transactionEnds() {
+        return transactionEnds;
     }
 
     public TaskHarness start() {
@@ -154,6 +176,34 @@ public final class TaskHarness implements AutoCloseable {
         @Override
         public PluginMetrics pluginMetrics() {
             return null;
+        }
+
+        @Override
+        public org.apache.kafka.connect.source.TransactionContext transactionContext() {
+            if (transactionEnds == null) {
+                return null;
+            }
+            return new org.apache.kafka.connect.source.TransactionContext() {
+                @Override
+                public void commitTransaction() {
+                    throw new AssertionError("the task asked to commit at the end of a batch; it names records");
+                }
+
+                @Override
+                public void commitTransaction(SourceRecord record) {
+                    transactionEnds.add(record);
+                }
+
+                @Override
+                public void abortTransaction() {
+                    throw new AssertionError("the task aborted a transaction");
+                }
+
+                @Override
+                public void abortTransaction(SourceRecord record) {
+                    throw new AssertionError("the task aborted a transaction");
+                }
+            };
         }
     }
 }

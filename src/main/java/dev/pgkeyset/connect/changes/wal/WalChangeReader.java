@@ -157,7 +157,10 @@ public final class WalChangeReader {
             nextEvent = 0;
             acks.begin(commitLsn);
         } else if (message instanceof PgOutputMessage.Commit commit) {
-            if (held != null) {
+            // Only this transaction's own held record ends it. After a reconnect inside a large
+            // transaction, the slot first re-sends earlier unconfirmed ones (all passed over):
+            // their Commit must not end a Kafka transaction in the middle of the held one's.
+            if (held != null && held.offset.commitLsn() == commit.commitLsn()) {
                 held.lastOfTransaction = true;
                 addReady(held);
                 held = null;
