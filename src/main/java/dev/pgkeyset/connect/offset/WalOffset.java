@@ -5,9 +5,11 @@ import java.util.Map;
 
 /**
  * The position of one change record read from the WAL: the commit LSN of its transaction and the
- * record's index inside that transaction (0-based). It counts records, not changes: an update
- * that changes the key becomes two records (a tombstone for the old key, then the row), and each
- * needs a position of its own, or a crash between them would skip the second on resume. Transactions arrive in commit order, so these
+ * record's place inside that transaction: {@code 2 × i + part}, where i is the index (0-based) of
+ * its change among all the changes the slot sends for that transaction, of captured tables or
+ * not (so a transaction re-sent to a task that now captures fewer tables is numbered as before),
+ * and part is 1 for the row of an update that changes the key (its tombstone for the old key is
+ * part 0, and a crash between the two must not skip the second), 0 for every other record. Transactions arrive in commit order, so these
  * positions only grow; a change at or before the committed offset was delivered already.
  *
  * <p>As Kafka Connect stores it: partition {@code {"slot": "<slot>"}}, offset

@@ -65,7 +65,13 @@ public final class WalChangeReader {
     private long commitLsn;
     private long xid;
     private long commitTimeMicros;
-    private long nextEvent;
+    /**
+     * Index of the next change message (insert, update, delete, truncated table) in the open
+     * transaction, counting every table the slot sends, captured or not: a transaction re-sent
+     * after a restart that captures fewer tables (or after a table was dropped) is then numbered
+     * as it was, so the committed offset still points at the same change.
+     */
+    private long nextChange;
 
     /**
      * @param committed the offset Kafka Connect committed for the slot's partition; null for none
@@ -154,7 +160,7 @@ public final class WalChangeReader {
             commitLsn = begin.finalLsn();
             xid = begin.xid();
             commitTimeMicros = begin.commitTimeMicros();
-            nextEvent = 0;
+            nextChange = 0;
             acks.begin(commitLsn);
         } else if (message instanceof PgOutputMessage.Commit commit) {
             // Only this transaction's own held record ends it. After a reconnect inside a large
@@ -187,16 +193,18 @@ public final class WalChangeReader {
     }
 
     private void onInsert(PgOutputMessage.Insert insert) {
+        long change = nextChange++;
         TablePlan plan = plans.plan(insert.relationOid());
         stats.decoded();
         if (plan == null) {
             return;
         }
         Values values = values(plan, insert.newTuple(), null);
-        emit(plan, values.raw, WalChange.Kind.INSERT, values.missing);
+        emit(plan, values.raw, WalChange.Kind.INSERT, values.missing, event(change, 0));
     }
 
     private void onUpdate(PgOutputMessage.Update update) {
+        long change = nextChange++;
         TablePlan plan = plans.plan(update.relationOid());
         stats.decoded();
         if (plan == null) {
@@ -209,13 +217,14 @@ public final class WalChangeReader {
             List<Object> oldKey = plan.keyValues(oldRaw);
             if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
-                emit(plan, oldRaw, WalChange.Kind.DELETE, null);
+                emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
             }
         }
-        emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing);
+        emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing, event(change, 1));
     }
 
     private void onDelete(PgOutputMessage.Delete delete) {
+        long change = nextChange++;
         TablePlan plan = plans.plan(delete.relationOid());
         stats.decoded();
         if (plan == null) {
@@ -225,18 +234,19 @@ public final class WalChangeReader {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
-        emit(plan, keyOnly(plan, delete.oldTuple()), WalChange.Kind.DELETE, null);
+        emit(plan, keyOnly(plan, delete.oldTuple()), WalChange.Kind.DELETE, null, event(change, 0));
     }
 
     private void onTruncate(PgOutputMessage.Truncate truncate) {
         for (int oid : truncate.relationOids()) {
+            long change = nextChange++;
             TablePlan plan = plans.plan(oid);
             stats.decoded();
             if (plan == null) {
                 continue;
             }
             switch (truncateHandling) {
-                case EVENT -> emit(plan, null, WalChange.Kind.TRUNCATE, null);
+                case EVENT -> emit(plan, null, WalChange.Kind.TRUNCATE, null, event(change, 0));
                 case SKIP -> log.warn("Table {} was truncated (transaction {}, commit LSN {}); not sent "
                         + "(truncate.handling=skip): its topic still holds the rows", plan.id(), xid,
                         WalOffset.formatLsn(commitLsn));
@@ -314,8 +324,17 @@ public final class WalChangeReader {
         return text.length() <= 100 ? text : text.substring(0, 100) + "…";
     }
 
-    private void emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing) {
-        WalOffset offset = new WalOffset(commitLsn, nextEvent++);
+    /**
+     * A record's position in its transaction: two per change, because an update that changes the
+     * key becomes two records (the old key's tombstone, part 0, then the row, part 1), and a crash
+     * between them must not skip the second. Other changes use part 0 only.
+     */
+    private static long event(long change, int part) {
+        return 2 * change + part;
+    }
+
+    private void emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, long event) {
+        WalOffset offset = new WalOffset(commitLsn, event);
         if (offset.coveredBy(producedThrough)) {
             return;
         }
