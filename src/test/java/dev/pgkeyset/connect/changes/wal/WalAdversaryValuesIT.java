@@ -1,0 +1,133 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.header.Header;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.TaskHarness;
+import dev.pgkeyset.connect.testing.TestDatabase;
+
+/**
+ * Adversarial checks of capture.mode=wal values, one task run through {@link TaskHarness}: the
+ * snapshot's record of a row and the WAL's record of the same row (or of a copy) must be equal,
+ * and both must hold what PostgreSQL computes for the row in an ordinary session.
+ */
+class WalAdversaryValuesIT {
+
+    private static final long TIMEOUT_MS = 60_000;
+
+    private static String op(SourceRecord record) {
+        Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
+        return header == null ? null : String.valueOf(header.value());
+    }
+
+    /** Polls until {@code done} holds for the records collected so far. */
+    static List<SourceRecord> pollUntil(TaskHarness task, List<SourceRecord> into, Predicate<List<SourceRecord>> done)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+        while (!done.test(into)) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("timed out; records so far: " + into);
+            }
+            List<SourceRecord> batch = task.poll();
+            if (batch != null) {
+                into.addAll(batch);
+            }
+        }
+        return into;
+    }
+
+    static long count(List<SourceRecord> records, String op) {
+        return records.stream().filter(r -> op.equals(op(r))).count();
+    }
+
+    static Map<String, String> walProps(TestDatabase db, String include, String name) {
+        Map<String, String> config = new HashMap<>(db.connectorConfig("adv", include));
+        config.put("capture.mode", "wal");
+        config.put("snapshot.mode", "initial");
+        config.put("slot.name", name);
+        config.put("publication.name", name);
+        config.put("tasks.max", "1");
+        return config;
+    }
+
+    static String uniqueName(String purpose) {
+        return ("adv_b_" + purpose + "_" + Long.toHexString(System.nanoTime() & 0xffffffL)).toLowerCase();
+    }
+
+    /**
+     * A database whose lc_monetary has 0 fraction digits (ja_JP): the snapshot reads money as
+     * numeric in that locale (1234 yen is 1234), so must the WAL, whose replication session pins
+     * lc_monetary=C (money_out then prints the same stored amount as $12.34).
+     */
+    @Test
+    void moneyInADatabaseWhoseLcMonetaryHasNoFractionDigitsIsTheSameFromTheWal() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_money_ja");
+        String name = uniqueName("money");
+        try {
+            db.execute("ALTER DATABASE " + db.name() + " SET lc_monetary = 'ja_JP.utf8'");
+            db.execute("CREATE TABLE m (id int PRIMARY KEY, v money, av money[])",
+                    "INSERT INTO m VALUES (1, '1234', '{1234,-5}'), (2, '-1,234,567', NULL), (3, '0', '{}')");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.m", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 3);
+                db.execute("INSERT INTO m SELECT id + 100, v, av FROM m");
+                pollUntil(task, records, r -> count(r, "c") == 3);
+                assertEqualsPostgres(db, records, "SELECT id, v::numeric::text, av::numeric[]::text FROM m ORDER BY id");
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
+
+    /** Each record's v (Decimal) and av (array of Decimal) against PostgreSQL's numeric text of the row. */
+    private static void assertEqualsPostgres(TestDatabase db, List<SourceRecord> records, String sql) throws Exception {
+        Map<Integer, String[]> expected = new HashMap<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                expected.put(rs.getInt(1), new String[] {rs.getString(2), rs.getString(3)});
+            }
+        }
+        List<String> mismatches = new ArrayList<>();
+        for (SourceRecord record : records) {
+            Struct value = (Struct) record.value();
+            int id = value.getInt32("id");
+            String[] want = expected.get(id);
+            BigDecimal v = (BigDecimal) value.get("v");
+            String got = v == null ? null : v.stripTrailingZeros().toPlainString();
+            String exp = want[0] == null ? null : new BigDecimal(want[0]).stripTrailingZeros().toPlainString();
+            if (!java.util.Objects.equals(exp, got)) {
+                mismatches.add(op(record) + " row " + id + ": v expected " + exp + " (PostgreSQL) but was " + got);
+            }
+            List<?> av = (List<?>) value.get("av");
+            String gotArray = av == null ? null : av.stream()
+                    .map(e -> e == null ? "NULL" : ((BigDecimal) e).stripTrailingZeros().toPlainString())
+                    .collect(java.util.stream.Collectors.joining(",", "{", "}"));
+            String expArray = want[1] == null ? null : want[1].equals("{}") ? "{}" : java.util.Arrays
+                    .stream(want[1].substring(1, want[1].length() - 1).split(","))
+                    .map(e -> e.equals("NULL") ? e : new BigDecimal(e).stripTrailingZeros().toPlainString())
+                    .collect(java.util.stream.Collectors.joining(",", "{", "}"));
+            if (!java.util.Objects.equals(expArray, gotArray)) {
+                mismatches.add(op(record) + " row " + id + ": av expected " + expArray + " (PostgreSQL) but was "
+                        + gotArray);
+            }
+        }
+        assertTrue(mismatches.isEmpty(), mismatches.size() + " mismatches:\n" + String.join("\n", mismatches));
+        assertEquals(expected.size(), records.size());
+    }
+}
