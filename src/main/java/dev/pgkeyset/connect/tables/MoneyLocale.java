@@ -11,6 +11,7 @@ import java.util.Optional;
 
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.PgType;
+import dev.pgkeyset.connect.pg.Sql;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.schema.PgTypes;
 
@@ -30,10 +31,26 @@ final class MoneyLocale {
             SELECT s.setting, s.source FROM pg_catalog.pg_settings s WHERE s.name = 'lc_monetary'
             """;
 
+    /**
+     * The fraction digits money has in this session's lc_monetary: cash_numeric rounds to exactly
+     * that scale (and, like money_out, takes 2 when the locale's count is out of range).
+     */
+    private static final String FRACTION_DIGITS = """
+            SELECT pg_catalog.scale('0'::pg_catalog.money::pg_catalog.numeric)
+            """;
+
     private MoneyLocale() {
     }
 
-    static Map<TableId, String> problems(Connection connection, List<CapturedTable> tables) throws SQLException {
+    /**
+     * @param wal capture.mode=wal: money also comes from the WAL, as money_out's text under the
+     *            replication session's lc_monetary=C (see pg.SessionOptions), which always shows 2
+     *            fraction digits of the stored count. Under a locale with another count (ja_JP: 0)
+     *            the snapshot's numeric and the WAL's would differ by a power of ten (1234 yen read
+     *            as 1234 by the snapshot, $12.34 from the WAL): such a table is refused.
+     */
+    static Map<TableId, String> problems(Connection connection, List<CapturedTable> tables, boolean wal)
+            throws SQLException {
         Map<TableId, String> problems = new LinkedHashMap<>();
         Map<TableId, ColumnInfo> withMoney = new LinkedHashMap<>();
         for (CapturedTable table : tables) {
@@ -50,6 +67,23 @@ final class MoneyLocale {
             }
             setting = rs.getString(1);
             source = rs.getString(2);
+        }
+        if (wal) {
+            int digits;
+            try (PreparedStatement st = connection.prepareStatement(FRACTION_DIGITS); ResultSet rs = st.executeQuery()) {
+                rs.next();
+                digits = rs.getInt(1);
+            }
+            if (digits != 2) {
+                withMoney.forEach((id, column) -> problems.put(id, "Table " + id + ": money column " + column.name()
+                        + " cannot be captured with capture.mode=wal under lc_monetary '" + setting + "' ("
+                        + digits + " fraction digits): the WAL carries money as text with 2 fraction digits, so "
+                        + "its amounts would differ from the snapshot's by a power of ten. Change the column to "
+                        + "numeric (ALTER TABLE " + id.quoted() + " ALTER COLUMN " + Sql.quoteIdentifier(column.name())
+                        + " TYPE numeric), exclude the table, or capture it "
+                        + "with capture.mode=query"));
+                return problems;
+            }
         }
         if (!"user".equals(source) && !"database-user".equals(source)) {
             return problems;

@@ -73,17 +73,42 @@ class WalAdversaryValuesIT {
 
     /**
      * A database whose lc_monetary has 0 fraction digits (ja_JP): the snapshot reads money as
-     * numeric in that locale (1234 yen is 1234), so must the WAL, whose replication session pins
-     * lc_monetary=C (money_out then prints the same stored amount as $12.34).
+     * numeric in that locale (1234 yen is 1234), the WAL as money_out's text under the replication
+     * session's pinned lc_monetary=C ($12.34 for the same stored amount). Before the fix the WAL
+     * records arrived 100 times smaller than PostgreSQL's v::numeric (1234 as 12.34); now
+     * validate() refuses the table, naming it, the column and the remedy.
      */
     @Test
-    void moneyInADatabaseWhoseLcMonetaryHasNoFractionDigitsIsTheSameFromTheWal() throws Exception {
+    void moneyInADatabaseWhoseLcMonetaryHasNoFractionDigitsIsRefusedInWalMode() throws Exception {
         TestDatabase db = PostgresFixture.createDatabase("adv_b_money_ja");
         String name = uniqueName("money");
         try {
             db.execute("ALTER DATABASE " + db.name() + " SET lc_monetary = 'ja_JP.utf8'");
+            db.execute("CREATE TABLE m (id int PRIMARY KEY, v money, av money[])");
+            assertEquals(0, db.queryLong("SELECT pg_catalog.scale('1'::money::numeric)"), "ja_JP money has no fraction");
+            List<String> errors = new ArrayList<>();
+            new dev.pgkeyset.connect.PgKeysetSourceConnector().validate(walProps(db, "public\\.m", name)).configValues()
+                    .forEach(v -> v.errorMessages().forEach(e -> errors.add(v.name() + ": " + e)));
+            assertTrue(errors.stream().anyMatch(e -> e.contains("public.m") && e.contains("money column v")
+                    && e.contains("capture.mode=query")), "errors: " + errors);
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
+
+    /**
+     * A database under de_DE (2 fraction digits, '12.345,67 €'): the WAL's money equals
+     * PostgreSQL's v::numeric of the row, as the snapshot's does (held before the fix too).
+     */
+    @Test
+    void moneyInADatabaseUnderAGermanLcMonetaryIsTheSameFromTheWal() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_money_de");
+        String name = uniqueName("money");
+        try {
+            db.execute("ALTER DATABASE " + db.name() + " SET lc_monetary = 'de_DE.utf8'");
             db.execute("CREATE TABLE m (id int PRIMARY KEY, v money, av money[])",
-                    "INSERT INTO m VALUES (1, '1234', '{1234,-5}'), (2, '-1,234,567', NULL), (3, '0', '{}')");
+                    "INSERT INTO m VALUES (1, '1234,56', '{\"1234,5\",\"-0,05\"}'), (2, '-1.234.567,89', NULL),"
+                            + " (3, '0', '{}')");
             try (TaskHarness task = new TaskHarness(walProps(db, "public\\.m", name)).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 3);
                 db.execute("INSERT INTO m SELECT id + 100, v, av FROM m");
