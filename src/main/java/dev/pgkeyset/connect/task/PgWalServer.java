@@ -89,6 +89,26 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
+    public List<String> publicationProblems(List<TableId> captured) throws SQLException {
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            List<TableId> existing = new java.util.ArrayList<>();
+            try (java.sql.PreparedStatement st = connection.prepareStatement(
+                    "SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
+                for (TableId table : captured) {
+                    st.setString(1, table.quoted());
+                    try (java.sql.ResultSet rs = st.executeQuery()) {
+                        rs.next();
+                        if (rs.getBoolean(1)) {
+                            existing.add(table);
+                        }
+                    }
+                }
+            }
+            return existing.isEmpty() ? List.of() : new Publication(config.publicationName()).check(connection, existing);
+        }
+    }
+
+    @Override
     public long[] positions() throws SQLException {
         try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
             Optional<ReplicationSlot.Metrics> metrics = slot.metrics(connection);
