@@ -193,4 +193,85 @@ class WalAdversaryStreamIT {
             }
         }
     }
+
+    /**
+     * A backlog written before the task (re)starts: a row inserted with a NULL, then the NULL
+     * updated away and the column made NOT NULL. The insert's record must carry the NULL
+     * PostgreSQL stored then (the catalog's NOT NULL is newer than that change), and the stream
+     * must go on to the update, instead of failing on it at every start.
+     */
+    @Test
+    void aNullWrittenBeforeTheColumnBecameNotNullStillStreams() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_notnull");
+        String name = uniqueName("notnull");
+        try {
+            db.execute("CREATE TABLE t (id int PRIMARY KEY, a int)");
+            Map<String, String> props = walProps(db, "public\\.t", name);
+            props.put("snapshot.mode", "never");
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                // Until the stream is open (the slot and publication exist once started).
+                long until = System.currentTimeMillis() + 30_000;
+                while (db.queryLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '"
+                        + name + "'") == 0 && System.currentTimeMillis() < until) {
+                    task.poll();
+                }
+            }
+            db.execute("INSERT INTO t VALUES (2, NULL)");
+            String atInsert = String.valueOf(db.queryLong("SELECT count(*) FROM t WHERE id = 2 AND a IS NULL"));
+            assertEquals("1", atInsert, "PostgreSQL stored the NULL");
+            db.execute("UPDATE t SET a = 0 WHERE id = 2", "ALTER TABLE t ALTER COLUMN a SET NOT NULL");
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
+                        r -> count(r, "c") == 1 && count(r, "u") == 1);
+                Struct inserted = (Struct) records.stream().filter(r -> "c".equals(header(r, TablePlan.OP_HEADER)))
+                        .findFirst().orElseThrow().value();
+                Struct updated = (Struct) records.stream().filter(r -> "u".equals(header(r, TablePlan.OP_HEADER)))
+                        .findFirst().orElseThrow().value();
+                assertNull(inserted.get("a"), "the insert's a");
+                records.forEach(WalAdversaryStreamIT::serializeAsTheWorker);
+                assertEquals(db.queryLong("SELECT a FROM t WHERE id = 2"), ((Number) updated.get("a")).longValue());
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
+
+    /** What a worker's JsonConverter (schemas on) does with the record: it validates value against schema. */
+    static void serializeAsTheWorker(SourceRecord record) {
+        try (org.apache.kafka.connect.json.JsonConverter json = new org.apache.kafka.connect.json.JsonConverter()) {
+            json.configure(Map.of("schemas.enable", "true"), false);
+            json.fromConnectData(record.topic(), record.valueSchema(), record.value());
+        }
+    }
+
+    /**
+     * The documented pgkeyset.unavailable case (an unchanged TOAST value whose row is deleted
+     * before it is fetched) for a NOT NULL column: the record must still be one a worker can
+     * write (the header names the column, the field is null).
+     */
+    @Test
+    void anUnavailableToastValueOfANotNullColumnGivesAWritableRecord() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_unavail");
+        String name = uniqueName("unavail");
+        try {
+            String big = "(SELECT string_agg(md5(i::text || g::text), '') FROM generate_series(1, 300) g)";
+            db.execute("CREATE TABLE d (id int PRIMARY KEY, n int, big text NOT NULL)",
+                    "INSERT INTO d SELECT i, 0, " + big + " FROM generate_series(1, 2) i");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.d", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 2);
+                records.clear();
+                // No poll between: the update's unchanged value is fetched after the row is gone.
+                db.execute("UPDATE d SET n = 1 WHERE id = 2", "DELETE FROM d WHERE id = 2");
+                pollUntil(task, records, r -> count(r, "u") == 1 && count(r, "d") == 1);
+                SourceRecord update = records.stream().filter(r -> "u".equals(header(r, TablePlan.OP_HEADER)))
+                        .findFirst().orElseThrow();
+                assertEquals("big", header(update, "pgkeyset.unavailable"));
+                assertNull(((Struct) update.value()).get("big"));
+                assertEquals(0, db.queryLong("SELECT count(*) FROM d WHERE id = 2"), "the row is gone");
+                records.forEach(WalAdversaryStreamIT::serializeAsTheWorker);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
