@@ -189,7 +189,7 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
-        Values values = values(plan, insert.newTuple(), null);
+        Values values = values(plan, plans.layout(insert.relationOid()), insert.newTuple(), null);
         emit(plan, values.raw, WalChange.Kind.INSERT, values.missing);
     }
 
@@ -200,9 +200,10 @@ public final class WalChangeReader {
             return;
         }
         PgOutputMessage.TupleData old = update.oldTuple();
-        Values values = values(plan, update.newTuple(), update.oldKind() == 'O' ? old : null);
+        RelationPlans.Layout layout = plans.layout(update.relationOid());
+        Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
         if (old != null) {
-            Object[] oldRaw = keyOnly(plan, old);
+            Object[] oldRaw = keyOnly(plan, layout, old);
             List<Object> oldKey = plan.keyValues(oldRaw);
             if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
@@ -222,7 +223,7 @@ public final class WalChangeReader {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
-        emit(plan, keyOnly(plan, delete.oldTuple()), WalChange.Kind.DELETE, null);
+        emit(plan, keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple()), WalChange.Kind.DELETE, null);
     }
 
     private void onTruncate(PgOutputMessage.Truncate truncate) {
@@ -250,49 +251,66 @@ public final class WalChangeReader {
 
     /**
      * A tuple's raw values in the plan's columns; an unchanged TOAST value is taken from
-     * {@code whole} (the whole old row, REPLICA IDENTITY FULL) or listed as missing.
+     * {@code whole} (the whole old row, REPLICA IDENTITY FULL) or listed as missing; so are the
+     * generated columns, which pgoutput never sends (see {@link RelationPlans.Layout}).
      */
-    private Values values(TablePlan plan, PgOutputMessage.TupleData tuple, PgOutputMessage.TupleData whole) {
-        checkWidth(plan, tuple);
-        Object[] raw = new Object[tuple.size()];
+    private Values values(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData tuple,
+                          PgOutputMessage.TupleData whole) {
+        checkWidth(plan, layout, tuple);
+        Object[] raw = new Object[plan.columns().size()];
         int[] missing = null;
         int missingCount = 0;
-        for (int i = 0; i < raw.length; i++) {
+        for (int i = 0; i < tuple.size(); i++) {
+            int column = layout.toPlan()[i];
             char kind = tuple.kinds()[i];
             if (kind == PgOutputMessage.TupleData.TEXT) {
-                raw[i] = fromText(plan, i, tuple.texts()[i]);
+                raw[column] = fromText(plan, column, tuple.texts()[i]);
             } else if (kind == PgOutputMessage.TupleData.UNCHANGED_TOAST) {
                 if (whole != null && whole.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
-                    raw[i] = fromText(plan, i, whole.texts()[i]);
+                    raw[column] = fromText(plan, column, whole.texts()[i]);
                 } else {
                     if (missing == null) {
                         missing = new int[raw.length];
                     }
-                    missing[missingCount++] = i;
+                    missing[missingCount++] = column;
                 }
             } else if (kind != PgOutputMessage.TupleData.NULL) {
-                throw new ConnectException("Table " + plan.id() + ": column " + plan.columns().get(i).name()
+                throw new ConnectException("Table " + plan.id() + ": column " + plan.columns().get(column).name()
                         + " came in pgoutput's binary form, which this connector never asks for");
             }
         }
-        return new Values(raw, missing == null ? null : java.util.Arrays.copyOf(missing, missingCount));
+        for (int column : layout.generated()) {
+            if (missing == null) {
+                missing = new int[raw.length];
+            }
+            missing[missingCount++] = column;
+        }
+        if (missing != null) {
+            // Fetched in column order.
+            missing = java.util.Arrays.copyOf(missing, missingCount);
+            java.util.Arrays.sort(missing);
+        }
+        return new Values(raw, missing);
     }
 
-    private Object[] keyOnly(TablePlan plan, PgOutputMessage.TupleData old) {
-        checkWidth(plan, old);
-        Object[] raw = new Object[old.size()];
-        for (int k : plan.keyIndexes()) {
-            if (old.kinds()[k] == PgOutputMessage.TupleData.TEXT) {
-                raw[k] = fromText(plan, k, old.texts()[k]);
+    private Object[] keyOnly(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
+        checkWidth(plan, layout, old);
+        Object[] raw = new Object[plan.columns().size()];
+        for (int i = 0; i < old.size(); i++) {
+            int column = layout.toPlan()[i];
+            for (int k : plan.keyIndexes()) {
+                if (k == column && old.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
+                    raw[column] = fromText(plan, column, old.texts()[i]);
+                }
             }
         }
         return raw;
     }
 
-    private static void checkWidth(TablePlan plan, PgOutputMessage.TupleData tuple) {
-        if (tuple.size() != plan.columns().size()) {
+    private static void checkWidth(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData tuple) {
+        if (tuple.size() != layout.toPlan().length) {
             throw new ConnectException("Table " + plan.id() + ": a change carries " + tuple.size()
-                    + " columns, its Relation message " + plan.columns().size());
+                    + " columns, its Relation message " + layout.toPlan().length);
         }
     }
 
