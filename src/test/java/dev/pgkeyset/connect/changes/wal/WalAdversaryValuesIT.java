@@ -155,4 +155,52 @@ class WalAdversaryValuesIT {
         assertTrue(mismatches.isEmpty(), mismatches.size() + " mismatches:\n" + String.join("\n", mismatches));
         assertEquals(expected.size(), records.size());
     }
+
+    /**
+     * A LATIN1 database: pgoutput writes text in the server's encoding unless the walsender
+     * converts it. Non-ASCII text, an enum label and a column name must arrive from the WAL as
+     * from the snapshot, and as PostgreSQL gives them to a UTF8 client.
+     */
+    @Test
+    void aLatin1DatabaseStreamsTheSameTextAsItsSnapshot() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_latin1",
+                "ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+        String name = uniqueName("latin1");
+        try {
+            db.execute("CREATE TYPE farbe AS ENUM ('grün', 'weiß')",
+                    "CREATE TABLE \"läden\" (id int PRIMARY KEY, \"größe\" text, f farbe, c char(5), a text[])",
+                    "INSERT INTO \"läden\" VALUES (1, 'Grüße ½ ÿ ©', 'weiß', 'äö', '{\"ü,ß\",NULL,\"é\"}')");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.läden", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 1);
+                db.execute("INSERT INTO \"läden\" SELECT id + 100, \"größe\", f, c, a FROM \"läden\"");
+                pollUntil(task, records, r -> count(r, "c") == 1);
+                Struct snapshot = (Struct) records.get(0).value();
+                Struct wal = (Struct) records.get(1).value();
+                List<String> mismatches = new ArrayList<>();
+                try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                        "SELECT \"größe\", f::text, c::text, a::text FROM \"läden\" WHERE id = 1")) {
+                    rs.next();
+                    String[] fields = {"größe", "f", "c"};
+                    for (int i = 0; i < fields.length; i++) {
+                        String expected = rs.getString(i + 1);
+                        for (Struct s : List.of(snapshot, wal)) {
+                            Object got = s.schema().field(fields[i]) == null ? "(no field)" : s.get(fields[i]);
+                            String gotText = String.valueOf(got).strip();
+                            if (!expected.strip().equals(gotText)) {
+                                mismatches.add((s == wal ? "WAL" : "snapshot") + " " + fields[i] + ": " + got
+                                        + ", PostgreSQL " + expected);
+                            }
+                        }
+                    }
+                    if (!java.util.Objects.equals(snapshot.get("a"), wal.get("a"))) {
+                        mismatches.add("a: snapshot " + snapshot.get("a") + ", WAL " + wal.get("a") + ", PostgreSQL "
+                                + rs.getString(4));
+                    }
+                }
+                assertTrue(mismatches.isEmpty(), String.join("\n", mismatches));
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
