@@ -360,4 +360,53 @@ class WalAdversaryStreamIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * The JVM (hence pgjdbc's TimeZone) and the database in zones other than UTC, with
+     * time.precision.mode=string and connect: zone-dependent text (timestamptz, its arrays and
+     * ranges, a composite holding one) from the WAL equals the snapshot's.
+     */
+    @Test
+    void zoneDependentTextFromTheWalEqualsTheSnapshotsOutsideUtc() throws Exception {
+        java.util.TimeZone jvmZone = java.util.TimeZone.getDefault();
+        java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("Asia/Kolkata"));
+        try {
+            for (String mode : List.of("string", "connect")) {
+                TestDatabase db = PostgresFixture.createDatabase("adv_b_zone");
+                String name = uniqueName("zone");
+                try {
+                    db.execute("ALTER DATABASE " + db.name() + " SET timezone = 'America/St_Johns'");
+                    db.execute("CREATE TYPE stamp AS (at timestamptz, note text)",
+                            "CREATE TABLE z (id int PRIMARY KEY, ts timestamptz, tz timetz, r tstzrange,"
+                                    + " a timestamptz[], c stamp, d date, t timestamp)",
+                            "INSERT INTO z VALUES (1, '2024-03-10 02:30:00-05', '10:00:00+05:45',"
+                                    + " '[2024-01-01 00:00:00+00,2024-07-01 00:00:00+00)',"
+                                    + " '{\"1900-01-01 00:00:00+00\",\"2024-06-01 12:00:00.5+00\"}',"
+                                    + " ROW('1847-01-01 00:00:00+00', 'lmt'), '2024-03-10', '2024-03-10 02:30:00')");
+                    Map<String, String> props = walProps(db, "public\\.z", name);
+                    props.put("time.precision.mode", mode);
+                    try (TaskHarness task = new TaskHarness(props).start()) {
+                        List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 1);
+                        db.execute("INSERT INTO z SELECT id + 100, ts, tz, r, a, c, d, t FROM z");
+                        pollUntil(task, records, r -> count(r, "c") == 1);
+                        Struct snapshot = (Struct) records.get(0).value();
+                        Struct wal = (Struct) records.get(1).value();
+                        List<String> mismatches = new ArrayList<>();
+                        for (org.apache.kafka.connect.data.Field f : snapshot.schema().fields()) {
+                            if (!f.name().equals("id") && !java.util.Objects.equals(String.valueOf(snapshot.get(f)),
+                                    String.valueOf(wal.get(f.name())))) {
+                                mismatches.add(mode + " " + f.name() + ": snapshot " + snapshot.get(f) + ", WAL "
+                                        + wal.get(f.name()));
+                            }
+                        }
+                        assertTrue(mismatches.isEmpty(), String.join("\n", mismatches));
+                    }
+                } finally {
+                    WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+                }
+            }
+        } finally {
+            java.util.TimeZone.setDefault(jvmZone);
+        }
+    }
 }
