@@ -203,4 +203,46 @@ class WalAdversaryValuesIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * money inside a composite travels as the composite's text, which money_out writes in the
+     * session's lc_monetary: the snapshot's session has the database's (de_DE: "12,34 €"), the
+     * replication session pins C ("$12.34"). The WAL's record must hold PostgreSQL's text of the
+     * value as the snapshot does, or the table must be refused naming the column.
+     */
+    @Test
+    void moneyInsideACompositeUnderAGermanLcMonetaryIsTheSameFromTheWalOrRefused() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_money_comp");
+        String name = uniqueName("moneycomp");
+        try {
+            db.execute("ALTER DATABASE " + db.name() + " SET lc_monetary = 'de_DE.utf8'");
+            db.execute("CREATE TYPE priced AS (amount money, note text)",
+                    "CREATE TABLE p (id int PRIMARY KEY, c priced)",
+                    "INSERT INTO p VALUES (1, ROW('1234,56', 'x'))");
+            Map<String, String> props = walProps(db, "public\\.p", name);
+            List<String> errors = new ArrayList<>();
+            new dev.pgkeyset.connect.PgKeysetSourceConnector().validate(props).configValues()
+                    .forEach(v -> v.errorMessages().forEach(e -> errors.add(v.name() + ": " + e)));
+            if (!errors.isEmpty()) {
+                assertTrue(errors.stream().anyMatch(e -> e.contains("public.p") && e.contains("column c")),
+                        "errors: " + errors);
+                return;
+            }
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 1);
+                db.execute("INSERT INTO p SELECT id + 100, c FROM p");
+                pollUntil(task, records, r -> count(r, "c") == 1);
+                String expected;
+                try (Connection c = db.connect(); Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT c::text FROM p WHERE id = 101")) {
+                    rs.next();
+                    expected = rs.getString(1);
+                }
+                List<String> got = records.stream().map(r -> String.valueOf(((Struct) r.value()).get("c"))).toList();
+                assertEquals(List.of(expected, expected), got, "snapshot then WAL, against PostgreSQL's c::text");
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
