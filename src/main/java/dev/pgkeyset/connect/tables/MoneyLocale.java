@@ -51,6 +51,79 @@ final class MoneyLocale {
      */
     static Map<TableId, String> problems(Connection connection, List<CapturedTable> tables, boolean wal)
             throws SQLException {
+        Map<TableId, String> problems = plainMoney(connection, tables, wal);
+        if (wal) {
+            moneyInsideComposites(connection, tables).forEach(problems::putIfAbsent);
+        }
+        return problems;
+    }
+
+    /** This session's text of 1234.56 as money, which the replication session (lc_monetary=C) writes as $1,234.56. */
+    private static final String MONEY_TEXT = """
+            SELECT pg_catalog.text(CAST(CAST('1234.56' AS pg_catalog.numeric) AS pg_catalog.money))
+            """;
+
+    /** Whether a type (a composite, at any depth, through arrays and domains) holds money somewhere. */
+    private static final String HOLDS_MONEY = """
+            WITH RECURSIVE t(oid) AS (
+                SELECT CAST(? AS pg_catalog.oid)
+                UNION
+                SELECT s.x FROM t JOIN pg_catalog.pg_type ty ON ty.oid = t.oid,
+                     LATERAL (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                               WHERE a.attrelid = ty.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+                              UNION ALL SELECT ty.typelem WHERE ty.typelem <> 0
+                              UNION ALL SELECT ty.typbasetype WHERE ty.typbasetype <> 0) s(x)
+            )
+            SELECT pg_catalog.count(*) > 0 FROM t WHERE t.oid = CAST('pg_catalog.money' AS pg_catalog.regtype)
+            """;
+
+    /**
+     * capture.mode=wal: money inside a composite travels as the composite's text, in which
+     * money_out writes the session's lc_monetary: the snapshot's session has the database's
+     * ("1.234,56 €" under de_DE), the replication session C ("$1,234.56"). Where the two differ,
+     * a table with such a column is refused (the text cannot be translated back without knowing
+     * where in it the amounts are).
+     */
+    private static Map<TableId, String> moneyInsideComposites(Connection connection, List<CapturedTable> tables)
+            throws SQLException {
+        Map<TableId, String> problems = new LinkedHashMap<>();
+        Map<TableId, ColumnInfo> composite = new LinkedHashMap<>();
+        for (CapturedTable table : tables) {
+            for (ColumnInfo column : table.info().columns()) {
+                PgType type = column.type().isArray() ? column.type().element() : column.type();
+                if (type.typtype() == 'c' && holdsMoney(connection, type.oid())) {
+                    composite.putIfAbsent(table.info().id(), column);
+                }
+            }
+        }
+        if (composite.isEmpty()) {
+            return problems;
+        }
+        String text;
+        try (PreparedStatement st = connection.prepareStatement(MONEY_TEXT); ResultSet rs = st.executeQuery()) {
+            rs.next();
+            text = rs.getString(1);
+        }
+        if (!"$1,234.56".equals(text)) {
+            composite.forEach((id, column) -> problems.put(id, "Table " + id + ": column " + column.name() + " of type "
+                    + column.typeName() + " holds money, which capture.mode=wal would send as '$1,234.56' where the "
+                    + "snapshot sends this database's '" + text + "' (lc_monetary): the records would differ. Change "
+                    + "the money inside the type to numeric, exclude the table, or capture it with capture.mode=query"));
+        }
+        return problems;
+    }
+
+    private static boolean holdsMoney(Connection connection, int typeOid) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement(HOLDS_MONEY)) {
+            st.setLong(1, typeOid & 0xFFFFFFFFL);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static Map<TableId, String> plainMoney(Connection connection, List<CapturedTable> tables, boolean wal)
+            throws SQLException {
         Map<TableId, String> problems = new LinkedHashMap<>();
         Map<TableId, ColumnInfo> withMoney = new LinkedHashMap<>();
         for (CapturedTable table : tables) {
