@@ -464,4 +464,68 @@ class WalAdversaryStreamIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * A backlog (written while the task was away) that drops a column in the middle, retypes one
+     * inside the transaction that also updates the row before and after, and renames one: each
+     * record has the fields and values the row had at that change, as PostgreSQL recorded them
+     * with row_to_json in the same transaction.
+     */
+    @Test
+    void aBacklogOfSchemaChangesInsideTransactionsGivesEachChangeTheRowOfItsTime() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_backlog");
+        String name = uniqueName("backlog");
+        try {
+            db.execute("CREATE TABLE t (id int PRIMARY KEY, a int, b text, c int)",
+                    "CREATE TABLE expect (seq serial, j jsonb)");
+            Map<String, String> props = walProps(db, "public\\.t", name);
+            props.put("snapshot.mode", "never");
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                long until = System.currentTimeMillis() + 30_000;
+                while (db.queryLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '"
+                        + name + "'") == 0 && System.currentTimeMillis() < until) {
+                    task.poll();
+                }
+            }
+            String snap = "INSERT INTO expect (j) SELECT to_jsonb(t) FROM t WHERE id = 1";
+            db.execute("INSERT INTO t VALUES (1, 1, 'x', 10)", snap);
+            db.execute("ALTER TABLE t DROP COLUMN b", "UPDATE t SET c = 11", snap);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                c.setAutoCommit(false);
+                st.execute("UPDATE t SET c = 12");
+                st.execute(snap);
+                st.execute("ALTER TABLE t ALTER COLUMN c TYPE text USING c::text || 'z'");
+                st.execute("UPDATE t SET c = c || 'y'");
+                st.execute(snap);
+                st.execute("ALTER TABLE t RENAME COLUMN a TO a2");
+                st.execute("UPDATE t SET a2 = 2");
+                st.execute(snap);
+                c.commit();
+            }
+            List<Map<String, String>> expected = new ArrayList<>();
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            try (Connection c = db.connect(); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT j::text FROM expect ORDER BY seq")) {
+                while (rs.next()) {
+                    Map<String, String> row = new java.util.TreeMap<>();
+                    json.readTree(rs.getString(1)).fields().forEachRemaining(e -> row.put(e.getKey(),
+                            e.getValue().isNull() ? null : e.getValue().asText()));
+                    expected.add(row);
+                }
+            }
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> r.size() >= expected.size());
+                List<Map<String, String>> got = new ArrayList<>();
+                for (SourceRecord r : records) {
+                    Struct v = (Struct) r.value();
+                    Map<String, String> row = new java.util.TreeMap<>();
+                    v.schema().fields().forEach(f -> row.put(f.name(), v.get(f) == null ? null : String.valueOf(v.get(f))));
+                    got.add(row);
+                }
+                assertEquals(expected, got);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
