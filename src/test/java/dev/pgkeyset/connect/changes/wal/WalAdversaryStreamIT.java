@@ -577,4 +577,31 @@ class WalAdversaryStreamIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /** README: a publication dropped by hand while the task streams: the task fails naming it. */
+    @Test
+    void aPublicationDroppedByHandWhileStreamingFailsTheTaskNamingIt() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_pub_drop");
+        String name = uniqueName("pubdrop");
+        try {
+            db.execute("CREATE TABLE a (id int PRIMARY KEY)", "INSERT INTO a VALUES (1)");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.a", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 1);
+                db.execute("INSERT INTO a VALUES (2)");
+                pollUntil(task, records, r -> count(r, "c") == 1);
+                db.execute("DROP PUBLICATION " + name, "INSERT INTO a VALUES (3)");
+                Exception failure = null;
+                try {
+                    pollUntil(task, records, r -> false);
+                } catch (Exception | AssertionError e) {
+                    failure = e instanceof Exception ? (Exception) e : null;
+                }
+                assertTrue(failure != null && String.valueOf(failure.getMessage()).contains(name),
+                        "the task fails naming publication " + name + ": " + failure);
+                assertEquals(1, count(records, "c"), "nothing after the drop delivered");
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
