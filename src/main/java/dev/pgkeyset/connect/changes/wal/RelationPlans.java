@@ -127,10 +127,19 @@ final class RelationPlans {
             return new int[0];
         }
         Map<String, ColumnInfo> inCatalog = new HashMap<>();
-        for (ColumnInfo column : Catalog.columnsOf(connection, id, types)) {
-            inCatalog.put(column.name(), column);
+        try {
+            for (ColumnInfo column : Catalog.columnsOf(connection, id, types)) {
+                inCatalog.put(column.name(), column);
+            }
+            connection.commit();
+        } catch (SQLException e) {
+            if (!dev.pgkeyset.connect.pg.SqlErrors.isUndefinedTable(e)) {
+                throw e;
+            }
+            // Renamed since this Relation message: its generated columns are not known by that name.
+            connection.rollback();
+            return new int[0];
         }
-        connection.commit();
         List<Integer> indexes = new ArrayList<>();
         String previous = null;
         for (String name : order) {
