@@ -604,4 +604,48 @@ class WalAdversaryStreamIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * A primary key value stored out of line (2,400 incompressible characters, STORAGE EXTERNAL):
+     * an update that leaves the key unchanged sends it as unchanged TOAST in the new tuple (and
+     * the old key in full). It must give one update record for that key, with the row's values,
+     * and no tombstone.
+     */
+    @Test
+    void anOutOfLineKeyLeftUnchangedByAnUpdateIsStillTheKey() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("adv_b_toast_key");
+        String name = uniqueName("toastkey");
+        try {
+            db.execute("CREATE TABLE k (id text PRIMARY KEY, n int)",
+                    "ALTER TABLE k ALTER COLUMN id SET STORAGE EXTERNAL",
+                    "INSERT INTO k SELECT (SELECT string_agg(md5(i::text || g::text), '') FROM generate_series(1, 75) g),"
+                            + " 0 FROM generate_series(1, 2) i");
+            assertTrue(db.queryLong("SELECT pg_total_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'k'")
+                    > 8192, "keys stored out of line");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.k", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> count(r, "r") == 2);
+                records.clear();
+                db.execute("UPDATE k SET n = 1 WHERE n = 0 AND id LIKE md5('11') || '%'", "INSERT INTO k VALUES ('x', 9)");
+                Exception failure = null;
+                try {
+                    pollUntil(task, records, r -> count(r, "c") == 1);
+                } catch (Exception e) {
+                    failure = e;
+                }
+                List<String> ops = records.stream().map(r -> header(r, TablePlan.OP_HEADER) + ":"
+                        + (r.key() == null ? null : String.valueOf(((Struct) r.key()).get("id")).length())).toList();
+                if (failure != null) {
+                    throw new AssertionError("the stream must go on; records " + ops, failure);
+                }
+                assertEquals(List.of("u:2400", "c:1"), ops);
+                String id = db.queryLong("SELECT count(*) FROM k WHERE n = 1") == 1 ? "ok" : "missing";
+                assertEquals("ok", id);
+                Struct v = (Struct) records.get(0).value();
+                assertEquals(1, v.getInt32("n"));
+                assertEquals(2400, v.getString("id").length());
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
