@@ -204,11 +204,18 @@ public final class WalChangeReader {
         Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
         if (old != null) {
             Object[] oldRaw = keyOnly(plan, layout, old);
+            values = withUnchangedKeyFrom(plan, values, oldRaw);
             List<Object> oldKey = plan.keyValues(oldRaw);
             if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
                 emit(plan, oldRaw, WalChange.Kind.DELETE, null);
             }
+        }
+        if (plan.keyValues(values.raw) == null) {
+            // Only an out-of-line key left unchanged without its old key logged comes here.
+            throw new ConnectException("Table " + plan.id() + ": an UPDATE (transaction " + xid + ") came without its "
+                    + "key's value (stored out of line and not in the WAL); set ALTER TABLE " + plan.id().quoted()
+                    + " REPLICA IDENTITY FULL so the old row carries it");
         }
         emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing);
     }
@@ -291,6 +298,28 @@ public final class WalChangeReader {
             java.util.Arrays.sort(missing);
         }
         return new Values(raw, missing);
+    }
+
+    /**
+     * A key value stored out of line that the update left alone comes as unchanged TOAST in the
+     * new tuple; PostgreSQL then logs the old key in full, which is the same value: taken from
+     * there (it cannot be fetched by a key it is part of).
+     */
+    private static Values withUnchangedKeyFrom(TablePlan plan, Values values, Object[] oldRaw) {
+        if (values.missing == null) {
+            return values;
+        }
+        List<Integer> stillMissing = new java.util.ArrayList<>();
+        for (int column : values.missing) {
+            boolean key = java.util.Arrays.stream(plan.keyIndexes()).anyMatch(k -> k == column);
+            if (key && oldRaw[column] != null) {
+                values.raw[column] = oldRaw[column];
+            } else {
+                stillMissing.add(column);
+            }
+        }
+        return new Values(values.raw, stillMissing.isEmpty() ? null
+                : stillMissing.stream().mapToInt(Integer::intValue).toArray());
     }
 
     private Object[] keyOnly(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
