@@ -159,6 +159,50 @@ public final class TablePlan {
         return new TablePlan(resolution.table(), config, slice);
     }
 
+    /** The last plan {@link #admittingNulls} made: a WAL backlog tends to repeat one case. */
+    private volatile TablePlan admitting;
+
+    /**
+     * This plan, or one whose fields are optional for the NOT NULL columns {@code raw} holds null
+     * in. Only the WAL gives such rows: a NULL written before the column became NOT NULL (the
+     * plan follows the catalog, which is newer than that change), or an unchanged TOAST value
+     * whose row was gone when fetched (sent as null, named by pgkeyset.unavailable). A required
+     * field cannot hold null: a worker's converter would refuse the record, and the task would
+     * fail on that change at every start. Key columns are left alone (a null key is an error).
+     */
+    public TablePlan admittingNulls(Object[] raw) {
+        List<ColumnInfo> columns = columns();
+        List<ColumnInfo> relaxed = null;
+        for (int i = 0; i < raw.length; i++) {
+            ColumnInfo column = columns.get(i);
+            if (raw[i] == null && column.notNull() && !isKey(i)) {
+                if (relaxed == null) {
+                    relaxed = new java.util.ArrayList<>(columns);
+                }
+                relaxed.set(i, new ColumnInfo(column.name(), column.type(), column.typeName(), column.dimensions(),
+                        false));
+            }
+        }
+        if (relaxed == null) {
+            return this;
+        }
+        TablePlan last = admitting;
+        if (last == null || !last.columns().equals(relaxed)) {
+            last = withColumns(relaxed);
+            admitting = last;
+        }
+        return last;
+    }
+
+    private boolean isKey(int column) {
+        for (int k : keyIndexes) {
+            if (k == column) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether the change phase's tracking column is still the same column of the same type. */
     public boolean sameTracking(TablePlan other) {
         return table.tracking().equals(other.table.tracking());

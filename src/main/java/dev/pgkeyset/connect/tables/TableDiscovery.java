@@ -72,8 +72,9 @@ public final class TableDiscovery {
         Map<TableId, String> misordered = KeyOperators.problems(connection, captured);
         captured.removeIf(t -> misordered.containsKey(t.info().id()));
         problems.addAll(misordered.values());
-        // money read in a locale of the connector's role alone would arrive scaled.
-        Map<TableId, String> moneyScaled = MoneyLocale.problems(connection, captured);
+        // money read in a locale of the connector's role alone would arrive scaled; in wal mode, so
+        // would money read in a locale whose fraction digits are not the WAL text's 2.
+        Map<TableId, String> moneyScaled = MoneyLocale.problems(connection, captured, wal);
         captured.removeIf(t -> moneyScaled.containsKey(t.info().id()));
         problems.addAll(moneyScaled.values());
         // Two tables whose names differ only in characters a topic name cannot hold ("a b" and a_b)

@@ -100,6 +100,26 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
+    public List<String> publicationProblems(List<TableInfo> captured) throws SQLException {
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            List<PublicationChecks.Captured> existing = new java.util.ArrayList<>();
+            try (java.sql.PreparedStatement st = connection.prepareStatement(
+                    "SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
+                for (TableInfo table : captured) {
+                    st.setString(1, table.id().quoted());
+                    try (java.sql.ResultSet rs = st.executeQuery()) {
+                        rs.next();
+                        if (rs.getBoolean(1)) {
+                            existing.add(PublicationChecks.Captured.of(table));
+                        }
+                    }
+                }
+            }
+            return existing.isEmpty() ? List.of() : new Publication(config.publicationName()).check(connection, existing);
+        }
+    }
+
+    @Override
     public long[] positions() throws SQLException {
         try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
             Optional<ReplicationSlot.Metrics> metrics = slot.metrics(connection);

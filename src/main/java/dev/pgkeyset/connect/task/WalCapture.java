@@ -58,6 +58,8 @@ public final class WalCapture implements AutoCloseable {
     private final RetryPolicy retry;
     private final TransactionContext transactions;
     private final boolean noTables;
+    /** The captured tables, whose presence in the publication each sample checks. */
+    private final List<TableInfo> captured;
     private TableSet snapshot;
     private WalStream stream;
     private int failures;
@@ -69,8 +71,9 @@ public final class WalCapture implements AutoCloseable {
     private long sampledNanos;
 
     private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
-                       TableSet snapshot, TransactionContext transactions, boolean noTables) {
-        this.noTables = noTables;
+                       TableSet snapshot, TransactionContext transactions, List<TableInfo> captured) {
+        this.noTables = captured.isEmpty();
+        this.captured = captured;
         this.config = config;
         this.server = server;
         this.reader = reader;
@@ -115,7 +118,8 @@ public final class WalCapture implements AutoCloseable {
         if (plans.isEmpty()) {
             log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
         }
-        return new WalCapture(config, server, reader, stats, snapshot, transactions, plans.isEmpty());
+        return new WalCapture(config, server, reader, stats, snapshot, transactions,
+                tables.stream().filter(t -> plans.containsKey(t.id())).toList());
     }
 
     /** True when a captured table has a committed offset: its snapshot began on the slot that exists now. */
@@ -264,6 +268,26 @@ public final class WalCapture implements AutoCloseable {
             if (positions != null) {
                 stats.sample(positions[0], stream.receivedLsn(), positions[1]);
             }
+            failIfPublicationChanged();
+        }
+    }
+
+    /**
+     * The walsender decodes each change with the publication as it was when the change was
+     * written, and says nothing when a table is no longer in it: its changes just stop, while
+     * the other tables' flow. A publication altered by hand (a table dropped from it, an
+     * operation, a row filter) is therefore looked for with every sample, and fails the task,
+     * naming it: changes written since then are not in the slot's stream and need a snapshot.
+     */
+    private void failIfPublicationChanged() throws SQLException {
+        List<String> problems = server.publicationProblems(captured);
+        if (!problems.isEmpty()) {
+            throw new ConnectException("Publication '" + config.publicationName() + "' no longer carries every "
+                    + "change of the captured tables (altered by hand while slot '" + config.slotName()
+                    + "' streamed it): " + String.join("; ", problems) + ". The slot does not hold the changes "
+                    + "written since then: restore the publication (publication.autocreate=filtered does it at the "
+                    + "next start), then snapshot again (stop the connector, delete its offsets with DELETE "
+                    + "/connectors/<name>/offsets, drop slot '" + config.slotName() + "', start it).");
         }
     }
 

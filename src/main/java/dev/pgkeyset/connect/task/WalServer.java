@@ -36,6 +36,12 @@ public interface WalServer {
     /** Writes a message to the WAL (not in a transaction), so the walsender has something to send. */
     void heartbeat() throws SQLException;
 
+    /**
+     * Each reason the publication does not carry every change of those {@code captured} tables
+     * that still exist (a dropped table leaves it by itself); empty when it does.
+     */
+    List<String> publicationProblems(List<TableInfo> captured) throws SQLException;
+
     /** {currentWalLsn, restartLsn} of the slot, or null when unknown. */
     long[] positions() throws SQLException;
 }

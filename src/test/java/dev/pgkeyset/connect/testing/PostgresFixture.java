@@ -73,11 +73,16 @@ public final class PostgresFixture {
 
     /** A fresh database named after the test; drop it with {@link TestDatabase#close()}. */
     public static TestDatabase createDatabase(String purpose) {
+        return createDatabase(purpose, "");
+    }
+
+    /** As {@link #createDatabase(String)}, with options of CREATE DATABASE (e.g. an ENCODING and TEMPLATE template0). */
+    public static TestDatabase createDatabase(String purpose, String createOptions) {
         Server s = server();
         String name = "pgkeyset_" + purpose.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "_") + "_"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
         try (Connection admin = adminConnection(s); Statement st = admin.createStatement()) {
-            st.execute("CREATE DATABASE " + name);
+            st.execute("CREATE DATABASE " + name + (createOptions.isEmpty() ? "" : " " + createOptions));
             for (String setting : databaseSettings(System.getenv("PGKEYSET_TEST_DATABASE_SETTINGS"))) {
                 st.execute("ALTER DATABASE " + name + " SET " + setting);
             }

@@ -39,6 +39,8 @@ final class RelationPlans {
     private final Map<Integer, TablePlan> byOid = new HashMap<>();
     /** Relations of the publication this task does not capture: their changes are passed over. */
     private final Set<Integer> ignored = new HashSet<>();
+    /** By relation OID: where each column of its tuples goes in the plan, and the plan's generated columns. */
+    private final Map<Integer, Layout> layouts = new HashMap<>();
     private final PgTypeResolver types = new PgTypeResolver();
 
     RelationPlans(Map<TableId, TablePlan> captured) {
@@ -54,6 +56,19 @@ final class RelationPlans {
         return plan;
     }
 
+    /**
+     * pgoutput (PostgreSQL 15) sends no generated column, while the snapshot reads them: the plan
+     * keeps them (from the catalog), a tuple's column i goes to plan column {@code toPlan[i]},
+     * and {@code generated} (plan indexes) are fetched by key like unchanged TOAST values.
+     */
+    record Layout(int[] toPlan, int[] generated) {
+    }
+
+    /** The layout of a relation whose plan {@link #plan} gave. */
+    Layout layout(int oid) {
+        return layouts.get(oid);
+    }
+
     /** Takes in a Relation message; reads the catalog (on {@code connection}) only when its columns may differ. */
     void onRelation(PgOutputMessage.Relation relation, Connection connection) throws SQLException {
         TableId id = new TableId(relation.schema(), relation.table());
@@ -64,7 +79,17 @@ final class RelationPlans {
                     relation.oid(), id);
             return;
         }
-        List<ColumnInfo> columns = columnsOf(relation, id, connection);
+        List<ColumnInfo> sent = columnsOf(relation, id, connection);
+        List<ColumnInfo> columns = new ArrayList<>(sent);
+        int[] generated = withGenerated(columns, relation.oid(), id, connection);
+        int[] toPlan = new int[sent.size()];
+        for (int i = 0, p = 0; i < sent.size(); i++, p++) {
+            while (columns.get(p) != sent.get(i)) {
+                p++;
+            }
+            toPlan[i] = p;
+        }
+        layouts.put(relation.oid(), new Layout(toPlan, generated));
         if (!columns.equals(current.columns())) {
             TablePlan next = current.withColumns(columns);
             log.info("Table {}: columns changed in the WAL ({}); records from here on carry the new schema", id,
@@ -73,6 +98,71 @@ final class RelationPlans {
             captured.put(id, next);
         }
         byOid.put(relation.oid(), current);
+    }
+
+    /**
+     * Inserts into {@code columns} (the Relation's, in order) the table's stored generated columns
+     * as the catalog has them now, each after the column that precedes it there; returns their
+     * indexes. None when the table is gone.
+     */
+    private int[] withGenerated(List<ColumnInfo> columns, int oid, TableId id, Connection connection)
+            throws SQLException {
+        List<String> order = new ArrayList<>();
+        Set<String> generatedNames = new HashSet<>();
+        try (PreparedStatement st = connection.prepareStatement("SELECT attname, attgenerated <> ''"
+                + " FROM pg_catalog.pg_attribute WHERE attrelid = CAST(? AS oid) AND attnum > 0 AND NOT attisdropped"
+                + " ORDER BY attnum")) {
+            st.setLong(1, oid & 0xFFFFFFFFL);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    order.add(rs.getString(1));
+                    if (rs.getBoolean(2)) {
+                        generatedNames.add(rs.getString(1));
+                    }
+                }
+            }
+        }
+        connection.commit();
+        if (generatedNames.isEmpty()) {
+            return new int[0];
+        }
+        Map<String, ColumnInfo> inCatalog = new HashMap<>();
+        try {
+            for (ColumnInfo column : Catalog.columnsOf(connection, id, types)) {
+                inCatalog.put(column.name(), column);
+            }
+            connection.commit();
+        } catch (SQLException e) {
+            if (!dev.pgkeyset.connect.pg.SqlErrors.isUndefinedTable(e)) {
+                throw e;
+            }
+            // Renamed since this Relation message: its generated columns are not known by that name.
+            connection.rollback();
+            return new int[0];
+        }
+        List<Integer> indexes = new ArrayList<>();
+        String previous = null;
+        for (String name : order) {
+            ColumnInfo column = inCatalog.get(name);
+            if (generatedNames.contains(name) && column != null
+                    && columns.stream().noneMatch(c -> c.name().equals(name))) {
+                int at = 0;
+                for (int i = 0; i < columns.size(); i++) {
+                    if (columns.get(i).name().equals(previous)) {
+                        at = i + 1;
+                    }
+                }
+                columns.add(at, column);
+                for (int j = 0; j < indexes.size(); j++) {
+                    if (indexes.get(j) >= at) {
+                        indexes.set(j, indexes.get(j) + 1);
+                    }
+                }
+                indexes.add(at);
+            }
+            previous = name;
+        }
+        return indexes.stream().mapToInt(Integer::intValue).sorted().toArray();
     }
 
     private List<ColumnInfo> columnsOf(PgOutputMessage.Relation relation, TableId id, Connection connection)

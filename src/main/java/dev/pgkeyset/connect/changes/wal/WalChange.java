@@ -71,7 +71,9 @@ final class WalChange {
                 headers.addString(UNAVAILABLE_HEADER, unavailable);
             }
             record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, offset.toMap(), headers)
-                    : plan.toChangeRecord(raw, kind == Kind.DELETE, partition, offset.toMap(), headers);
+                    : kind == Kind.DELETE ? plan.toChangeRecord(raw, true, partition, offset.toMap(), headers)
+                    // A NULL in a NOT NULL column (older than the constraint, or unavailable TOAST).
+                    : plan.admittingNulls(raw).toChangeRecord(raw, false, partition, offset.toMap(), headers);
         }
         return record;
     }

@@ -199,7 +199,7 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
-        Values values = values(plan, insert.newTuple(), null);
+        Values values = values(plan, plans.layout(insert.relationOid()), insert.newTuple(), null);
         emit(plan, values.raw, WalChange.Kind.INSERT, values.missing, event(change, 0));
     }
 
@@ -211,14 +211,22 @@ public final class WalChangeReader {
             return;
         }
         PgOutputMessage.TupleData old = update.oldTuple();
-        Values values = values(plan, update.newTuple(), update.oldKind() == 'O' ? old : null);
+        RelationPlans.Layout layout = plans.layout(update.relationOid());
+        Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
         if (old != null) {
-            Object[] oldRaw = keyOnly(plan, old);
+            Object[] oldRaw = keyOnly(plan, layout, old);
+            values = withUnchangedKeyFrom(plan, values, oldRaw);
             List<Object> oldKey = plan.keyValues(oldRaw);
             if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
                 emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
             }
+        }
+        if (plan.keyValues(values.raw) == null) {
+            // Only an out-of-line key left unchanged without its old key logged comes here.
+            throw new ConnectException("Table " + plan.id() + ": an UPDATE (transaction " + xid + ") came without its "
+                    + "key's value (stored out of line and not in the WAL); set ALTER TABLE " + plan.id().quoted()
+                    + " REPLICA IDENTITY FULL so the old row carries it");
         }
         emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing, event(change, 1));
     }
@@ -234,7 +242,8 @@ public final class WalChangeReader {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
-        emit(plan, keyOnly(plan, delete.oldTuple()), WalChange.Kind.DELETE, null, event(change, 0));
+        emit(plan, keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple()), WalChange.Kind.DELETE, null,
+                event(change, 0));
     }
 
     private void onTruncate(PgOutputMessage.Truncate truncate) {
@@ -263,49 +272,88 @@ public final class WalChangeReader {
 
     /**
      * A tuple's raw values in the plan's columns; an unchanged TOAST value is taken from
-     * {@code whole} (the whole old row, REPLICA IDENTITY FULL) or listed as missing.
+     * {@code whole} (the whole old row, REPLICA IDENTITY FULL) or listed as missing; so are the
+     * generated columns, which pgoutput never sends (see {@link RelationPlans.Layout}).
      */
-    private Values values(TablePlan plan, PgOutputMessage.TupleData tuple, PgOutputMessage.TupleData whole) {
-        checkWidth(plan, tuple);
-        Object[] raw = new Object[tuple.size()];
+    private Values values(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData tuple,
+                          PgOutputMessage.TupleData whole) {
+        checkWidth(plan, layout, tuple);
+        Object[] raw = new Object[plan.columns().size()];
         int[] missing = null;
         int missingCount = 0;
-        for (int i = 0; i < raw.length; i++) {
+        for (int i = 0; i < tuple.size(); i++) {
+            int column = layout.toPlan()[i];
             char kind = tuple.kinds()[i];
             if (kind == PgOutputMessage.TupleData.TEXT) {
-                raw[i] = fromText(plan, i, tuple.texts()[i]);
+                raw[column] = fromText(plan, column, tuple.texts()[i]);
             } else if (kind == PgOutputMessage.TupleData.UNCHANGED_TOAST) {
                 if (whole != null && whole.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
-                    raw[i] = fromText(plan, i, whole.texts()[i]);
+                    raw[column] = fromText(plan, column, whole.texts()[i]);
                 } else {
                     if (missing == null) {
                         missing = new int[raw.length];
                     }
-                    missing[missingCount++] = i;
+                    missing[missingCount++] = column;
                 }
             } else if (kind != PgOutputMessage.TupleData.NULL) {
-                throw new ConnectException("Table " + plan.id() + ": column " + plan.columns().get(i).name()
+                throw new ConnectException("Table " + plan.id() + ": column " + plan.columns().get(column).name()
                         + " came in pgoutput's binary form, which this connector never asks for");
             }
         }
-        return new Values(raw, missing == null ? null : java.util.Arrays.copyOf(missing, missingCount));
+        for (int column : layout.generated()) {
+            if (missing == null) {
+                missing = new int[raw.length];
+            }
+            missing[missingCount++] = column;
+        }
+        if (missing != null) {
+            // Fetched in column order.
+            missing = java.util.Arrays.copyOf(missing, missingCount);
+            java.util.Arrays.sort(missing);
+        }
+        return new Values(raw, missing);
     }
 
-    private Object[] keyOnly(TablePlan plan, PgOutputMessage.TupleData old) {
-        checkWidth(plan, old);
-        Object[] raw = new Object[old.size()];
-        for (int k : plan.keyIndexes()) {
-            if (old.kinds()[k] == PgOutputMessage.TupleData.TEXT) {
-                raw[k] = fromText(plan, k, old.texts()[k]);
+    /**
+     * A key value stored out of line that the update left alone comes as unchanged TOAST in the
+     * new tuple; PostgreSQL then logs the old key in full, which is the same value: taken from
+     * there (it cannot be fetched by a key it is part of).
+     */
+    private static Values withUnchangedKeyFrom(TablePlan plan, Values values, Object[] oldRaw) {
+        if (values.missing == null) {
+            return values;
+        }
+        List<Integer> stillMissing = new java.util.ArrayList<>();
+        for (int column : values.missing) {
+            boolean key = java.util.Arrays.stream(plan.keyIndexes()).anyMatch(k -> k == column);
+            if (key && oldRaw[column] != null) {
+                values.raw[column] = oldRaw[column];
+            } else {
+                stillMissing.add(column);
+            }
+        }
+        return new Values(values.raw, stillMissing.isEmpty() ? null
+                : stillMissing.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    private Object[] keyOnly(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
+        checkWidth(plan, layout, old);
+        Object[] raw = new Object[plan.columns().size()];
+        for (int i = 0; i < old.size(); i++) {
+            int column = layout.toPlan()[i];
+            for (int k : plan.keyIndexes()) {
+                if (k == column && old.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
+                    raw[column] = fromText(plan, column, old.texts()[i]);
+                }
             }
         }
         return raw;
     }
 
-    private static void checkWidth(TablePlan plan, PgOutputMessage.TupleData tuple) {
-        if (tuple.size() != plan.columns().size()) {
+    private static void checkWidth(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData tuple) {
+        if (tuple.size() != layout.toPlan().length) {
             throw new ConnectException("Table " + plan.id() + ": a change carries " + tuple.size()
-                    + " columns, its Relation message " + plan.columns().size());
+                    + " columns, its Relation message " + layout.toPlan().length);
         }
     }
 
