@@ -102,16 +102,16 @@ public final class PgWalServer implements WalServer {
     @Override
     public List<String> publicationProblems(List<TableInfo> captured) throws SQLException {
         try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS)) {
+            // One round trip for every table (this runs with each metrics sample): which still exist.
             List<PublicationChecks.Captured> existing = new java.util.ArrayList<>();
             try (java.sql.PreparedStatement st = connection.prepareStatement(
-                    "SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
-                for (TableInfo table : captured) {
-                    st.setString(1, table.id().quoted());
-                    try (java.sql.ResultSet rs = st.executeQuery()) {
-                        rs.next();
-                        if (rs.getBoolean(1)) {
-                            existing.add(PublicationChecks.Captured.of(table));
-                        }
+                    "SELECT u.i FROM pg_catalog.unnest(CAST(? AS pg_catalog.text[])) WITH ORDINALITY AS u(name, i)"
+                            + " WHERE pg_catalog.to_regclass(u.name) IS NOT NULL ORDER BY u.i")) {
+                st.setArray(1, connection.createArrayOf("text",
+                        captured.stream().map(t -> t.id().quoted()).toArray()));
+                try (java.sql.ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        existing.add(PublicationChecks.Captured.of(captured.get(rs.getInt(1) - 1)));
                     }
                 }
             }
