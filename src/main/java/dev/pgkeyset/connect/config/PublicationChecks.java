@@ -14,11 +14,12 @@ import dev.pgkeyset.connect.pg.TableInfo;
 import dev.pgkeyset.connect.pg.TableKind;
 
 /**
- * What an existing publication must offer capture.mode=wal, as a function of its facts: every
- * operation published (else those changes are lost without a word), partitioned tables published
- * through their root (their changes then arrive under the captured table's name) and, with
- * publication.autocreate=disabled, every captured table in it, whole (no column list, no row
- * filter). Reported on publication.name.
+ * What a user's publication ({@code publication.autocreate=disabled}) must offer capture.mode=wal,
+ * as a function of its facts: every operation published (else those changes are lost without a
+ * word), partitioned tables published through their root (their changes then arrive under the
+ * captured table's name), and every captured table in it, whole (no column list, no row filter).
+ * Reported on publication.name. With {@code filtered} none of this is checked: the task makes the
+ * publication so ({@code changes.wal.Publication#ensureFiltered}).
  *
  * <p>The one place that decides what is wrong with a publication and which SQL fixes it: validate()
  * (through {@link WalPreconditions}) and the task at start (through {@code changes.wal.Publication#check})
@@ -48,7 +49,7 @@ public final class PublicationChecks {
         if (publication.isEmpty()) {
             return List.of(problem(missingProblem(name, tables)));
         }
-        return problems(publication.get(), tables, true);
+        return problems(publication.get(), tables);
     }
 
     static String missingProblem(String publication, List<Captured> tables) {
@@ -58,11 +59,8 @@ public final class PublicationChecks {
                 + " WITH (publish_via_partition_root = true), or set publication.autocreate=filtered.";
     }
 
-    /**
-     * @param checkTables also check that every captured table is published, whole (disabled mode;
-     *                    in filtered mode the connector sets the tables itself)
-     */
-    static List<Problem> problems(PublicationFacts publication, List<Captured> tables, boolean checkTables) {
+    /** Each reason the existing {@code publication} does not carry every change of {@code tables}. */
+    static List<Problem> problems(PublicationFacts publication, List<Captured> tables) {
         List<Problem> problems = new ArrayList<>();
         String name = Sql.quoteIdentifier(publication.name());
         operations(publication).ifPresent(problems::add);
@@ -72,9 +70,6 @@ public final class PublicationChecks {
                     + Summary.join(partitioned, ", ", Summary.NAMES_SHOWN) + " partition by partition "
                     + "(publish_via_partition_root = false), so their changes would arrive under the partitions' "
                     + "names. Run ALTER PUBLICATION " + name + " SET (publish_via_partition_root = true)."));
-        }
-        if (!checkTables) {
-            return problems;
         }
         List<TableId> missing = new ArrayList<>();
         for (Captured table : tables) {

@@ -37,7 +37,7 @@ class PublicationChecksTest {
     void aPublicationOfEveryTableWholeWithEveryOperationPasses() {
         PublicationFacts ok = publication(true, true, Map.of(ORDERS, new Published(List.of("id", "note"), null),
                 EVENTS, new Published(null, null)));
-        assertEquals(List.of(), PublicationChecks.problems(ok, List.of(ORDERS_T, EVENTS_P), true));
+        assertEquals(List.of(), PublicationChecks.problems(ok, List.of(ORDERS_T, EVENTS_P)));
     }
 
     @Test
@@ -53,23 +53,19 @@ class PublicationChecksTest {
     void everyOperationMustBePublished() {
         PublicationFacts noDelete = new PublicationFacts("pub", true, false, true, true, false, false, true,
                 Map.of(ORDERS, new Published(null, null)));
-        List<Problem> problems = PublicationChecks.problems(noDelete, List.of(ORDERS_T), true);
+        List<Problem> problems = PublicationChecks.problems(noDelete, List.of(ORDERS_T));
         assertEquals(1, problems.size(), problems.toString());
         contains(problems.get(0), "does not publish delete, truncate", "lost without a word",
                 "ALTER PUBLICATION \"pub\" SET (publish = 'insert, update, delete, truncate')");
-        // filtered mode checks the options of an existing publication too
-        assertEquals(1, PublicationChecks.problems(noDelete, List.of(ORDERS_T), false).size());
     }
 
     @Test
     void aMissingTableIsNamedWithTheAlterToRun() {
         List<Problem> problems = PublicationChecks.problems(publication(true, true, Map.of()),
-                List.of(ORDERS_T, EVENTS_P), true);
+                List.of(ORDERS_T, EVENTS_P));
         assertEquals(1, problems.size(), problems.toString());
         contains(problems.get(0), "does not publish captured table(s) public.orders, public.events",
                 "ALTER PUBLICATION \"pub\" ADD TABLE \"public\".\"orders\", \"public\".\"events\"");
-        assertEquals(List.of(), PublicationChecks.problems(publication(true, true, Map.of()),
-                List.of(ORDERS_T), false), "filtered mode sets the tables itself");
     }
 
     @Test
@@ -77,18 +73,18 @@ class PublicationChecksTest {
         // publish_via_partition_root = false lists the leaves, not the parent: one problem, not two
         PublicationFacts leaves = publication(true, false, Map.of(ORDERS, new Published(null, null),
                 new TableId("public", "events_2024"), new Published(null, null)));
-        List<Problem> problems = PublicationChecks.problems(leaves, List.of(ORDERS_T, EVENTS_P), true);
+        List<Problem> problems = PublicationChecks.problems(leaves, List.of(ORDERS_T, EVENTS_P));
         assertEquals(1, problems.size(), problems.toString());
         contains(problems.get(0), "publishes partitioned table(s) public.events partition by partition",
                 "ALTER PUBLICATION \"pub\" SET (publish_via_partition_root = true)");
-        assertEquals(List.of(), PublicationChecks.problems(leaves, List.of(ORDERS_T), true),
+        assertEquals(List.of(), PublicationChecks.problems(leaves, List.of(ORDERS_T)),
                 "a plain table does not care");
     }
 
     @Test
     void columnListsAndRowFiltersAreRefused() {
         PublicationFacts partial = publication(true, true, Map.of(ORDERS, new Published(List.of("id"), "(id > 10)")));
-        List<Problem> problems = PublicationChecks.problems(partial, List.of(ORDERS_T), true);
+        List<Problem> problems = PublicationChecks.problems(partial, List.of(ORDERS_T));
         assertEquals(2, problems.size(), problems.toString());
         contains(problems.get(0), "only some columns of table public.orders", "without note",
                 "ALTER PUBLICATION \"pub\" DROP TABLE \"public\".\"orders\"; ALTER PUBLICATION \"pub\" ADD TABLE");

@@ -294,6 +294,26 @@ class WalValidationIT {
     }
 
     @Test
+    void aConnectorManagedPublicationIsAcceptedWhateverItsOptionsAsTheTaskRewritesThem() {
+        // publication.autocreate=filtered: the task sets the tables (whole) and the options of an
+        // existing publication it owns, so validate() must not refuse what the task would fix.
+        String publication = "walcfg_pub3_" + suffix;
+        db.execute("CREATE PUBLICATION " + publication + " FOR TABLE orders (id) WHERE (id > 10)"
+                + " WITH (publish = 'insert', publish_via_partition_root = false)");
+        try {
+            Map<String, String> config = wal("public\\.orders");
+            config.put("publication.name", publication);
+            config.put("publication.autocreate", "filtered");
+            assertEquals(Map.of(), errors(config));
+            config.put("publication.autocreate", "disabled");
+            assertEquals(3, errors(config).get("publication.name").size(),
+                    "the same publication as the user's: operations, column list, row filter: " + errors(config));
+        } finally {
+            db.execute("DROP PUBLICATION IF EXISTS " + publication);
+        }
+    }
+
+    @Test
     void anUnloggedTableIsRefused() {
         db.execute("CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)");
         try {
