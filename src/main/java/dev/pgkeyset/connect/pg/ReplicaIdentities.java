@@ -47,7 +47,10 @@ public final class ReplicaIdentities {
                    (SELECT coalesce(bool_and(a.attnotnull), false)
                       FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, pos)
                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                     WHERE k.pos <= i.indnkeyatts)
+                     WHERE k.pos <= i.indnkeyatts),
+                   ARRAY(SELECT a.attname FROM pg_attribute a
+                          WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
+                          ORDER BY a.attnum)
               FROM rels r
               JOIN pg_class rc ON rc.oid = r.oid
               JOIN pg_namespace rn ON rn.oid = rc.relnamespace
@@ -108,8 +111,13 @@ public final class ReplicaIdentities {
      * @param self        the table itself
      * @param partitioned a partitioned table: its rows, and so its identity, are its partitions'
      * @param partitions  its leaf partitions when it is partitioned (empty otherwise)
+     * @param generatedColumns its stored generated columns, which pgoutput before PostgreSQL 18 never sends
      */
-    public record Table(Relation self, boolean partitioned, List<Relation> partitions) {
+    public record Table(Relation self, boolean partitioned, List<Relation> partitions, List<String> generatedColumns) {
+
+        public Table(Relation self, boolean partitioned, List<Relation> partitions) {
+            this(self, partitioned, partitions, List.of());
+        }
     }
 
     public static Map<TableId, Table> of(Connection connection, List<TableId> tables) throws SQLException {
@@ -118,6 +126,7 @@ public final class ReplicaIdentities {
             return result;
         }
         Map<TableId, Map<TableId, RelationBuilder>> byTable = new LinkedHashMap<>();
+        Map<TableId, List<String>> generated = new LinkedHashMap<>();
         java.util.Set<TableId> partitioned = new java.util.HashSet<>();
         try (PreparedStatement st = connection.prepareStatement(SQL)) {
             st.setArray(1, connection.createArrayOf("text", tables.stream().map(TableId::schema).toArray()));
@@ -126,8 +135,11 @@ public final class ReplicaIdentities {
                 while (rs.next()) {
                     TableId captured = new TableId(rs.getString(1), rs.getString(2));
                     TableId relation = new TableId(rs.getString(3), rs.getString(4));
-                    if (relation.equals(captured) && "p".equals(rs.getString(5))) {
-                        partitioned.add(captured);
+                    if (relation.equals(captured)) {
+                        if ("p".equals(rs.getString(5))) {
+                            partitioned.add(captured);
+                        }
+                        generated.put(captured, strings(rs.getArray(14)));
                     }
                     Mode mode = Mode.of(rs.getString(6));
                     boolean unlogged = "u".equals(rs.getString(7));
@@ -146,7 +158,8 @@ public final class ReplicaIdentities {
             Relation self = relations.get(captured).build();
             List<Relation> partitions = relations.values().stream().filter(r -> r.partition)
                     .map(RelationBuilder::build).toList();
-            result.put(captured, new Table(self, partitioned.contains(captured), partitions));
+            result.put(captured, new Table(self, partitioned.contains(captured), partitions,
+                    generated.getOrDefault(captured, List.of())));
         });
         return result;
     }

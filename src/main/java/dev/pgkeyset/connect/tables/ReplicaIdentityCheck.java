@@ -37,6 +37,19 @@ public final class ReplicaIdentityCheck {
     public static List<String> problems(TableId table, List<String> key, boolean keyConfigured,
                                         ReplicaIdentities.Table facts) {
         List<String> problems = new ArrayList<>();
+        List<String> generatedKey = key.stream().filter(facts.generatedColumns()::contains).toList();
+        if (!generatedKey.isEmpty()) {
+            // Not even REPLICA IDENTITY FULL helps: pgoutput leaves generated columns out of every
+            // tuple it sends, old or new, so a delete would reach the stream without its key.
+            String prefix = keyConfigured ? PgKeysetConfig.KEY_COLUMNS + ": " : "";
+            problems.add(prefix + "Table " + table + " is keyed by " + columns(key) + ", which includes the generated "
+                    + "column(s) " + columns(generatedKey) + ": pgoutput (before PostgreSQL 18) never sends generated "
+                    + "columns, so its deletes and key-changing updates would reach the WAL without their key. Key it "
+                    + "by columns that are not generated (a unique index on them, named in key.columns and set with "
+                    + "ALTER TABLE " + table.quoted() + " REPLICA IDENTITY USING INDEX ...), capture it with "
+                    + "capture.mode=query, or exclude it with table.exclude.list.");
+            return problems;
+        }
         if (!facts.partitioned()) {
             problem(table, key, keyConfigured, facts.self()).ifPresent(problems::add);
         }

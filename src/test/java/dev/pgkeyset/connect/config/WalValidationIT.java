@@ -314,6 +314,19 @@ class WalValidationIT {
     }
 
     @Test
+    void aKeyWithAGeneratedColumnIsRefusedNamingIt() {
+        db.execute("CREATE TABLE genkey (a int NOT NULL, b int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY)",
+                "ALTER TABLE genkey REPLICA IDENTITY FULL");
+        try {
+            onlyError("table.include.list", wal("public\\.genkey"),
+                    "Table public.genkey is keyed by (b), which includes the generated column(s) (b)",
+                    "capture.mode=query");
+        } finally {
+            db.execute("DROP TABLE genkey");
+        }
+    }
+
+    @Test
     void anUnloggedTableIsRefused() {
         db.execute("CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)");
         try {

@@ -113,4 +113,15 @@ class ReplicaIdentityCheckTest {
         assertEquals(List.of(), ReplicaIdentityCheck.problems(T, List.of("id"), false, empty),
                 "a partitioned table without partitions has no rows to identify");
     }
+
+    @Test
+    void aKeyWithAGeneratedColumnIsRefusedEvenWithFullIdentity() {
+        Table full = new Table(new Relation(T, false, Mode.FULL, false, List.of()), false, List.of(), List.of("g"));
+        single(ReplicaIdentityCheck.problems(T, List.of("id", "g"), false, full),
+                "Table public.t is keyed by (id, g), which includes the generated column(s) (g)",
+                "never sends generated columns", "capture.mode=query", "table.exclude.list");
+        assertTrue(ReplicaIdentityCheck.problems(T, List.of("id", "g"), true, full).get(0).startsWith("key.columns: "));
+        assertEquals(List.of(), ReplicaIdentityCheck.problems(T, List.of("id"), false, full),
+                "a generated column outside the key is fetched by key");
+    }
 }
