@@ -159,6 +159,7 @@ class WalSnapshotCrashIT {
         long endAfterFirstKill;
         long endAfterSnapshotKill;
         long endAfterStreamKill;
+        long slotAtStreamKill;
         try (Topics topics = new Topics()) {
             workload.start();
             ConnectFixture.throttleProducers(kafka.bootstrapServers(), 300_000.0);
@@ -215,6 +216,7 @@ class WalSnapshotCrashIT {
             assertEquals("snapshot_complete", tableOffset(offsets).get("phase").asText(),
                     "the snapshot was complete at the stream kill");
             streamOffsetAtKill = Position.of(slotOffset(offsets));
+            slotAtStreamKill = slotState(slot).confirmedFlush;
 
             // 4. Streams again; the workload stops, its marker row must arrive.
             try (ForkedWorker fourth = ForkedWorker.start(kafka.bootstrapServers(), group, dir, worker)) {
@@ -253,10 +255,10 @@ class WalSnapshotCrashIT {
         System.out.printf("WalSnapshotCrashIT seed %d: %d s, %d transactions, %d live rows, records by op %s; "
                         + "slot made at %s; snapshot killed with key %d committed (first run's records end at "
                         + "%d, second's at %d), %d snapshot rows read again; stream killed with %s committed "
-                        + "(records up to %d), %d stream records re-delivered%n",
+                        + "(records up to %d; slot confirmed at %s), %d stream records re-delivered%n",
                 seed, seconds, transactions.size(), live.size(), ops, Position.text(consistentPoint), snapshotKeyAtKill,
                 endAfterFirstKill, endAfterSnapshotKill, snapshotRepeats, streamOffsetAtKill, endAfterStreamKill,
-                redelivered);
+                Position.text(slotAtStreamKill), redelivered);
     }
 
     /** Every row of the table (ORDER BY id) has its last record equal to it; returns the live ids. */
