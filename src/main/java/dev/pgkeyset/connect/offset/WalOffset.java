@@ -8,8 +8,9 @@ import java.util.Map;
  * record's place inside that transaction: {@code 2 × i + part}, where i is the index (0-based) of
  * its change among all the changes the slot sends for that transaction, of captured tables or
  * not (so a transaction re-sent to a task that now captures fewer tables is numbered as before),
- * and part is 1 for the row of an update that changes the key (its tombstone for the old key is
- * part 0, and a crash between the two must not skip the second), 0 for every other record. Transactions arrive in commit order, so these
+ * and part is 1 for the row of every update (an update that changes the key sends its tombstone
+ * for the old key first, as part 0, and a crash between the two must not skip the second), 0 for
+ * inserts, deletes and truncates. Transactions arrive in commit order, so these
  * positions only grow; a change at or before the committed offset was delivered already.
  *
  * <p>As Kafka Connect stores it: partition {@code {"slot": "<slot>"}}, offset

@@ -118,6 +118,12 @@ public final class TopicReader implements AutoCloseable {
         }
     }
 
+    /** The offset the next record written to {@code topic}'s partition {@code partition} will get. */
+    public long endOffset(String topic, int partition) {
+        TopicPartition tp = new TopicPartition(topic, partition);
+        return consumer.endOffsets(List.of(tp)).get(tp);
+    }
+
     private Row decode(ConsumerRecord<byte[], byte[]> record) {
         recordsPerTopic.merge(record.topic(), 1L, Long::sum);
         Header op = record.headers().lastHeader("pgkeyset.op");

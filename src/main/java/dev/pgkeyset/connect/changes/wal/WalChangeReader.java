@@ -375,7 +375,8 @@ public final class WalChangeReader {
     /**
      * A record's position in its transaction: two per change, because an update that changes the
      * key becomes two records (the old key's tombstone, part 0, then the row, part 1), and a crash
-     * between them must not skip the second. Other changes use part 0 only.
+     * between them must not skip the second. Every update's row is part 1 (with or without
+     * that tombstone); inserts, deletes and truncates use part 0.
      */
     private static long event(long change, int part) {
         return 2 * change + part;
