@@ -132,6 +132,49 @@ class WalServerRestartIT {
         }
     }
 
+    /**
+     * A fast shutdown ends the walsender without an error: it sends CommandComplete and closes
+     * the connection. pgjdbc's non-blocking read holds a CommandComplete back until the client
+     * ends the COPY, so nothing is read from then on; only a status update that cannot be written
+     * fails the read (with pgjdbc's status interval and the stream's keepalive probe, up to 10 s
+     * later). What must hold: the read does fail, as a connection failure the task retries.
+     */
+    @Test
+    void aConnectionTheServerClosedFailsTheRead() throws Exception {
+        String name = WalFixture.uniqueName("closed");
+        db.execute("CREATE TABLE closed_t (id int PRIMARY KEY)", "CREATE PUBLICATION " + name + " FOR TABLE closed_t",
+                "SELECT pg_create_logical_replication_slot('" + name + "', 'pgoutput')");
+        dev.pgkeyset.connect.config.PgKeysetConfig config = new dev.pgkeyset.connect.config.PgKeysetConfig(
+                WalFixture.walConfig(db, "closed", "public\\.closed_t", name, "never"));
+        SQLException failure = null;
+        try (PgWalStream stream = PgWalStream.open(config, 0)) {
+            db.execute("INSERT INTO closed_t VALUES (1)");
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (!(stream.read() instanceof PgOutputMessage.Commit)) {
+                assertTrue(System.nanoTime() < deadline, "the insert's commit streamed");
+                Thread.sleep(10);
+            }
+            // Read and confirm on while the server shuts down, as an idle task does: a fast
+            // shutdown waits until the walsender's client confirmed all it was sent.
+            Thread restart = new Thread(() -> cluster.restart(StopMode.FAST), "fast-restart");
+            restart.start();
+            try {
+                while (System.nanoTime() < deadline) {
+                    stream.read();
+                    stream.confirm(stream.receivedLsn());
+                    Thread.sleep(10);
+                }
+            } catch (SQLException e) {
+                failure = e;
+            }
+            restart.join(TIMEOUT.toMillis());
+        }
+        assertTrue(failure != null, "the read failed once the server had closed the connection");
+        System.out.println("WalServerRestartIT: after the fast restart the read failed with: " + failure.getMessage());
+        assertTrue(dev.pgkeyset.connect.pg.SqlErrors.isTransient(failure), "a failure the task retries with its "
+                + "backoff: " + failure.getMessage() + " (SQLState " + failure.getSQLState() + ")");
+    }
+
     private int activePid() {
         return (int) db.queryLong("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
     }

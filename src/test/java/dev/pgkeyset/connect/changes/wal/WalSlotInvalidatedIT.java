@@ -157,6 +157,38 @@ class WalSlotInvalidatedIT {
         assertFailsSayingTheSlotIsLost(slot);
     }
 
+    /**
+     * What the server itself answers START_REPLICATION of an invalidated slot (PostgreSQL 13 to 15
+     * say "cannot read from logical replication slot", 16 on "can no longer get changes from
+     * replication slot"): it must be told as a lost slot, with the recovery, even when the slot
+     * was invalidated after the stream's own look at pg_replication_slots.
+     */
+    @Test
+    void theServersErrorForAnInvalidatedSlotIsToldAsALostSlot() throws Exception {
+        String slot = WalFixture.uniqueName("lost_error");
+        db.execute("CREATE PUBLICATION " + slot + " FOR TABLE filler",
+                "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+        invalidate(slot);
+        dev.pgkeyset.connect.config.PgKeysetConfig config = new dev.pgkeyset.connect.config.PgKeysetConfig(
+                WalFixture.walConfig(db, "lost_error", "public\\.filler", slot, "never"));
+        java.sql.SQLException server = null;
+        try (dev.pgkeyset.connect.pg.ReplicationConnection replication =
+                dev.pgkeyset.connect.pg.ConnectionFactory.openReplication(config)) {
+            replication.connection().unwrap(org.postgresql.PGConnection.class).getReplicationAPI()
+                    .replicationStream().logical().withSlotName(slot)
+                    .withSlotOption("proto_version", "1").withSlotOption("publication_names", slot)
+                    .start().close();
+        } catch (java.sql.SQLException e) {
+            server = e;
+        }
+        assertTrue(server != null, "START_REPLICATION of a lost slot fails");
+        System.out.println("WalSlotInvalidatedIT: the server says " + server.getMessage().lines().findFirst().orElse("")
+                + " (SQLState " + server.getSQLState() + ")");
+        Exception told = WalStreamFaults.classify(server, slot, slot);
+        assertTrue(told instanceof SlotLostException, "told as a lost slot, not as " + told);
+        assertTrue(told.getMessage().contains("new snapshot"), told.getMessage());
+    }
+
     @AfterEach
     void deleteConnector() {
         if (connector != null) {
