@@ -134,10 +134,10 @@ class WalSlotInvalidatedIT {
             }
         });
         // Key 6 was deleted while the slot was lost: a new snapshot copies the rows there are and
-        // cannot send a delete for one that is gone, so its last record stays the first snapshot's.
-        // (A consumer must take the new snapshot as a reload; this test does not check that limit.)
-        streamed.remove(6);
-        rows.remove(6);
+        // cannot send a delete for one that is gone, so its last record stays the first snapshot's
+        // (the README's limit: a consumer takes the new snapshot as a reload).
+        assertEquals("snap", streamed.remove(6), "key 6, deleted in the gap, keeps its old record");
+        assertTrue(!rows.containsKey(6), "row 6 is deleted");
         assertEquals(rows, streamed, "after the recovery, each key's last record is the row");
     }
 
