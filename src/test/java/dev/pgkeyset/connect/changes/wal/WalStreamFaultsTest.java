@@ -12,15 +12,19 @@ import org.apache.kafka.connect.errors.ConnectException;
 import org.junit.jupiter.api.Test;
 
 /**
- * Classification of the server's errors by SQLState and PostgreSQL 15's message texts (the
- * live cases are in {@code WalStreamFaultsIT}; invalidation cannot be provoked on a shared server).
+ * Classification of the server's errors by SQLState and message texts (the live cases are in
+ * {@code WalStreamFaultsIT}, and an invalidated slot's in {@code WalSlotInvalidatedIT}, on a
+ * cluster of its own).
  */
 class WalStreamFaultsTest {
 
     @Test
     void lostSlotIsFatalAndSaysHowToRecover() {
+        // PostgreSQL 16 on; 13 to 15 say it otherwise (WalSlotInvalidatedIT has PostgreSQL 15's own error).
         SQLException server = new SQLException("ERROR: can no longer get changes from replication slot \"s\"", "55000");
         SlotLostException lost = assertInstanceOf(SlotLostException.class, WalStreamFaults.classify(server, "s", "p"));
+        assertInstanceOf(SlotLostException.class, WalStreamFaults.classify(new SQLException(
+                "ERROR: cannot read from logical replication slot \"s\"", "55000"), "s", "p"));
         assertTrue(lost.getMessage().contains("wal_status = 'lost'") && lost.getMessage().contains("delete its offsets")
                 && lost.getMessage().contains("pg_drop_replication_slot('s')"), lost.getMessage());
     }
