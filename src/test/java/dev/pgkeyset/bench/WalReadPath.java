@@ -228,8 +228,8 @@ final class WalReadPath {
             List<StreamRun> runs = entry.getValue();
             Stats rate = Stats.of(runs.stream().map(r -> updates / r.seconds()).toList());
             StreamRun first = runs.get(0);
-            String note = String.format("%s; payload %.1f MiB (%.0f bytes/update), %,d messages; reader CPU %.2f us/update;"
-                    + " walsender CPU %.2f us/update (median of %d)", setup, first.payloadBytes() / (1024.0 * 1024),
+            String note = String.format("%s; payload %.1f MiB (%.0f bytes/update), %,d messages;"
+                    + " reader CPU %.2f us/update; walsender CPU %.2f us/update (median of %d)", setup, first.payloadBytes() / (1024.0 * 1024),
                     first.payloadBytes() / (double) updates, first.messages(),
                     Stats.of(runs.stream().map(r -> r.readerCpuSeconds() * 1e6 / updates).toList()).median(),
                     Stats.of(runs.stream().map(r -> r.walsenderCpuSeconds() * 1e6 / updates).toList()).median(),

@@ -74,10 +74,11 @@ final class WalChange {
             if (unavailable != null) {
                 headers.addString(UNAVAILABLE_HEADER, unavailable);
             }
-            record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, offset.toMap(commitLsnText), headers)
-                    : kind == Kind.DELETE ? plan.toChangeRecord(raw, true, partition, offset.toMap(commitLsnText), headers)
+            java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText);
+            record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, sourceOffset, headers)
+                    : kind == Kind.DELETE ? plan.toChangeRecord(raw, true, partition, sourceOffset, headers)
                     // A NULL in a NOT NULL column (older than the constraint, or unavailable TOAST).
-                    : plan.admittingNulls(raw).toChangeRecord(raw, false, partition, offset.toMap(commitLsnText), headers);
+                    : plan.admittingNulls(raw).toChangeRecord(raw, false, partition, sourceOffset, headers);
         }
         return record;
     }
