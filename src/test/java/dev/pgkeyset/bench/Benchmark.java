@@ -182,7 +182,9 @@ public final class Benchmark {
 
     /**
      * {@code -Dbench.only=wal} (lines 9 and 10), {@code wal-drain} (9), {@code wal-latency} (10) or
-     * {@code latency} (8 and 10, the query-mode latency beside the WAL one), alone:
+     * {@code latency} (8 and 10, the query-mode latency beside the WAL one), or {@code wal-read}
+     * (9a and 9b: the WAL backlog read without Kafka, by the task alone and by a bare stream in
+     * pgoutput's text and binary formats), alone:
      * no pgbench table, a worker of their own with the settings of the end-to-end lines; the
      * report goes to {@code target/bench/wal/}.
      */
@@ -190,9 +192,10 @@ public final class Benchmark {
         boolean drain = only.equals("wal") || only.equals("wal-drain");
         boolean latency = only.equals("wal") || only.equals("wal-latency") || only.equals("latency");
         boolean queryLatency = only.equals("latency");
-        if (!drain && !latency) {
+        boolean read = only.equals("wal-read");
+        if (!drain && !latency && !read) {
             throw new IllegalArgumentException("bench.only=" + only
-                    + ": expected all, wal, wal-drain, wal-latency or latency");
+                    + ": expected all, wal, wal-drain, wal-latency, wal-read or latency");
         }
         Report report = new Report();
         BenchData postgres = new BenchData(0, "postgres");
@@ -201,6 +204,11 @@ public final class Benchmark {
             report.extra("9, 10. capture.mode=wal lines", unavailable);
         } else {
             describeServer(report, postgres);
+            if (read) {
+                new WalReadPath(report).run();
+                report.write(Path.of("target", "bench", "wal-read"));
+                System.exit(0);
+            }
             EmbeddedConnectCluster connect = EndToEnd.startWorker();
             try {
                 if (queryLatency) {

@@ -17,7 +17,9 @@ import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
  * pgbench table is not needed. Each line claims its slots and publications through
  * {@link ReplicationObjects}, which drops them when the line ends, fails, or the JVM stops.
  * Settings: {@code bench.walUpdates} (200000), {@code bench.walTransactions} (1000),
- * {@code bench.walSides} (debezium,ours: the drain sides, in that order in the first round),
+ * {@code bench.walSides} (debezium,ours,ceiling: the drain sides, in that order in the first round;
+ * ceiling is the synthetic source carrying the records ours makes of the backlog, without a database;
+ * ceiling-snapshot, not run by default, the same with the keyset snapshot's record shape),
  * {@code bench.walRuns} (1 measured round), {@code bench.walWarmupUpdates} (-1: a tenth of the updates; 0: none),
  * {@code bench.walLatencyRate} (1000 rows/s), {@code bench.latencySeconds} (20).
  */
@@ -61,11 +63,12 @@ final class WalBench {
         if (warmupUpdates < 0) {
             warmupUpdates = updates / 10;
         }
-        List<String> sides = Arrays.stream(System.getProperty("bench.walSides", "debezium,ours").split(","))
+        List<String> sides = Arrays.stream(System.getProperty("bench.walSides", "debezium,ours,ceiling").split(","))
                 .map(String::trim).filter(s -> !s.isEmpty()).toList();
         for (String side : sides) {
-            if (!side.equals("ours") && !side.equals("debezium")) {
-                throw new IllegalArgumentException("bench.walSides: unknown side '" + side + "' (ours, debezium)");
+            if (!List.of("ours", "debezium", WalDrain.CEILING, WalDrain.SNAPSHOT_SHAPED_CEILING).contains(side)) {
+                throw new IllegalArgumentException("bench.walSides: unknown side '" + side
+                        + "' (ours, debezium, ceiling, ceiling-snapshot)");
             }
         }
         WalDrain drain = new WalDrain(data, connect);
@@ -85,12 +88,17 @@ final class WalBench {
         }
         List<Double> ratios = new ArrayList<>();
         List<Double> cpuRatios = new ArrayList<>();
+        List<Double> ofCeiling = new ArrayList<>();
         for (WalDrain.Round round : rounds) {
             WalDrain.Side ours = round.side("ours");
             WalDrain.Side debezium = round.side("debezium");
+            WalDrain.Side ceiling = round.side(WalDrain.CEILING);
             if (ours != null && debezium != null && ours.measured() && debezium.measured()) {
                 ratios.add(ours.rowsPerSecond() / debezium.rowsPerSecond());
                 cpuRatios.add(debezium.jvmCpuSeconds() / ours.jvmCpuSeconds());
+            }
+            if (ours != null && ceiling != null && ours.measured() && ceiling.measured()) {
+                ofCeiling.add(ours.rowsPerSecond() / ceiling.rowsPerSecond());
             }
         }
         WalDrain.Round last = rounds.get(rounds.size() - 1);
@@ -98,8 +106,12 @@ final class WalBench {
                 + " connector started; from registration to the last record in the topic", last.updates(),
                 last.transactions(), last.backlogMiB());
         for (String name : sides) {
-            String method = "9. WAL backlog drain, " + (name.equals("ours") ? "this connector, capture.mode=wal"
-                    : "Debezium PostgreSQL 3.7.0.Final");
+            String method = "9. WAL backlog drain, " + switch (name) {
+                case "ours" -> "this connector, capture.mode=wal";
+                case WalDrain.CEILING -> "framework ceiling";
+                case WalDrain.SNAPSHOT_SHAPED_CEILING -> "framework ceiling, snapshot-shaped records";
+                default -> "Debezium PostgreSQL 3.7.0.Final";
+            };
             List<Double> rates = new ArrayList<>();
             List<Double> cpuPerRecord = new ArrayList<>();
             List<String> failures = new ArrayList<>();
@@ -118,8 +130,14 @@ final class WalBench {
             }
             WalDrain.Side lastSide = last.side(name);
             String note = String.format("%s%s; last round %.1f s (first record after %.1f s), %,d records in the topic",
-                    name.equals("ours") ? "snapshot.mode=never, publication.autocreate=disabled; "
-                            : "snapshot.mode=no_data, pgoutput; ", setup, lastSide.seconds(),
+                    switch (name) {
+                        case "ours" -> "snapshot.mode=never, publication.autocreate=disabled; ";
+                        case WalDrain.CEILING -> "synthetic source: the records ours makes of the backlog (schemas,"
+                                + " headers, offsets) from memory, no database; ";
+                        case WalDrain.SNAPSHOT_SHAPED_CEILING -> "synthetic source, the records of line 7 (one"
+                                + " header, key offsets) of the same rows; ";
+                        default -> "snapshot.mode=no_data, pgoutput; ";
+                    }, setup, lastSide.seconds(),
                     lastSide.firstRecordSeconds(), lastSide.recordsInTopic());
             note += String.format("; JVM CPU (worker, broker, connector) %.0f us/record (median)",
                     Stats.of(cpuPerRecord).median());
@@ -136,6 +154,11 @@ final class WalBench {
                 note += String.format("; ours/Debezium %.1f (median of %d rounds, min %.1f, max %.1f; target >= 5);"
                         + " Debezium's JVM CPU / ours %.1f (median)", ratio.median(), ratios.size(), ratio.min(),
                         ratio.max(), Stats.of(cpuRatios).median());
+            }
+            if (name.equals("ours") && !ofCeiling.isEmpty()) {
+                Stats ratio = Stats.of(ofCeiling);
+                note += String.format("; ours/ceiling %.2f (median of %d rounds, min %.2f, max %.2f)", ratio.median(),
+                        ofCeiling.size(), ratio.min(), ratio.max());
             }
             report.line(method, "rows/s", Stats.of(rates), note);
         }

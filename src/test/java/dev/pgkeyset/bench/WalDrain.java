@@ -23,6 +23,18 @@ import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 final class WalDrain {
 
     static final String TABLE = "wal_bench_accounts";
+    /** The side that carries the drain's records from memory, without a database: the framework's ceiling. */
+    static final String CEILING = "ceiling";
+    /**
+     * The same, with the records the keyset snapshot makes of a row (line 7's: one header,
+     * a table's partition and key offsets): what the WAL records' shape costs the framework.
+     */
+    static final String SNAPSHOT_SHAPED_CEILING = "ceiling-snapshot";
+
+    /** Whether a side streams a slot of its own. */
+    static boolean usesSlot(String side) {
+        return !side.equals(CEILING) && !side.equals(SNAPSHOT_SHAPED_CEILING);
+    }
 
     /** One side's figure, or why it has none. */
     record Side(String name, double rowsPerSecond, double seconds, double firstRecordSeconds, double jvmCpuSeconds,
@@ -56,12 +68,14 @@ final class WalDrain {
         try (ReplicationObjects replication = new ReplicationObjects(data)) {
             createTable(updates);
             for (String side : sides) {
-                replication.create(slot(side), slot(side), "public." + TABLE);
+                if (usesSlot(side)) {
+                    replication.create(slot(side), slot(side), "public." + TABLE);
+                }
             }
             double backlogMiB = writeBacklog(updates, transactions);
             List<Side> figures = new java.util.ArrayList<>();
             for (String side : sides) {
-                figures.add(drain(side, updates, replication));
+                figures.add(drain(side, updates, transactions, replication));
             }
             return new Round(updates, transactions, backlogMiB, figures);
         }
@@ -72,7 +86,7 @@ final class WalDrain {
     }
 
     /** One row per update, so each row is updated once and every record of a side has its own key. */
-    private void createTable(int updates) throws Exception {
+    void createTable(int updates) throws Exception {
         try (Connection c = data.connect(); Statement st = c.createStatement()) {
             st.execute("DROP TABLE IF EXISTS " + TABLE);
             st.execute("CREATE TABLE " + TABLE + " (aid int PRIMARY KEY, bid int, abalance int, filler char(84))");
@@ -83,7 +97,7 @@ final class WalDrain {
     }
 
     /** Writes the backlog, one autocommitted UPDATE per transaction; returns the WAL it took, in MiB. */
-    private double writeBacklog(int updates, int transactions) throws Exception {
+    double writeBacklog(int updates, int transactions) throws Exception {
         int perTransaction = updates / transactions;
         long start = System.nanoTime();
         try (Connection c = data.connect();
@@ -117,14 +131,17 @@ final class WalDrain {
         }
     }
 
-    private Side drain(String side, int updates, ReplicationObjects replication) throws Exception {
+    private Side drain(String side, int updates, int transactions, ReplicationObjects replication)
+            throws Exception {
         String name = "wal-drain-" + side + "-" + (++connectors);
         String topic = name + ".public." + TABLE;
         Map<String, String> config = switch (side) {
             case "ours" -> ours(name);
             case "debezium" -> debezium(name);
+            case CEILING -> ceiling(topic, updates, transactions, "wal");
+            case SNAPSHOT_SHAPED_CEILING -> ceiling(topic, updates, transactions, "snapshot");
             default -> throw new IllegalArgumentException("bench.walSides: unknown side '" + side
-                    + "' (ours, debezium)");
+                    + "' (ours, debezium, ceiling, ceiling-snapshot)");
         };
         try {
             EndToEnd.Timing timing = EndToEnd.secondsUntilTopicHolds(connect, name, config, topic, updates);
@@ -136,7 +153,9 @@ final class WalDrain {
             return new Side(side, 0, 0, 0, 0, -1, e.getMessage());
         } finally {
             EndToEnd.remove(connect, name, topic);
-            replication.dropSlot(slot(side));
+            if (usesSlot(side)) {
+                replication.dropSlot(slot(side));
+            }
         }
     }
 
@@ -150,6 +169,17 @@ final class WalDrain {
         config.put("slot.name", slot("ours"));
         config.put("publication.name", slot("ours"));
         config.put("publication.autocreate", "disabled");
+        return config;
+    }
+
+    /** The synthetic source, emitting the records ours makes of the backlog: same schemas, headers, offsets. */
+    private static Map<String, String> ceiling(String topic, int updates, int transactions, String shape) {
+        Map<String, String> config = new HashMap<>();
+        config.put("connector.class", SyntheticSourceConnector.class.getName());
+        config.put(SyntheticSourceConnector.ROWS, Integer.toString(updates));
+        config.put(SyntheticSourceConnector.TOPIC, topic);
+        config.put(SyntheticSourceConnector.SHAPE, shape);
+        config.put(SyntheticSourceConnector.ROWS_PER_TRANSACTION, Integer.toString(updates / transactions));
         return config;
     }
 

@@ -45,7 +45,15 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
 
     /** The offset map of a record; built per record, so cheaply. */
     public Map<String, Object> toMap() {
-        return new OffsetMap(KEYS, new Object[] {formatLsn(commitLsn), event});
+        return toMap(formatLsn(commitLsn));
+    }
+
+    /**
+     * The same, with the commit LSN already in its text form ({@link #formatLsn} of
+     * {@link #commitLsn}): every record of a transaction shares it, so it is formatted once.
+     */
+    public Map<String, Object> toMap(String commitLsnText) {
+        return new OffsetMap(KEYS, new Object[] {commitLsnText, event});
     }
 
     /** The source partition of every WAL record of a slot (a HashMap for the reason in {@link TablePartition}). */
@@ -87,19 +95,20 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
     }
 
     /**
-     * Stricter than {@code Lsn.parse}, since a person may have typed it: two unsigned hexadecimal
-     * halves of at most 8 digits, nothing else.
+     * As strict as a person's typing needs: two unsigned hexadecimal halves of 1 to 8 digits,
+     * nothing else (also no empty text, which {@code Lsn.parse} reads as 0).
      *
      * @throws IllegalArgumentException when {@code text} is not an LSN's text form
      */
     public static long parseLsn(String text) {
-        if (!LSN_TEXT.matcher(text).matches()) {
-            throw new IllegalArgumentException("'" + text + "' is not a WAL position (expected two hexadecimal "
-                    + "halves such as 16/B374D848)");
+        if (!text.isEmpty()) {
+            try {
+                return dev.pgkeyset.connect.changes.wal.Lsn.parse(text);
+            } catch (IllegalArgumentException notOne) {
+                // said below, in the offset's own terms
+            }
         }
-        return dev.pgkeyset.connect.changes.wal.Lsn.parse(text);
+        throw new IllegalArgumentException("'" + text + "' is not a WAL position (expected two hexadecimal "
+                + "halves such as 16/B374D848)");
     }
-
-    private static final java.util.regex.Pattern LSN_TEXT =
-            java.util.regex.Pattern.compile("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}");
 }

@@ -394,6 +394,16 @@ public final class TablePlan {
         return keyIndexes.clone();
     }
 
+    /** Whether every key column of the row has a value (what {@link #keyValues} checks, without building the key). */
+    public boolean hasKeyValues(Object[] raw) {
+        for (int keyIndex : keyIndexes) {
+            if (raw[keyIndex] == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The key of a row as offset values (JSON scalars equal for equal keys), or null when a key value is missing. */
     public List<Object> keyValues(Object[] raw) {
         Object[] values = new Object[keyIndexes.length];

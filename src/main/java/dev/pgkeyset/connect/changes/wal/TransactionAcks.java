@@ -41,9 +41,26 @@ public final class TransactionAcks {
         }
     }
 
+    /**
+     * The open transaction of that commit LSN, or null. Records are created in the newest one and
+     * mostly acknowledged in the oldest: both ends are looked at before the map (whose Long keys
+     * would box on every record).
+     */
+    private Transaction find(long commitLsn) {
+        Transaction newest = open.peekLast();
+        if (newest != null && newest.commitLsn == commitLsn) {
+            return newest;
+        }
+        Transaction oldest = open.peekFirst();
+        if (oldest != null && oldest.commitLsn == commitLsn) {
+            return oldest;
+        }
+        return byCommitLsn.get(commitLsn);
+    }
+
     /** One more record of the transaction handed towards Kafka Connect. */
     public synchronized void recordCreated(long commitLsn) {
-        Transaction transaction = byCommitLsn.get(commitLsn);
+        Transaction transaction = find(commitLsn);
         if (transaction == null) {
             throw new IllegalStateException("record of a transaction that never began: " + commitLsn);
         }
@@ -51,7 +68,7 @@ public final class TransactionAcks {
     }
 
     public synchronized void ended(long commitLsn, long endLsn) {
-        Transaction transaction = byCommitLsn.get(commitLsn);
+        Transaction transaction = find(commitLsn);
         if (transaction != null) {
             transaction.endLsn = endLsn;
             transaction.ended = true;
@@ -61,7 +78,7 @@ public final class TransactionAcks {
 
     /** Kafka Connect acknowledged (or dropped) one record of the transaction. */
     public synchronized void acknowledged(long commitLsn) {
-        Transaction transaction = byCommitLsn.get(commitLsn);
+        Transaction transaction = find(commitLsn);
         if (transaction != null && transaction.outstanding > 0) {
             transaction.outstanding--;
             advance();

@@ -23,6 +23,8 @@ final class WalChange {
     /** A tombstone (delete); null for a truncate, which has no key either. */
     final Kind kind;
     final WalOffset offset;
+    /** {@code offset}'s commit LSN as text, for the offset and the header: one String per transaction. */
+    final String commitLsnText;
     final long xid;
     /** Indexes of columns to fetch by key; null when none. */
     int[] missing;
@@ -30,8 +32,8 @@ final class WalChange {
     String unavailable;
     /** The last record of its PostgreSQL transaction: where a Kafka transaction may end. */
     boolean lastOfTransaction;
-    /** The size estimated when queued (TOAST values fetched later add to the real one). */
-    long queuedBytes;
+    /** The size estimated when queued, renewed once its TOAST values are fetched. */
+    long estimatedBytes;
     private SourceRecord record;
 
     enum Kind {
@@ -44,11 +46,13 @@ final class WalChange {
         }
     }
 
-    WalChange(TablePlan plan, Object[] raw, Kind kind, WalOffset offset, long xid, int[] missing) {
+    WalChange(TablePlan plan, Object[] raw, Kind kind, WalOffset offset, String commitLsnText, long xid,
+              int[] missing) {
         this.plan = plan;
         this.raw = raw;
         this.kind = kind;
         this.offset = offset;
+        this.commitLsnText = commitLsnText;
         this.xid = xid;
         this.missing = missing;
     }
@@ -65,15 +69,16 @@ final class WalChange {
         if (record == null) {
             ConnectHeaders headers = new ConnectHeaders();
             headers.addString(TablePlan.OP_HEADER, kind.op);
-            headers.addString(LSN_HEADER, WalOffset.formatLsn(offset.commitLsn()));
+            headers.addString(LSN_HEADER, commitLsnText);
             headers.addLong(TXID_HEADER, xid);
             if (unavailable != null) {
                 headers.addString(UNAVAILABLE_HEADER, unavailable);
             }
-            record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, offset.toMap(), headers)
-                    : kind == Kind.DELETE ? plan.toChangeRecord(raw, true, partition, offset.toMap(), headers)
+            java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText);
+            record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, sourceOffset, headers)
+                    : kind == Kind.DELETE ? plan.toChangeRecord(raw, true, partition, sourceOffset, headers)
                     // A NULL in a NOT NULL column (older than the constraint, or unavailable TOAST).
-                    : plan.admittingNulls(raw).toChangeRecord(raw, false, partition, offset.toMap(), headers);
+                    : plan.admittingNulls(raw).toChangeRecord(raw, false, partition, sourceOffset, headers);
         }
         return record;
     }

@@ -63,6 +63,8 @@ public final class WalChangeReader {
 
     private boolean inTransaction;
     private long commitLsn;
+    /** {@link #commitLsn} as text, shared by the offsets and headers of the transaction's records. */
+    private String commitLsnText;
     private long xid;
     private long commitTimeMicros;
     /**
@@ -121,12 +123,12 @@ public final class WalChangeReader {
             if (change.waitsForFetch()) {
                 fetchMissing(batch.remainingRows());
             }
-            long bytes = change.estimateBytes();
+            long bytes = change.estimatedBytes;
             if (!batch.fits(bytes)) {
                 break;
             }
             ready.removeFirst();
-            readyBytes -= change.queuedBytes;
+            readyBytes -= bytes;
             SourceRecord record = change.record(partition);
             batch.add(record, bytes);
             if (change.lastOfTransaction && transactions != null) {
@@ -152,12 +154,19 @@ public final class WalChangeReader {
         try (Connection connection = connections.open()) {
             ToastFetch.fill(next, connection);
         }
+        for (WalChange change : next) {
+            // The fetched values count now (the estimate of the rest does not change).
+            long estimate = change.estimateBytes();
+            readyBytes += estimate - change.estimatedBytes;
+            change.estimatedBytes = estimate;
+        }
     }
 
     private void handle(PgOutputMessage message) throws SQLException {
         if (message instanceof PgOutputMessage.Begin begin) {
             inTransaction = true;
             commitLsn = begin.finalLsn();
+            commitLsnText = WalOffset.formatLsn(commitLsn);
             xid = begin.xid();
             commitTimeMicros = begin.commitTimeMicros();
             nextChange = 0;
@@ -222,7 +231,7 @@ public final class WalChangeReader {
                 emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
             }
         }
-        if (plan.keyValues(values.raw) == null) {
+        if (!plan.hasKeyValues(values.raw)) {
             // Only an out-of-line key left unchanged without its old key logged comes here.
             throw new ConnectException("Table " + plan.id() + ": an UPDATE (transaction " + xid + ") came without its "
                     + "key's value (stored out of line and not in the WAL); set ALTER TABLE " + plan.id().quoted()
@@ -339,9 +348,10 @@ public final class WalChangeReader {
     private Object[] keyOnly(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
         checkWidth(plan, layout, old);
         Object[] raw = new Object[plan.columns().size()];
+        int[] keyIndexes = plan.keyIndexes();
         for (int i = 0; i < old.size(); i++) {
             int column = layout.toPlan()[i];
-            for (int k : plan.keyIndexes()) {
+            for (int k : keyIndexes) {
                 if (k == column && old.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
                     raw[column] = fromText(plan, column, old.texts()[i]);
                 }
@@ -392,13 +402,13 @@ public final class WalChangeReader {
         if (held != null) {
             addReady(held);
         }
-        held = new WalChange(plan, raw, kind, offset, xid, missing);
+        held = new WalChange(plan, raw, kind, offset, commitLsnText, xid, missing);
     }
 
     private void addReady(WalChange change) {
-        change.queuedBytes = change.estimateBytes();
+        change.estimatedBytes = change.estimateBytes();
         ready.addLast(change);
-        readyBytes += change.queuedBytes;
+        readyBytes += change.estimatedBytes;
     }
 
     /**
@@ -414,7 +424,7 @@ public final class WalChangeReader {
     public void acknowledged(SourceRecord record) {
         Object lsn = record.sourceOffset() == null ? null : record.sourceOffset().get(WalOffset.COMMIT_LSN);
         if (lsn instanceof String text) {
-            acks.acknowledged(WalOffset.parseLsn(text));
+            acks.acknowledged(Lsn.parse(text));
         }
     }
 

@@ -19,6 +19,21 @@ class LsnTest {
         assertEquals(-1L, Lsn.parse("FFFFFFFF/FFFFFFFF"));
     }
 
+    /** Against pgjdbc's own formatting and parsing (String.format-based), on random positions. */
+    @Test
+    void agreesWithPgjdbcOnRandomPositions() {
+        long seed = System.nanoTime();
+        java.util.Random random = new java.util.Random(seed);
+        for (int i = 0; i < 10_000; i++) {
+            // Every magnitude of each half: the unpadded text form varies in length.
+            long lsn = (random.nextLong() >>> random.nextInt(64)) ^ ((long) random.nextInt() << random.nextInt(32));
+            String expected = org.postgresql.replication.LogSequenceNumber.valueOf(lsn).asString();
+            assertEquals(expected, Lsn.format(lsn), "seed " + seed + ", lsn " + lsn);
+            assertEquals(lsn, Lsn.parse(expected), "seed " + seed);
+            assertEquals(lsn, Lsn.parse(expected.toLowerCase(java.util.Locale.ROOT)), "seed " + seed);
+        }
+    }
+
     @Test
     void comparesUnsigned() {
         long top = Lsn.parse("FFFFFFFF/0");
@@ -30,7 +45,8 @@ class LsnTest {
 
     @Test
     void refusesWhatIsNotAPosition() {
-        for (String bad : new String[] {"16", "/1", "1/", "G/1", "123456789/1", "1/2/3"}) {
+        for (String bad : new String[] {"16", "/1", "1/", "G/1", "123456789/1", "1/2/3", "+1/0", "-1/0", "1/-0",
+                " 1/0", "1/0 ", "\uFF11/0", "1/\u0661"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Lsn.parse(bad), bad);
             assertTrue(e.getMessage().contains("'" + bad + "' is not a WAL position"), e.getMessage());
         }
