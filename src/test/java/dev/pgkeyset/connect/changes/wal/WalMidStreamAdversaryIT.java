@@ -1,0 +1,125 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import static dev.pgkeyset.connect.changes.wal.WalValuesIT.pollUntil;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.header.Header;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.TaskHarness;
+import dev.pgkeyset.connect.testing.TestDatabase;
+
+/**
+ * Adversarial checks of capture.mode=wal against catalog changes made while the task streams:
+ * what validate() refuses at the start must not slip through once streaming.
+ */
+class WalMidStreamAdversaryIT {
+
+    private static String op(SourceRecord record) {
+        Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
+        return header == null ? null : String.valueOf(header.value());
+    }
+
+    static String uniqueName(String purpose) {
+        return ("wal_adv_" + purpose + "_" + Long.toHexString(System.nanoTime() & 0xffffffL)).toLowerCase();
+    }
+
+    static Map<String, String> walProps(TestDatabase db, String include, String name) {
+        Map<String, String> props = WalValuesIT.walProps(db, include, name);
+        return props;
+    }
+
+    /** Polls for {@code millis}, collecting records; the task's failure, if any, is returned. */
+    static Exception pollFor(TaskHarness task, List<SourceRecord> into, long millis) {
+        long until = System.currentTimeMillis() + millis;
+        try {
+            while (System.currentTimeMillis() < until) {
+                List<SourceRecord> batch = task.poll();
+                if (batch != null) {
+                    into.addAll(batch);
+                }
+            }
+            return null;
+        } catch (Exception e) {
+            return e;
+        }
+    }
+
+    /** Each key's last record: the id, and null for a tombstone or the value's column n. */
+    static Map<Integer, Integer> lastPerKey(List<SourceRecord> records) {
+        Map<Integer, Integer> last = new HashMap<>();
+        for (SourceRecord r : records) {
+            if (r.key() == null) {
+                continue;
+            }
+            Object id = ((Struct) r.key()).get("id");
+            Integer key = id == null ? null : ((Number) id).intValue();
+            last.put(key, r.value() == null ? null : ((Number) ((Struct) r.value()).get("n")).intValue());
+        }
+        return last;
+    }
+
+    /**
+     * Key = primary key (id), replica identity DEFAULT: validate() accepts. While the task streams,
+     * the replica identity is switched to a unique index on another column (code), which validate()
+     * would refuse ("keyed by (id) but its replica identity is the index ..."). PostgreSQL then logs
+     * an update of id alone with no old key, and a delete with only code. Expected: each key's last
+     * record equals PostgreSQL's rows (ids 1 and 2 end in a tombstone), or the task fails naming the
+     * table; never an old key left alive or a tombstone without its key.
+     */
+    @Test
+    void replicaIdentitySwitchedAwayFromTheKeyWhileStreamingIsNotSkippedInSilence() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_ri_drift");
+        String name = uniqueName("ridrift");
+        try {
+            db.execute("CREATE TABLE t (id int PRIMARY KEY, code int NOT NULL, n int)",
+                    "CREATE UNIQUE INDEX t_code ON t (code)",
+                    "INSERT INTO t SELECT i, i * 10, 0 FROM generate_series(1, 3) i");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.t", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
+                        r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
+                db.execute("UPDATE t SET n = 1 WHERE id = 3");
+                pollUntil(task, records, r -> r.stream().anyMatch(x -> "u".equals(op(x))));
+                db.execute("ALTER TABLE t REPLICA IDENTITY USING INDEX t_code",
+                        "UPDATE t SET id = 100, n = 2 WHERE id = 1");
+                Exception failure = pollFor(task, records, 6000);
+                if (failure == null) {
+                    db.execute("DELETE FROM t WHERE id = 2", "INSERT INTO t VALUES (4, 40, 4)");
+                    failure = pollFor(task, records, 6000);
+                }
+                Map<Integer, Integer> expected = new HashMap<>();
+                expected.put(1, null);
+                expected.put(2, null);
+                try (Connection c = db.connect(); Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT id, n FROM t")) {
+                    while (rs.next()) {
+                        expected.put(rs.getInt(1), rs.getInt(2));
+                    }
+                }
+                Map<Integer, Integer> last = lastPerKey(records);
+                String message = failure == null ? "" : String.valueOf(failure.getMessage());
+                boolean namedFailure = message.contains("public.t") && message.contains("REPLICA IDENTITY");
+                boolean oldKeyLeftAlive = last.containsKey(100) && last.get(1) != null;
+                assertTrue(expected.equals(last) || namedFailure && !oldKeyLeftAlive && !last.containsKey(null),
+                        "after REPLICA IDENTITY USING INDEX t_code: last record per key " + last + ", PostgreSQL "
+                                + expected + "; the task must deliver that or fail naming the table and its replica "
+                                + "identity; failure: " + failure);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
+}
