@@ -97,6 +97,8 @@ final class RelationPlans {
             current = next;
             captured.put(id, next);
         }
+        IdentityGuard.check(current, relation, connection);
+        connection.commit();
         byOid.put(relation.oid(), current);
     }
 

@@ -217,7 +217,10 @@ public final class WalChangeReader {
             Object[] oldRaw = keyOnly(plan, layout, old);
             values = withUnchangedKeyFrom(plan, values, oldRaw);
             List<Object> oldKey = plan.keyValues(oldRaw);
-            if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
+            if (oldKey == null) {
+                throw IdentityGuard.keyMissing(plan, "UPDATE", xid);
+            }
+            if (!oldKey.equals(plan.keyValues(values.raw))) {
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
                 emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
             }
@@ -242,8 +245,11 @@ public final class WalChangeReader {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
-        emit(plan, keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple()), WalChange.Kind.DELETE, null,
-                event(change, 0));
+        Object[] oldRaw = keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple());
+        if (plan.keyValues(oldRaw) == null) {
+            throw IdentityGuard.keyMissing(plan, "DELETE", xid);
+        }
+        emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
     }
 
     private void onTruncate(PgOutputMessage.Truncate truncate) {
