@@ -122,4 +122,76 @@ class WalMidStreamAdversaryIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /** PostgreSQL's rows of {@code table} as id to n. */
+    private static Map<Integer, Integer> rows(TestDatabase db, String table) throws Exception {
+        Map<Integer, Integer> rows = new HashMap<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, n FROM " + table)) {
+            while (rs.next()) {
+                rows.put(rs.getInt(1), rs.getInt(2));
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * A partitioned table p captured through its root; while the task streams, DDL moves rows
+     * into or out of it without any row change in the WAL. Expected: each key's last record
+     * equals PostgreSQL's rows of p (a key no longer in p ends in a tombstone, or the table's
+     * truncate record comes after it), or the task fails naming public.p. Returns the failure
+     * message ("" for none) after asserting.
+     */
+    private static void partitionDdl(String purpose, String ddl, Map<String, String> extra) throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_" + purpose);
+        String name = uniqueName(purpose);
+        try {
+            db.execute("CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
+                    "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100)",
+                    "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (200)",
+                    "INSERT INTO p VALUES (1, 0), (2, 0), (101, 0)",
+                    "CREATE TABLE p3 (id int PRIMARY KEY, n int)", "INSERT INTO p3 VALUES (250, 7), (251, 7)");
+            Map<String, String> props = walProps(db, "public\\.p", name);
+            props.putAll(extra);
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
+                        r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
+                db.execute(ddl, "INSERT INTO p VALUES (3, 3)");
+                Exception failure = pollFor(task, records, 6000);
+                Map<Integer, Integer> last = new HashMap<>();
+                for (SourceRecord r : records) {
+                    if ("t".equals(op(r))) {
+                        last.replaceAll((k, v) -> null);
+                    } else {
+                        last.put(((Number) ((Struct) r.key()).get("id")).intValue(),
+                                r.value() == null ? null : ((Number) ((Struct) r.value()).get("n")).intValue());
+                    }
+                }
+                last.values().removeIf(v -> v == null);
+                Map<Integer, Integer> expected = rows(db, "p");
+                String message = failure == null ? "" : String.valueOf(failure.getMessage());
+                assertTrue(expected.equals(last) || message.contains("public.p"),
+                        "after " + ddl + ": live keys from the records " + last + ", PostgreSQL's rows of p " + expected
+                                + "; failure: " + failure);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
+
+    @Test
+    void aPartitionAttachedWithRowsWhileStreamingGivesItsRowsOrFails() throws Exception {
+        partitionDdl("attach", "ALTER TABLE p ATTACH PARTITION p3 FOR VALUES FROM (200) TO (300)", Map.of());
+    }
+
+    @Test
+    void aPartitionDetachedWhileStreamingEndsItsKeysOrFails() throws Exception {
+        partitionDdl("detach", "ALTER TABLE p DETACH PARTITION p2", Map.of());
+    }
+
+    /** truncate.handling=fail: "the task fails naming the table". */
+    @Test
+    void aTruncateOfOnePartitionFailsTheTaskUnderTruncateHandlingFail() throws Exception {
+        partitionDdl("trunc_part", "TRUNCATE p2", Map.of("truncate.handling", "fail"));
+    }
 }
