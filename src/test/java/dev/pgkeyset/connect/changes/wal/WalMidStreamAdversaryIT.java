@@ -194,4 +194,56 @@ class WalMidStreamAdversaryIT {
     void aTruncateOfOnePartitionFailsTheTaskUnderTruncateHandlingFail() throws Exception {
         partitionDdl("trunc_part", "TRUNCATE p2", Map.of("truncate.handling", "fail"));
     }
+
+    private static long usedHeapAfterGc() {
+        Runtime runtime = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return runtime.totalMemory() - runtime.freeMemory();
+    }
+
+    /**
+     * "Memory is bounded by batch.max.rows/batch.max.bytes however large a row is." One transaction
+     * updates 400 rows whose 256 KB text value (incompressible, stored out of line) it leaves
+     * unchanged, so each update's value is fetched by key. batch.max.bytes is 4 MB: once the first
+     * batch is handed over (and dropped by the test), the task may hold at most a few batches'
+     * worth, not the 100 MB of every row's value.
+     */
+    @Test
+    void largeUnchangedToastValuesOfOneTransactionAreNotAllHeldAtOnce() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_toast_mem");
+        String name = uniqueName("toastmem");
+        int rows = 400;
+        try {
+            db.execute("CREATE TABLE m (id int PRIMARY KEY, n int, v text)",
+                    "ALTER TABLE m ALTER COLUMN v SET STORAGE EXTERNAL",
+                    "INSERT INTO m SELECT i, 0, (SELECT string_agg(md5(i::text || '.' || g::text), '')"
+                            + " FROM generate_series(1, 8192) g) FROM generate_series(1, " + rows + ") i");
+            Map<String, String> props = walProps(db, "public\\.m", name);
+            props.put("snapshot.mode", "never");
+            props.put("batch.max.bytes", String.valueOf(4L << 20));
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                pollFor(task, new ArrayList<>(), 1500); // the stream is open
+                db.execute("UPDATE m SET n = 1");
+                long before = usedHeapAfterGc();
+                List<SourceRecord> first = new ArrayList<>();
+                pollUntil(task, first, r -> !r.isEmpty());
+                int handedOver = first.size();
+                assertTrue(first.stream().allMatch(r -> ((Struct) r.value()).getString("v").length() == 8192 * 32),
+                        "each update carries its real 256 KB value");
+                first.clear();
+                long held = usedHeapAfterGc() - before;
+                System.out.println("toast memory: first batch " + handedOver + " records, then held " + (held >> 20)
+                        + " MB");
+                assertTrue(held < (40L << 20), "after a first batch of " + handedOver + " records (batch.max.bytes 4 MB)"
+                        + " the task holds " + (held >> 20) + " MB more than before: the fetched values of the whole"
+                        + " transaction (" + rows + " x 256 KB), not a batch's worth");
+                List<SourceRecord> rest = pollUntil(task, new ArrayList<>(), r -> r.size() + handedOver >= rows);
+                assertEquals(rows, rest.size() + handedOver);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
