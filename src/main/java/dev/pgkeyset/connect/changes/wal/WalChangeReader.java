@@ -115,11 +115,12 @@ public final class WalChangeReader {
         if (ready.isEmpty()) {
             return;
         }
-        fetchMissing(batch.remainingRows());
+        fetchMissing(batch);
         while (!ready.isEmpty()) {
             WalChange change = ready.peekFirst();
-            if (change.waitsForFetch()) {
-                fetchMissing(batch.remainingRows());
+            while (change.waitsForFetch()) {
+                // Each fetch fills at least the first change waiting, the next one may be this one.
+                fetchMissing(batch);
             }
             long bytes = change.estimateBytes();
             if (!batch.fits(bytes)) {
@@ -135,8 +136,12 @@ public final class WalChangeReader {
         }
     }
 
-    /** Fetches the missing TOAST values of the next {@code limit} ready changes, one query per table. */
-    private void fetchMissing(int limit) throws SQLException {
+    /**
+     * Fetches the missing TOAST values of the next ready changes that may go into {@code batch}:
+     * as many rows as it has room for, and values of about the bytes it has room for.
+     */
+    private void fetchMissing(RecordBatch batch) throws SQLException {
+        int limit = batch.remainingRows();
         List<WalChange> next = new ArrayList<>();
         boolean any = false;
         for (WalChange change : ready) {
@@ -150,7 +155,7 @@ public final class WalChangeReader {
             return;
         }
         try (Connection connection = connections.open()) {
-            ToastFetch.fill(next, connection);
+            ToastFetch.fill(next, connection, batch.remainingBytes());
         }
     }
 
