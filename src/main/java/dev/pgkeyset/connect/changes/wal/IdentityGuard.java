@@ -76,8 +76,9 @@ final class IdentityGuard {
     }
 
     private static ConnectException changed(TablePlan plan, String what) {
-        return new ConnectException(what + ". The replica identity was changed while the slot streamed; changes "
-                + "logged since then cannot be delivered correctly, so nothing from there on was. Run ALTER TABLE "
+        return new ConnectException(what + ". Its replica identity was changed after validate() checked it (while "
+                + "the slot streamed); changes logged since then cannot be delivered correctly, so nothing from there "
+                + "on was. Run ALTER TABLE "
                 + plan.id().quoted() + " REPLICA IDENTITY FULL (or give it back an identity that contains the key), "
                 + "then snapshot again: stop the connector, delete its offsets (DELETE /connectors/<name>/offsets), "
                 + "drop its slot, start it.");

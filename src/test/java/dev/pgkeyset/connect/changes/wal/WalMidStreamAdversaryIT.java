@@ -282,4 +282,52 @@ class WalMidStreamAdversaryIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * A partitioned table without a primary key, keyed by key.columns, its leaves REPLICA IDENTITY
+     * FULL (validate() accepts: each leaf's identity decides what is logged). Its changes stream;
+     * then one leaf's identity is switched to a unique index on another column: a later update of
+     * the key in that leaf comes with no old key. Expected: each key's last record equals
+     * PostgreSQL's rows, or the task fails naming the partition or the table.
+     */
+    @Test
+    void aLeafWhoseIdentityStopsHoldingTheKeyIsNotSkippedInSilence() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_leaf_ri");
+        String name = uniqueName("leafri");
+        try {
+            db.execute("CREATE TABLE q (id int NOT NULL, code int NOT NULL, n int) PARTITION BY RANGE (id)",
+                    "CREATE TABLE q1 PARTITION OF q FOR VALUES FROM (0) TO (100)",
+                    "CREATE TABLE q2 PARTITION OF q FOR VALUES FROM (100) TO (200)",
+                    "ALTER TABLE q1 REPLICA IDENTITY FULL", "ALTER TABLE q2 REPLICA IDENTITY FULL",
+                    "CREATE UNIQUE INDEX q2_code ON q2 (code)",
+                    "INSERT INTO q VALUES (1, 1, 0), (2, 2, 0), (101, 101, 0), (102, 102, 0)");
+            Map<String, String> props = walProps(db, "public\\.q", name);
+            props.put("key.columns", "public.q:id");
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
+                        r -> r.stream().filter(x -> "r".equals(op(x))).count() == 4);
+                db.execute("UPDATE q SET n = 1 WHERE id = 1", "UPDATE q SET id = 3 WHERE id = 2",
+                        "DELETE FROM q WHERE id = 101");
+                Exception failure = pollFor(task, records, 4000);
+                Map<Integer, Integer> expected = rows(db, "q");
+                expected.put(2, null);
+                expected.put(101, null);
+                assertEquals(expected, lastPerKey(records), "under FULL leaves; failure: " + failure);
+                db.execute("ALTER TABLE q2 REPLICA IDENTITY USING INDEX q2_code", "UPDATE q SET id = 150 WHERE id = 102");
+                failure = pollFor(task, records, 6000);
+                expected = rows(db, "q");
+                expected.put(2, null);
+                expected.put(101, null);
+                expected.put(102, null);
+                Map<Integer, Integer> last = lastPerKey(records);
+                String message = failure == null ? "" : String.valueOf(failure.getMessage());
+                boolean named = message.contains("public.q2") || message.contains("public.q ");
+                assertTrue(expected.equals(last) || named && !(last.containsKey(150) && last.get(102) != null),
+                        "after q2 REPLICA IDENTITY USING INDEX q2_code: last record per key " + last + ", PostgreSQL "
+                                + expected + "; failure: " + failure);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
