@@ -100,7 +100,8 @@ public final class WalCapture implements AutoCloseable {
         String slot = config.slotName();
         WalOffset committed = committedOffset(offsets, slot);
         try {
-            server.prepare(List.copyOf(tables), committed != null || anyTableOffset(offsets, plans));
+            java.util.Set<TableId> snapshotted = tablesWithOffsets(offsets, plans);
+            server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
                     + config.slotName() + "': " + SqlErrors.describe(e), e);
@@ -122,14 +123,21 @@ public final class WalCapture implements AutoCloseable {
                 tables.stream().filter(t -> plans.containsKey(t.id())).toList());
     }
 
-    /** True when a captured table has a committed offset: its snapshot began on the slot that exists now. */
-    private static boolean anyTableOffset(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
+    /** The captured tables with a committed offset: their snapshot began on the slot that exists now. */
+    private static java.util.Set<TableId> tablesWithOffsets(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
+        java.util.Set<TableId> found = new java.util.TreeSet<>();
         if (plans.isEmpty()) {
-            return false;
+            return found;
         }
         // A worker's reader maps a partition without an offset to null rather than leaving it out.
-        return offsets.offsets(plans.values().stream().map(TablePlan::partition).toList()).values().stream()
-                .anyMatch(java.util.Objects::nonNull);
+        Map<Map<String, Object>, Map<String, Object>> committed =
+                offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
+        for (TablePlan plan : plans.values()) {
+            if (committed.get(plan.partition()) != null) {
+                found.add(plan.id());
+            }
+        }
+        return found;
     }
 
     private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {
