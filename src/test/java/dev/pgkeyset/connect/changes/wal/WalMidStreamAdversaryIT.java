@@ -17,6 +17,7 @@ import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
 
+import dev.pgkeyset.connect.offset.WalOffset;
 import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
@@ -389,5 +390,47 @@ class WalMidStreamAdversaryIT {
     @Test
     void aTableDroppedAndCreatedAgainWhileTheTaskWasDownIsNotSkippedInSilence() throws Exception {
         whileStopped("recreate_down", "DROP TABLE b", "CREATE TABLE b (id int PRIMARY KEY, n int)");
+    }
+
+    /**
+     * An offset altered over REST (PATCH /connectors/<name>/offsets) to a WAL position the server
+     * has not reached (a typo: 1F/... for F1/...) passes alterOffsets' checks. Expected: the changes
+     * committed after the restart are delivered, or the task fails saying the offset is ahead of
+     * the server's WAL; never every later change passed over in silence.
+     */
+    @Test
+    void anOffsetAheadOfTheServersWalIsNotFollowedInSilence() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_ahead");
+        String name = uniqueName("ahead");
+        try {
+            db.execute("CREATE TABLE a (id int PRIMARY KEY, n int)", "INSERT INTO a VALUES (1, 0)");
+            List<SourceRecord> records = new ArrayList<>();
+            Exception failure;
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.a", name)).start()) {
+                pollUntil(task, records, r -> r.stream().anyMatch(x -> "r".equals(op(x))));
+                db.execute("INSERT INTO a VALUES (2, 0)");
+                pollUntil(task, records, r -> r.stream().anyMatch(x -> "c".equals(op(x))));
+                task.stop();
+                String ahead = "FFFFFF/0";
+                Map<String, Object> offset = new HashMap<>();
+                offset.put("commit_lsn", ahead);
+                offset.put("event", 0L);
+                task.committed().put(new HashMap<>(WalOffset.partition(name)), offset);
+                db.execute("INSERT INTO a VALUES (3, 3)");
+                try {
+                    task.start();
+                    failure = pollFor(task, records, 5000);
+                } catch (Exception e) {
+                    failure = e;
+                }
+            }
+            boolean delivered = records.stream().anyMatch(r -> r.value() != null
+                    && ((Struct) r.value()).getInt32("id") == 3);
+            String message = failure == null ? "" : String.valueOf(failure.getMessage());
+            assertTrue(delivered || message.contains("FFFFFF/0"), "row 3 committed after the offset was set ahead "
+                    + "of the server's WAL: neither delivered nor a failure naming the offset; failure: " + failure);
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
     }
 }
