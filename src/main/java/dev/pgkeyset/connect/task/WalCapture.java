@@ -106,6 +106,7 @@ public final class WalCapture implements AutoCloseable {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
                     + config.slotName() + "': " + SqlErrors.describe(e), e);
         }
+        failIfAheadOfTheServer(server, slot, committed);
         WalStats stats = new WalStats();
         stats.register(metrics, slot);
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
@@ -138,6 +139,31 @@ public final class WalCapture implements AutoCloseable {
             }
         }
         return found;
+    }
+
+    /**
+     * A committed offset past the server's current WAL position cannot have come from this server
+     * (an offset altered over REST with a typo, or the offsets of another server): followed, it
+     * would pass over every change until the WAL reaches it, and confirm them to the slot.
+     */
+    private static void failIfAheadOfTheServer(WalServer server, String slot, WalOffset committed) {
+        if (committed == null) {
+            return;
+        }
+        long[] positions;
+        try {
+            positions = server.positions();
+        } catch (SQLException e) {
+            throw new ConnectException("Could not read the WAL position of the server for slot '" + slot + "': "
+                    + SqlErrors.describe(e), e);
+        }
+        if (positions != null && Long.compareUnsigned(committed.commitLsn(), positions[0]) > 0) {
+            throw new ConnectException("The committed offset of slot '" + slot + "' (commit_lsn "
+                    + WalOffset.formatLsn(committed.commitLsn()) + ") is ahead of the server's current WAL position "
+                    + WalOffset.formatLsn(positions[0]) + ": it was not written by this server's stream, and following "
+                    + "it would pass over every change until then. Correct it with PATCH /connectors/<name>/offsets "
+                    + "(GET shows it), or delete the connector's offsets and snapshot again.");
+        }
     }
 
     private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {
