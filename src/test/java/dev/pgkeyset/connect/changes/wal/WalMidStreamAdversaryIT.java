@@ -1,6 +1,7 @@
 package dev.pgkeyset.connect.changes.wal;
 
 import static dev.pgkeyset.connect.changes.wal.WalValuesIT.pollUntil;
+import static dev.pgkeyset.connect.changes.wal.WalValuesIT.walProps;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,11 +37,6 @@ class WalMidStreamAdversaryIT {
 
     static String uniqueName(String purpose) {
         return ("wal_adv_" + purpose + "_" + Long.toHexString(System.nanoTime() & 0xffffffL)).toLowerCase();
-    }
-
-    static Map<String, String> walProps(TestDatabase db, String include, String name) {
-        Map<String, String> props = WalValuesIT.walProps(db, include, name);
-        return props;
     }
 
     /** Polls for {@code millis}, collecting records; the task's failure, if any, is returned. */
@@ -140,8 +136,7 @@ class WalMidStreamAdversaryIT {
      * A partitioned table p captured through its root; while the task streams, DDL moves rows
      * into or out of it without any row change in the WAL. Expected: each key's last record
      * equals PostgreSQL's rows of p (a key no longer in p ends in a tombstone, or the table's
-     * truncate record comes after it), or the task fails naming public.p. Returns the failure
-     * message ("" for none) after asserting.
+     * truncate record comes after it), or the task fails naming public.p.
      */
     private static void partitionDdl(String purpose, String ddl, Map<String, String> extra) throws Exception {
         TestDatabase db = PostgresFixture.createDatabase("wal_adv_" + purpose);
