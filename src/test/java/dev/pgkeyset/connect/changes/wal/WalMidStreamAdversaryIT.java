@@ -482,4 +482,41 @@ class WalMidStreamAdversaryIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * key.columns naming a nullable unique column (REPLICA IDENTITY FULL, so the identity holds it).
+     * A row inserted with that column NULL while streaming. Expected: validate() refuses the
+     * nullable key naming the table, or the task fails naming it; never a record whose key is
+     * null, which the snapshot would refuse to give.
+     */
+    @Test
+    void aNullableKeyColumnIsRefusedOrItsNullNeverSent() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_null_key");
+        String name = uniqueName("nullkey");
+        try {
+            db.execute("CREATE TABLE u (id int PRIMARY KEY, code int UNIQUE, n int)",
+                    "ALTER TABLE u REPLICA IDENTITY FULL", "INSERT INTO u VALUES (1, 1, 0)");
+            Map<String, String> props = walProps(db, "public\\.u", name);
+            props.put("key.columns", "public.u:code");
+            List<String> errors = new ArrayList<>();
+            new dev.pgkeyset.connect.PgKeysetSourceConnector().validate(props).configValues()
+                    .forEach(v -> v.errorMessages().forEach(e -> errors.add(v.name() + ": " + e)));
+            if (errors.stream().anyMatch(e -> e.contains("public.u"))) {
+                return;
+            }
+            List<SourceRecord> records = new ArrayList<>();
+            Exception failure;
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                pollUntil(task, records, r -> r.stream().anyMatch(x -> "r".equals(op(x))));
+                db.execute("INSERT INTO u VALUES (2, NULL, 2)", "INSERT INTO u VALUES (3, 3, 3)");
+                failure = pollFor(task, records, 4000);
+            }
+            boolean nullKeySent = records.stream().anyMatch(r -> r.key() == null || ((Struct) r.key()).get("code") == null);
+            String message = failure == null ? "" : String.valueOf(failure.getMessage());
+            assertTrue(!nullKeySent && message.contains("public.u"), "records " + records.stream().map(r -> op(r) + ":"
+                    + r.key()).toList() + "; failure: " + failure);
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
