@@ -519,4 +519,47 @@ class WalMidStreamAdversaryIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /**
+     * In one transaction: an update that changes the key and leaves an out-of-line value unchanged,
+     * then a delete of the new key; and an update leaving it unchanged followed by an update of
+     * the key. Expected: each key's last record is a tombstone for every key PostgreSQL no longer
+     * has, and the surviving row with its real value.
+     */
+    @Test
+    void aKeyChangeThenADeleteInOneTransactionLeavesOnlyTombstones() throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("wal_adv_key_del");
+        String name = uniqueName("keydel");
+        try {
+            String big = "(SELECT string_agg(md5(i::text || g::text), '') FROM generate_series(1, 200) g)";
+            db.execute("CREATE TABLE k (id int PRIMARY KEY, n int, v text)",
+                    "ALTER TABLE k ALTER COLUMN v SET STORAGE EXTERNAL",
+                    "INSERT INTO k SELECT i, 0, " + big + " FROM generate_series(1, 2) i");
+            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.k", name)).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
+                        r -> r.stream().filter(x -> "r".equals(op(x))).count() == 2);
+                db.execute("BEGIN; UPDATE k SET id = 10 WHERE id = 1; DELETE FROM k WHERE id = 10;"
+                        + " UPDATE k SET n = 5 WHERE id = 2; UPDATE k SET id = 20 WHERE id = 2; COMMIT");
+                pollFor(task, records, 4000);
+                Map<Integer, String> last = new HashMap<>();
+                for (SourceRecord r : records) {
+                    Struct v = (Struct) r.value();
+                    last.put(((Struct) r.key()).getInt32("id"), v == null ? null : v.getInt32("n") + ":" + v.getString("v"));
+                }
+                Map<Integer, String> expected = new HashMap<>();
+                expected.put(1, null);
+                expected.put(2, null);
+                expected.put(10, null);
+                try (Connection c = db.connect(); Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT id, n, v FROM k")) {
+                    while (rs.next()) {
+                        expected.put(rs.getInt(1), rs.getInt(2) + ":" + rs.getString(3));
+                    }
+                }
+                assertEquals(expected, last);
+            }
+        } finally {
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
 }
