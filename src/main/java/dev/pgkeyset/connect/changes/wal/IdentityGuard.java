@@ -23,7 +23,8 @@ import dev.pgkeyset.connect.tables.ReplicaIdentityCheck;
  * table without updates). From then on PostgreSQL logs an update of the key alone with no old
  * key, and a delete without the key's columns: the old key's tombstone cannot be made, and would
  * be missing in silence. Each Relation message says which columns the identity holds at its WAL
- * position, so it is checked there, before any change it describes.
+ * position, so it is checked there; the task fails at the first update or delete it describes
+ * (an update without its old key may have changed the key).
  *
  * <p>A partitioned table's Relation (published via its root) carries the root's identity, while
  * each leaf's own decides what is logged: for it, the leaves are checked in the catalog as
@@ -35,10 +36,12 @@ final class IdentityGuard {
     }
 
     /**
-     * @throws ConnectException naming the table, what the identity now is, and the remedy, when
-     *                          the identity no longer contains the plan's key
+     * @return the failure to raise at the relation's next update or delete (inserts carry the whole
+     *         row and lose nothing), naming the table, what the identity now is, and the remedy;
+     *         null while the identity contains the plan's key
      */
-    static void check(TablePlan plan, PgOutputMessage.Relation relation, Connection connection) throws SQLException {
+    static ConnectException check(TablePlan plan, PgOutputMessage.Relation relation, Connection connection)
+            throws SQLException {
         List<String> key = keyNames(plan);
         if (partitioned(relation.oid(), connection)) {
             Map<TableId, ReplicaIdentities.Table> facts = ReplicaIdentities.of(connection, List.of(plan.id()));
@@ -46,13 +49,13 @@ final class IdentityGuard {
             if (table != null) {
                 List<String> problems = ReplicaIdentityCheck.problems(plan.id(), key, false, table);
                 if (!problems.isEmpty()) {
-                    throw changed(plan, String.join("; ", problems));
+                    return changed(plan, String.join("; ", problems));
                 }
             }
-            return;
+            return null;
         }
         if (relation.replicaIdentity() == 'f') {
-            return;
+            return null;
         }
         Set<String> identity = new LinkedHashSet<>();
         for (PgOutputMessage.RelationColumn column : relation.columns()) {
@@ -63,10 +66,11 @@ final class IdentityGuard {
         if (!identity.containsAll(key)) {
             String now = identity.isEmpty() ? "REPLICA IDENTITY NOTHING"
                     : "a replica identity of (" + String.join(", ", identity) + ")";
-            throw changed(plan, "Table " + plan.id() + " is keyed by (" + String.join(", ", key) + ") but the WAL now "
+            return changed(plan, "Table " + plan.id() + " is keyed by (" + String.join(", ", key) + ") but the WAL now "
                     + "logs its old rows by " + now + ": its deletes and key-changing updates reach the WAL without "
                     + "the key, so the old key's tombstone could not be made");
         }
+        return null;
     }
 
     /** A change that should have carried the old key came without it: the same fault, seen later. */

@@ -215,6 +215,7 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
+        plans.checkIdentityForUpdateOrDelete(update.relationOid());
         PgOutputMessage.TupleData old = update.oldTuple();
         RelationPlans.Layout layout = plans.layout(update.relationOid());
         Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
@@ -246,6 +247,7 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
+        plans.checkIdentityForUpdateOrDelete(delete.relationOid());
         if (delete.oldTuple() == null) {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
