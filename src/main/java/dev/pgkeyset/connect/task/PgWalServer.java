@@ -52,7 +52,8 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
-    public void prepare(List<TableInfo> tables, boolean slotMustExist) throws SQLException {
+    public void prepare(List<TableInfo> tables, boolean slotMustExist, java.util.Set<TableId> snapshotted)
+            throws SQLException {
         List<TableId> captured = tables.stream().map(TableInfo::id).toList();
         try (Connection connection = writable()) {
             Publication publication = new Publication(config.publicationName());
@@ -63,6 +64,7 @@ public final class PgWalServer implements WalServer {
                     throw new ConnectException(String.join("; ", problems));
                 }
             } else if (!captured.isEmpty()) {
+                failIfLeftThePublication(publication, connection, snapshotted);
                 if (publication.ensureFiltered(connection, captured)) {
                     log.info("Publication '{}' created or set to the {} captured table(s)", publication.name(),
                             captured.size());
@@ -79,6 +81,25 @@ public final class PgWalServer implements WalServer {
                 log.info("Created replication slot '{}' at {}", slot.name(),
                         dev.pgkeyset.connect.offset.WalOffset.formatLsn(ensured.lsn()));
             }
+        }
+    }
+
+    /**
+     * A table streamed before that the publication no longer holds was taken out of it by hand, or
+     * dropped and created again, while the task was down: its changes written meanwhile were never
+     * published, so the slot does not hold them, and putting it back (as filtered does) would skip
+     * them without a word.
+     */
+    private void failIfLeftThePublication(Publication publication, Connection connection,
+                                          java.util.Set<TableId> snapshotted) throws SQLException {
+        List<TableId> left = publication.notPublished(connection, snapshotted);
+        if (!left.isEmpty()) {
+            throw new ConnectException("Table(s) " + left.stream().map(TableId::toString)
+                    .collect(java.util.stream.Collectors.joining(", ")) + " were streamed through publication '"
+                    + publication.name() + "' but are no longer in it (taken out by hand, or dropped and created "
+                    + "again, while the task was down): the changes written since then were not published, and slot '"
+                    + slot.name() + "' does not hold them. Snapshot again: stop the connector, delete its offsets "
+                    + "(DELETE /connectors/<name>/offsets), drop slot '" + slot.name() + "', start it.");
         }
     }
 

@@ -100,11 +100,13 @@ public final class WalCapture implements AutoCloseable {
         String slot = config.slotName();
         WalOffset committed = committedOffset(offsets, slot);
         try {
-            server.prepare(List.copyOf(tables), committed != null || anyTableOffset(offsets, plans));
+            java.util.Set<TableId> snapshotted = tablesWithOffsets(offsets, plans);
+            server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
                     + config.slotName() + "': " + SqlErrors.describe(e), e);
         }
+        failIfAheadOfTheServer(server, slot, committed);
         WalStats stats = new WalStats();
         stats.register(metrics, slot);
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
@@ -122,14 +124,46 @@ public final class WalCapture implements AutoCloseable {
                 tables.stream().filter(t -> plans.containsKey(t.id())).toList());
     }
 
-    /** True when a captured table has a committed offset: its snapshot began on the slot that exists now. */
-    private static boolean anyTableOffset(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
+    /** The captured tables with a committed offset: their snapshot began on the slot that exists now. */
+    private static java.util.Set<TableId> tablesWithOffsets(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
+        java.util.Set<TableId> found = new java.util.TreeSet<>();
         if (plans.isEmpty()) {
-            return false;
+            return found;
         }
         // A worker's reader maps a partition without an offset to null rather than leaving it out.
-        return offsets.offsets(plans.values().stream().map(TablePlan::partition).toList()).values().stream()
-                .anyMatch(java.util.Objects::nonNull);
+        Map<Map<String, Object>, Map<String, Object>> committed =
+                offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
+        for (TablePlan plan : plans.values()) {
+            if (committed.get(plan.partition()) != null) {
+                found.add(plan.id());
+            }
+        }
+        return found;
+    }
+
+    /**
+     * A committed offset past the server's current WAL position cannot have come from this server
+     * (an offset altered over REST with a typo, or the offsets of another server): followed, it
+     * would pass over every change until the WAL reaches it, and confirm them to the slot.
+     */
+    private static void failIfAheadOfTheServer(WalServer server, String slot, WalOffset committed) {
+        if (committed == null) {
+            return;
+        }
+        long[] positions;
+        try {
+            positions = server.positions();
+        } catch (SQLException e) {
+            throw new ConnectException("Could not read the WAL position of the server for slot '" + slot + "': "
+                    + SqlErrors.describe(e), e);
+        }
+        if (positions != null && Long.compareUnsigned(committed.commitLsn(), positions[0]) > 0) {
+            throw new ConnectException("The committed offset of slot '" + slot + "' (commit_lsn "
+                    + WalOffset.formatLsn(committed.commitLsn()) + ") is ahead of the server's current WAL position "
+                    + WalOffset.formatLsn(positions[0]) + ": it was not written by this server's stream, and following "
+                    + "it would pass over every change until then. Correct it with PATCH /connectors/<name>/offsets "
+                    + "(GET shows it), or delete the connector's offsets and snapshot again.");
+        }
     }
 
     private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {

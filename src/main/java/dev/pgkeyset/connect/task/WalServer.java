@@ -19,8 +19,11 @@ public interface WalServer {
      * @param slotMustExist the connector has committed offsets (a snapshot read or changes streamed):
      *                      a missing slot then means changes were lost, and it fails instead of being
      *                      created at today's WAL position
+     * @param snapshotted   the captured tables with a committed offset: streamed through the
+     *                      publication before, so one missing from it now lost changes
      */
-    void prepare(List<TableInfo> captured, boolean slotMustExist) throws SQLException;
+    void prepare(List<TableInfo> captured, boolean slotMustExist, java.util.Set<dev.pgkeyset.connect.pg.TableId> snapshotted)
+            throws SQLException;
 
     /**
      * Opens the slot's stream from its confirmed position.

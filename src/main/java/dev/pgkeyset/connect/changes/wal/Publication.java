@@ -74,6 +74,32 @@ public final class Publication {
     }
 
     /**
+     * Those of {@code tables} an existing {@code FOR TABLE} publication does not name; none when the
+     * publication does not exist or is FOR ALL TABLES (other checks speak for those).
+     */
+    public List<TableId> notPublished(Connection connection, Collection<TableId> tables) throws SQLException {
+        if (tables.isEmpty()) {
+            return List.of();
+        }
+        Optional<PublicationFacts> existing = facts(connection);
+        if (existing.isEmpty() || existing.get().allTables()) {
+            return List.of();
+        }
+        // Named in it, or published through one of its schemas.
+        Set<TableId> published = new TreeSet<>(listedTables(connection).keySet());
+        try (PreparedStatement st = connection.prepareStatement(
+                "SELECT schemaname, tablename FROM pg_catalog.pg_publication_tables WHERE pubname = ?")) {
+            st.setString(1, name);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    published.add(new TableId(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return tables.stream().filter(t -> !published.contains(t)).sorted().toList();
+    }
+
+    /**
      * {@code publication.autocreate=filtered}: creates the publication for {@code tables}, or
      * changes it to publish exactly them ({@code ALTER PUBLICATION ... SET TABLE}), every operation,
      * via the partition root. Commits when autocommit is off. Needs a connection that may write

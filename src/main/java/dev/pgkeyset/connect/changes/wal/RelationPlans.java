@@ -42,6 +42,8 @@ final class RelationPlans {
     /** By relation OID: where each column of its tuples goes in the plan, and the plan's generated columns. */
     private final Map<Integer, Layout> layouts = new HashMap<>();
     private final PgTypeResolver types = new PgTypeResolver();
+    /** By relation OID: why its updates and deletes cannot be keyed, from its latest Relation message. */
+    private final Map<Integer, String> identityProblems = new HashMap<>();
 
     RelationPlans(Map<TableId, TablePlan> captured) {
         this.captured = new HashMap<>(captured);
@@ -62,6 +64,17 @@ final class RelationPlans {
      * and {@code generated} (plan indexes) are fetched by key like unchanged TOAST values.
      */
     record Layout(int[] toPlan, int[] generated) {
+    }
+
+    /**
+     * @throws org.apache.kafka.connect.errors.ConnectException when the relation's replica identity,
+     *         as its latest Relation message has it, no longer holds the key ({@link IdentityGuard})
+     */
+    void checkIdentityForUpdateOrDelete(int oid) {
+        String problem = identityProblems.get(oid);
+        if (problem != null) {
+            throw new org.apache.kafka.connect.errors.ConnectException(problem);
+        }
     }
 
     /** The layout of a relation whose plan {@link #plan} gave. */
@@ -96,6 +109,14 @@ final class RelationPlans {
                     ColumnChanges.describe(current.columns(), columns));
             current = next;
             captured.put(id, next);
+        }
+        org.apache.kafka.connect.errors.ConnectException identityProblem = IdentityGuard.check(current, relation,
+                connection);
+        connection.commit();
+        if (identityProblem == null) {
+            identityProblems.remove(relation.oid());
+        } else {
+            identityProblems.put(relation.oid(), identityProblem.getMessage());
         }
         byOid.put(relation.oid(), current);
     }

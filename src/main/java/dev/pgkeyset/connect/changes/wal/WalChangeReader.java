@@ -117,11 +117,12 @@ public final class WalChangeReader {
         if (ready.isEmpty()) {
             return;
         }
-        fetchMissing(batch.remainingRows());
+        fetchMissing(batch);
         while (!ready.isEmpty()) {
             WalChange change = ready.peekFirst();
-            if (change.waitsForFetch()) {
-                fetchMissing(batch.remainingRows());
+            while (change.waitsForFetch()) {
+                // Each fetch fills at least the first change waiting, the next one may be this one.
+                fetchMissing(batch);
             }
             long bytes = change.estimatedBytes;
             if (!batch.fits(bytes)) {
@@ -137,8 +138,12 @@ public final class WalChangeReader {
         }
     }
 
-    /** Fetches the missing TOAST values of the next {@code limit} ready changes, one query per table. */
-    private void fetchMissing(int limit) throws SQLException {
+    /**
+     * Fetches the missing TOAST values of the next ready changes that may go into {@code batch}:
+     * as many rows as it has room for, and values of about the bytes it has room for.
+     */
+    private void fetchMissing(RecordBatch batch) throws SQLException {
+        int limit = batch.remainingRows();
         List<WalChange> next = new ArrayList<>();
         boolean any = false;
         for (WalChange change : ready) {
@@ -152,7 +157,7 @@ public final class WalChangeReader {
             return;
         }
         try (Connection connection = connections.open()) {
-            ToastFetch.fill(next, connection);
+            ToastFetch.fill(next, connection, batch.remainingBytes());
         }
         for (WalChange change : next) {
             // The fetched values count now (the estimate of the rest does not change).
@@ -219,6 +224,7 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
+        plans.checkIdentityForUpdateOrDelete(update.relationOid());
         PgOutputMessage.TupleData old = update.oldTuple();
         RelationPlans.Layout layout = plans.layout(update.relationOid());
         Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
@@ -226,7 +232,10 @@ public final class WalChangeReader {
             Object[] oldRaw = keyOnly(plan, layout, old);
             values = withUnchangedKeyFrom(plan, values, oldRaw);
             List<Object> oldKey = plan.keyValues(oldRaw);
-            if (oldKey != null && !oldKey.equals(plan.keyValues(values.raw))) {
+            if (oldKey == null) {
+                throw IdentityGuard.keyMissing(plan, "UPDATE", xid);
+            }
+            if (!oldKey.equals(plan.keyValues(values.raw))) {
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
                 emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
             }
@@ -247,12 +256,16 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
+        plans.checkIdentityForUpdateOrDelete(delete.relationOid());
         if (delete.oldTuple() == null) {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
-        emit(plan, keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple()), WalChange.Kind.DELETE, null,
-                event(change, 0));
+        Object[] oldRaw = keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple());
+        if (plan.keyValues(oldRaw) == null) {
+            throw IdentityGuard.keyMissing(plan, "DELETE", xid);
+        }
+        emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
     }
 
     private void onTruncate(PgOutputMessage.Truncate truncate) {
