@@ -14,7 +14,8 @@ import dev.pgkeyset.connect.pg.TableId;
  * capture.mode=wal: can the WAL identify the rows of a captured table? A delete, and an update that
  * changes the key, reach the stream with only the old row's replica identity columns, and the
  * connector keys the tombstone of the old row by them. So the record key's columns must be among
- * the replica identity columns. A table with no usable identity is worse than unreadable: once a
+ * the replica identity columns, and none of them generated (pgoutput sends no generated column,
+ * not even under REPLICA IDENTITY FULL). A table with no usable identity is worse than unreadable: once a
  * publication publishes its updates and deletes, PostgreSQL refuses every UPDATE and DELETE on it,
  * so the connector must never put it into its publication.
  *

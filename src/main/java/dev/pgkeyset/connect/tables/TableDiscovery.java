@@ -67,9 +67,6 @@ public final class TableDiscovery {
             // Dropped from the captured set, never put into the publication: once published, a table
             // without a usable replica identity refuses its application's UPDATEs and DELETEs.
             captured = withIdentity(connection, config, captured, problems);
-            Map<TableId, String> generatedKeys = GeneratedKeyCheck.problems(connection, config, captured);
-            captured.removeIf(t -> generatedKeys.containsKey(t.info().id()));
-            problems.addAll(generatedKeys.values());
         }
         // A key compared by an operator other than its order's would skip rows on every resume.
         Map<TableId, String> misordered = KeyOperators.problems(connection, captured);
