@@ -54,9 +54,13 @@ final class WalDrain {
     private final EmbeddedConnectCluster connect;
     private int connectors;
 
-    WalDrain(BenchData data, EmbeddedConnectCluster connect) {
+    /** Extra connector settings given to every side alike (e.g. {@link EndToEnd#PRODUCER_OVERRIDES}). */
+    private final Map<String, String> everySide;
+
+    WalDrain(BenchData data, EmbeddedConnectCluster connect, Map<String, String> everySide) {
         this.data = data;
         this.connect = connect;
+        this.everySide = everySide;
     }
 
     /** One round of the sides named in {@code sides} ("ours", "debezium"), in that order. */
@@ -143,6 +147,7 @@ final class WalDrain {
             default -> throw new IllegalArgumentException("bench.walSides: unknown side '" + side
                     + "' (ours, debezium, ceiling, ceiling-snapshot)");
         };
+        config.putAll(everySide);
         try {
             EndToEnd.Timing timing = EndToEnd.secondsUntilTopicHolds(connect, name, config, topic, updates);
             long inTopic = connect.kafka().endOffset(new TopicPartition(topic, 0));

@@ -66,7 +66,7 @@ final class WalReadPath {
         int updates = Integer.getInteger("bench.walUpdates", 200_000);
         int transactions = Integer.getInteger("bench.walTransactions", 1000);
         int runs = Integer.getInteger("bench.walReadRuns", 3);
-        WalDrain backlog = new WalDrain(data, null);
+        WalDrain backlog = new WalDrain(data, null, java.util.Map.of());
         try (ReplicationObjects replication = new ReplicationObjects(data)) {
             backlog.createTable(updates);
             replication.create(SLOT, SLOT, "public." + WalDrain.TABLE);

@@ -33,9 +33,11 @@ import dev.pgkeyset.connect.pg.Sql;
  * stream is open, or the server ends the connection after its {@code wal_sender_timeout}.
  *
  * <p>A network that stops passing bytes cannot block {@code read()} (it never waits for data), and
- * is noticed: after a third of {@code connection.socket.timeout.ms} of silence (10 s at most) the
- * stream asks the server for a keepalive, and silence past the whole timeout fails {@code read()}
- * with a transient {@code 08006}.
+ * is noticed: after a third of {@code connection.socket.timeout.ms} of silence ({@link #PROBE_AFTER}
+ * at most) the stream asks the server for a keepalive, and silence past the whole timeout fails
+ * {@code read()} with a transient {@code 08006}. The probe is also what notices a server that shut
+ * down cleanly: pgjdbc's non-blocking read keeps the walsender's final CommandComplete to itself,
+ * so only the failed write of a probe tells the stream the connection is gone.
  */
 public final class PgWalStream implements WalStream {
 
@@ -43,6 +45,8 @@ public final class PgWalStream implements WalStream {
 
     /** How often pgjdbc sends the standby status on its own (received/flushed positions, and "alive"). */
     public static final Duration STATUS_INTERVAL = Duration.ofSeconds(10);
+    /** Longest silence before the server is asked for a keepalive (bounds how late a clean shutdown is seen). */
+    static final Duration PROBE_AFTER = Duration.ofSeconds(2);
     /** A new confirmed position is sent at most this often (each send asks the server for a keepalive back). */
     public static final Duration CONFIRM_INTERVAL = Duration.ofMillis(200);
 
@@ -73,7 +77,7 @@ public final class PgWalStream implements WalStream {
         this.stream = stream;
         this.backendPid = replication.connection().unwrap(PGConnection.class).getBackendPID();
         this.silenceLimitNanos = silenceLimit.toNanos();
-        this.probeAfterNanos = Math.min(STATUS_INTERVAL.toNanos(), silenceLimitNanos / 3);
+        this.probeAfterNanos = Math.min(PROBE_AFTER.toNanos(), silenceLimitNanos / 3);
         this.lastProbeNanos = System.nanoTime();
         this.receivedLsn = Lsn.max(confirmedLsn, stream.getLastReceiveLSN().asLong());
         this.confirmedLsn = new AtomicLong(confirmedLsn);

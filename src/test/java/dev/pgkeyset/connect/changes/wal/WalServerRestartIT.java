@@ -136,7 +136,7 @@ class WalServerRestartIT {
      * A fast shutdown ends the walsender without an error: it sends CommandComplete and closes
      * the connection. pgjdbc's non-blocking read holds a CommandComplete back until the client
      * ends the COPY, so nothing is read from then on; only a status update that cannot be written
-     * fails the read (with pgjdbc's status interval and the stream's keepalive probe, up to 10 s
+     * fails the read (the stream's keepalive probe after 2 s of silence, a few seconds
      * later). What must hold: the read does fail, as a connection failure the task retries.
      */
     @Test
