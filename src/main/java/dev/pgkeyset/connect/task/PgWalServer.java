@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +54,7 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
-    public void prepare(List<TableInfo> tables, boolean slotMustExist, java.util.Set<TableId> snapshotted)
+    public void prepare(List<TableInfo> tables, boolean slotMustExist, Set<TableId> snapshotted)
             throws SQLException {
         List<TableId> captured = tables.stream().map(TableInfo::id).toList();
         try (Connection connection = writable()) {
@@ -91,13 +93,13 @@ public final class PgWalServer implements WalServer {
      * them without a word.
      */
     private void failIfLeftThePublication(Publication publication, Connection connection,
-                                          java.util.Set<TableId> snapshotted) throws SQLException {
+                                          Set<TableId> snapshotted) throws SQLException {
         List<TableId> left = publication.notPublished(connection, snapshotted);
         if (!left.isEmpty()) {
             throw new ConnectException("Table(s) " + left.stream().map(TableId::toString)
-                    .collect(java.util.stream.Collectors.joining(", ")) + " were streamed through publication '"
-                    + publication.name() + "' but are no longer in it (taken out by hand, or dropped and created "
-                    + "again, while the task was down): the changes written since then were not published, and slot '"
+                    .collect(Collectors.joining(", ")) + " were streamed through publication '"
+                    + publication.name() + "' but are no longer in it (taken out by hand, dropped and created "
+                    + "again, or left out of table.include.list for a while, while the task was down): the changes written since then were not published, and slot '"
                     + slot.name() + "' does not hold them. Snapshot again: stop the connector, delete its offsets "
                     + "(DELETE /connectors/<name>/offsets), drop slot '" + slot.name() + "', start it.");
         }

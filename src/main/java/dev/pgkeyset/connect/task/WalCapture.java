@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
@@ -100,7 +102,7 @@ public final class WalCapture implements AutoCloseable {
         String slot = config.slotName();
         WalOffset committed = committedOffset(offsets, slot);
         try {
-            java.util.Set<TableId> snapshotted = tablesWithOffsets(offsets, plans);
+            Set<TableId> snapshotted = tablesWithOffsets(offsets, plans);
             server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
@@ -125,8 +127,8 @@ public final class WalCapture implements AutoCloseable {
     }
 
     /** The captured tables with a committed offset: their snapshot began on the slot that exists now. */
-    private static java.util.Set<TableId> tablesWithOffsets(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
-        java.util.Set<TableId> found = new java.util.TreeSet<>();
+    private static Set<TableId> tablesWithOffsets(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
+        Set<TableId> found = new TreeSet<>();
         if (plans.isEmpty()) {
             return found;
         }

@@ -2,8 +2,10 @@ package dev.pgkeyset.connect.task;
 
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Set;
 
 import dev.pgkeyset.connect.changes.wal.WalStream;
+import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
 
 /**
@@ -22,8 +24,7 @@ public interface WalServer {
      * @param snapshotted   the captured tables with a committed offset: streamed through the
      *                      publication before, so one missing from it now lost changes
      */
-    void prepare(List<TableInfo> captured, boolean slotMustExist, java.util.Set<dev.pgkeyset.connect.pg.TableId> snapshotted)
-            throws SQLException;
+    void prepare(List<TableInfo> captured, boolean slotMustExist, Set<TableId> snapshotted) throws SQLException;
 
     /**
      * Opens the slot's stream from its confirmed position.
