@@ -192,6 +192,22 @@ public class PgKeysetConfig extends AbstractConfig {
             + "databases does not pile up behind the slot. 0 turns the heartbeat message off.";
     public static final long HEARTBEAT_INTERVAL_MS_DEFAULT = 10_000L;
 
+    public static final String RECORD_FORMAT = "record.format";
+    public static final String RECORD_FORMAT_DOC = "What a record's value holds. 'row': the row's columns as a flat "
+            + "Struct named <topic>.Value (a delete is a tombstone). 'envelope': Debezium's change-event envelope, a "
+            + "Struct named <topic>.Envelope with before and after (the row as in 'row', either may be null), source "
+            + "(io.debezium.connector.postgresql.Source: connector, name = topic.prefix, db, schema, table, txId, lsn, "
+            + "...), op (r snapshot read, c insert, u update, d delete, t truncate) and ts_ms; in capture.mode=query a "
+            + "change is always op u with a null before (an insert cannot be told from an update there). The key and "
+            + "the pgkeyset.* headers are the same in both.";
+    public static final String RECORD_FORMAT_DEFAULT = RecordFormat.ROW.configName();
+
+    public static final String TOMBSTONES_ON_DELETE = "tombstones.on.delete";
+    public static final String TOMBSTONES_ON_DELETE_DOC = "record.format=envelope: whether a delete's op=d event is "
+            + "followed by a tombstone (the key with a null value), so a compacted topic forgets the row. In "
+            + "record.format=row the delete is the tombstone, always.";
+    public static final boolean TOMBSTONES_ON_DELETE_DEFAULT = true;
+
     public static final String TRUNCATE_HANDLING = "truncate.handling";
     public static final String TRUNCATE_HANDLING_DOC = "capture.mode=wal: what a TRUNCATE of a captured table "
             + "becomes. 'event': one record on the table's topic with header pgkeyset.op=t and a null key and value "
@@ -287,6 +303,11 @@ public class PgKeysetConfig extends AbstractConfig {
         def.define(TIME_PRECISION_MODE, Type.STRING, TIME_PRECISION_MODE_DEFAULT,
                 EnumValidator.of(TimePrecisionMode.names(), TimePrecisionMode::parse), Importance.MEDIUM,
                 TIME_PRECISION_MODE_DOC, GROUP_TYPES, ++order, Width.SHORT, "Time precision");
+        def.define(RECORD_FORMAT, Type.STRING, RECORD_FORMAT_DEFAULT,
+                EnumValidator.of(RecordFormat.names(), RecordFormat::parse), Importance.MEDIUM,
+                RECORD_FORMAT_DOC, GROUP_TYPES, ++order, Width.SHORT, "Record format");
+        def.define(TOMBSTONES_ON_DELETE, Type.BOOLEAN, TOMBSTONES_ON_DELETE_DEFAULT, Importance.LOW,
+                TOMBSTONES_ON_DELETE_DOC, GROUP_TYPES, ++order, Width.SHORT, "Tombstones on delete");
         order = 0;
         def.define(CAPTURE_MODE, Type.STRING, CAPTURE_MODE_DEFAULT,
                 EnumValidator.of(CaptureMode.names(), CaptureMode::parse), Importance.HIGH, CAPTURE_MODE_DOC,
@@ -399,6 +420,14 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public TimePrecisionMode timePrecisionMode() {
         return TimePrecisionMode.parse(getString(TIME_PRECISION_MODE));
+    }
+
+    public RecordFormat recordFormat() {
+        return RecordFormat.parse(getString(RECORD_FORMAT));
+    }
+
+    public boolean tombstonesOnDelete() {
+        return getBoolean(TOMBSTONES_ON_DELETE);
     }
 
     public CaptureMode captureMode() {

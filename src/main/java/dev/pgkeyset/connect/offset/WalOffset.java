@@ -13,23 +13,41 @@ import java.util.Map;
  * inserts, deletes and truncates. Transactions arrive in commit order, so these
  * positions only grow; a change at or before the committed offset was delivered already.
  *
+ * <p>{@code sub} numbers a record that follows another at the same event: in
+ * {@code record.format=envelope} a delete is an op=d event (sub 0) and its tombstone (sub 1). It is
+ * written only when not 0, so the offsets of {@code record.format=row} are as they always were.
+ *
  * <p>As Kafka Connect stores it: partition {@code {"slot": "<slot>"}}, offset
  * {@code {"commit_lsn": "16/B374D848", "event": 3}} (the LSN in PostgreSQL's own text form, so a
  * person can compare it with {@code pg_replication_slots}). Reading is defensive, as for
  * {@link OffsetCodec}: the same code checks offsets read at start-up and offsets altered over REST.
  */
-public record WalOffset(long commitLsn, long event) implements Comparable<WalOffset> {
+public record WalOffset(long commitLsn, long event, int sub) implements Comparable<WalOffset> {
 
     public static final String SLOT = "slot";
     public static final String COMMIT_LSN = "commit_lsn";
     public static final String EVENT = "event";
+    public static final String SUB = "sub";
 
     private static final String[] KEYS = {COMMIT_LSN, EVENT};
+    private static final String[] KEYS_WITH_SUB = {COMMIT_LSN, EVENT, SUB};
 
     public WalOffset {
         if (event < 0) {
             throw new IllegalArgumentException("'" + EVENT + "' must be 0 or more, found " + event);
         }
+        if (sub < 0) {
+            throw new IllegalArgumentException("'" + SUB + "' must be 0 or more, found " + sub);
+        }
+    }
+
+    public WalOffset(long commitLsn, long event) {
+        this(commitLsn, event, 0);
+    }
+
+    /** The record that follows this one at the same event (a delete event's tombstone). */
+    public WalOffset next() {
+        return new WalOffset(commitLsn, event, sub + 1);
     }
 
     /** True when this change was delivered already under {@code committed} (null: nothing was). */
@@ -40,7 +58,11 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
     @Override
     public int compareTo(WalOffset other) {
         int byLsn = Long.compareUnsigned(commitLsn, other.commitLsn);
-        return byLsn != 0 ? byLsn : Long.compare(event, other.event);
+        if (byLsn != 0) {
+            return byLsn;
+        }
+        int byEvent = Long.compare(event, other.event);
+        return byEvent != 0 ? byEvent : Integer.compare(sub, other.sub);
     }
 
     /** The offset map of a record; built per record, so cheaply. */
@@ -53,7 +75,8 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
      * {@link #commitLsn}): every record of a transaction shares it, so it is formatted once.
      */
     public Map<String, Object> toMap(String commitLsnText) {
-        return new OffsetMap(KEYS, new Object[] {commitLsnText, event});
+        return sub == 0 ? new OffsetMap(KEYS, new Object[] {commitLsnText, event})
+                : new OffsetMap(KEYS_WITH_SUB, new Object[] {commitLsnText, event, sub});
     }
 
     /** The source partition of every WAL record of a slot (a HashMap for the reason in {@link TablePartition}). */
@@ -71,9 +94,9 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
             throw new IllegalArgumentException("the offset is null");
         }
         for (String key : map.keySet()) {
-            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key)) {
-                throw new IllegalArgumentException("a WAL offset has only '" + COMMIT_LSN + "' and '" + EVENT
-                        + "', found '" + key + "'");
+            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key) && !SUB.equals(key)) {
+                throw new IllegalArgumentException("a WAL offset has only '" + COMMIT_LSN + "', '" + EVENT
+                        + "' and '" + SUB + "', found '" + key + "'");
             }
         }
         Object lsn = map.get(COMMIT_LSN);
@@ -86,7 +109,16 @@ public record WalOffset(long commitLsn, long event) implements Comparable<WalOff
             throw new IllegalArgumentException("'" + EVENT + "' must be a whole number (the change's index in its "
                     + "transaction), found " + event);
         }
-        return new WalOffset(parseLsn(text), ((Number) event).longValue());
+        Object sub = map.get(SUB);
+        if (sub != null && !(sub instanceof Long || sub instanceof Integer || sub instanceof Short)) {
+            throw new IllegalArgumentException("'" + SUB + "' must be a whole number (the record's place after "
+                    + "its event), found " + sub);
+        }
+        long subValue = sub == null ? 0 : ((Number) sub).longValue();
+        if (subValue > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("'" + SUB + "' is out of range: " + sub);
+        }
+        return new WalOffset(parseLsn(text), ((Number) event).longValue(), (int) subValue);
     }
 
     /** PostgreSQL's text form of an LSN: two hexadecimal halves, {@code 16/B374D848}. */

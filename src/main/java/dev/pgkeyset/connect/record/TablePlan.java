@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.config.RecordFormat;
 import dev.pgkeyset.connect.config.TableSlice;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.Phase;
@@ -37,6 +38,12 @@ import dev.pgkeyset.connect.changes.query.ChangeHorizon;
 public final class TablePlan {
 
     private static final Logger log = LoggerFactory.getLogger(TablePlan.class);
+
+    /**
+     * What an envelope adds to a record (record.format=envelope): its field names, op and times,
+     * and a source block of a typical table (names, version, database, times, LSN, txId).
+     */
+    private static final long ENVELOPE_BYTES = 400;
 
     /**
      * Header naming the operation: {@code r} snapshot read, {@code u} change, {@code d} delete; from
@@ -72,6 +79,9 @@ public final class TablePlan {
     /** The bytes of every record besides its values (see {@link #estimateBytes}). */
     private final long fixedBytes;
     private final RowStructs structs;
+    /** The value's envelope in record.format=envelope; null in record.format=row. */
+    private final Envelope envelope;
+    private final boolean tombstonesOnDelete;
 
     public TablePlan(CapturedTable table, PgKeysetConfig config) {
         this(table, config, TableSlice.whole(table.info().id()));
@@ -124,8 +134,11 @@ public final class TablePlan {
         this.changeColumnNames = List.copyOf(changeColumns);
         this.changeColumnsJson = OffsetCodec.keyColumnsJson(changeColumnNames);
         this.softDeleteIndex = table.softDelete().map(columns::indexOf).orElse(-1);
-        this.fixedBytes = fixedBytes();
         this.structs = new RowStructs(id, converters, keyIndexes, keySchema, valueSchema);
+        this.envelope = config.recordFormat() == RecordFormat.ENVELOPE
+                ? new Envelope(topic, valueSchema, new SourceInfo(config.topicPrefix(), database(config), id)) : null;
+        this.tombstonesOnDelete = config.tombstonesOnDelete();
+        this.fixedBytes = fixedBytes() + (envelope == null ? 0 : ENVELOPE_BYTES);
         if (table.tracking().isPresent() && !table.trackingIndexed()) {
             log.warn("Table {}: no btree index starts with tracking column {}; every change query scans the table. "
                     + "Create one, e.g. CREATE INDEX ON {} ({}, {})", id, table.tracking().get().name(), id.quoted(),
@@ -134,8 +147,25 @@ public final class TablePlan {
         }
     }
 
+    /** The database connection.url names (the envelope's source.db), as the driver reads the URL. */
+    private static String database(PgKeysetConfig config) {
+        java.util.Properties parsed = org.postgresql.Driver.parseURL(config.connectionUrl(), null);
+        String name = parsed == null ? null : parsed.getProperty("PGDBNAME");
+        return name == null ? "" : name;
+    }
+
     public TableId id() {
         return table.info().id();
+    }
+
+    /** Whether records carry Debezium's envelope (record.format=envelope). */
+    public boolean envelopeFormat() {
+        return envelope != null;
+    }
+
+    /** The envelope's schema; null in record.format=row. */
+    public Schema envelopeSchema() {
+        return envelope == null ? null : envelope.schema();
     }
 
     public List<ColumnInfo> columns() {
@@ -372,11 +402,55 @@ public final class TablePlan {
         Headers headers = new ConnectHeaders();
         if (softDeleted(raw)) {
             headers.addString(OP_HEADER, "d");
+            if (envelope != null) {
+                // The row as last read is what was deleted; its tombstone follows (tombstoneFollowing).
+                Struct event = envelope.struct(structs.value(raw), null, Envelope.DELETE, readSource(phase));
+                return new SourceRecord(partition, offset, topic, null, keySchema, key, envelope.schema(), event,
+                        null, headers);
+            }
             return new SourceRecord(partition, offset, topic, null, keySchema, key, null, null, null, headers);
         }
         Struct value = structs.value(raw);
-        headers.addString(OP_HEADER, phase == Phase.INCREMENTAL ? "u" : "r");
+        String op = phase == Phase.INCREMENTAL ? "u" : "r";
+        headers.addString(OP_HEADER, op);
+        if (envelope != null) {
+            // A query cannot tell an insert from an update, nor show the row before: op u, before null.
+            Struct event = envelope.struct(null, value, op, readSource(phase));
+            return new SourceRecord(partition, offset, topic, null, keySchema, key, envelope.schema(), event, null,
+                    headers);
+        }
         return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
+    }
+
+    /** The source of a row read by a query: read now, no transaction or WAL position known. */
+    private Struct readSource(Phase phase) {
+        SourceInfo.Snapshot snapshot = switch (phase) {
+            case SNAPSHOT -> SourceInfo.Snapshot.TRUE;
+            // The last row of this plan's range: the table's last only when the table is read whole.
+            case SNAPSHOT_COMPLETE -> slice.split() == null ? SourceInfo.Snapshot.LAST_IN_TABLE : SourceInfo.Snapshot.TRUE;
+            case INCREMENTAL -> SourceInfo.Snapshot.FALSE;
+        };
+        java.time.Instant now = java.time.Instant.now();
+        return envelope.source().struct(now.getEpochSecond() * 1_000_000L + now.getNano() / 1000, snapshot, null,
+                null, null);
+    }
+
+    /**
+     * In record.format=envelope with tombstones.on.delete, the tombstone that follows a delete
+     * event {@code record} of this plan (same key, headers and offset); null for any other record.
+     */
+    public SourceRecord tombstoneFollowing(SourceRecord record) {
+        if (envelope == null || !tombstonesOnDelete || !(record.value() instanceof Struct event)
+                || event.schema() != envelope.schema() || !Envelope.DELETE.equals(event.get("op"))) {
+            return null;
+        }
+        return new SourceRecord(record.sourcePartition(), record.sourceOffset(), topic, null, keySchema,
+                record.key(), null, null, null, record.headers().duplicate());
+    }
+
+    /** Whether a delete in record.format=envelope is followed by a tombstone. */
+    public boolean tombstonesAfterDeletes() {
+        return envelope != null && tombstonesOnDelete;
     }
 
     // ---- Change records from raw values (capture.mode=wal) ----
@@ -454,8 +528,41 @@ public final class TablePlan {
         return new SourceRecord(partition, offset, topic, null, keySchema, key, valueSchema, value, null, headers);
     }
 
-    /** A record that stands for the whole table (a TRUNCATE): no key, no value, on the table's topic. */
-    public SourceRecord toTableRecord(Map<String, ?> partition, Map<String, ?> offset, Headers headers) {
+    /**
+     * A record that stands for the whole table (a TRUNCATE): no key, on the table's topic; no value
+     * in record.format=row, an op=t envelope with neither row in record.format=envelope.
+     */
+    public SourceRecord toTableRecord(Map<String, ?> partition, Map<String, ?> offset, Headers headers,
+                                      WalSource source) {
+        if (envelope != null) {
+            Struct event = envelope.struct(null, null, Envelope.TRUNCATE, walSource(source));
+            return new SourceRecord(partition, offset, topic, null, null, null, envelope.schema(), event, null,
+                    headers);
+        }
         return new SourceRecord(partition, offset, topic, null, null, null, null, null, null, headers);
+    }
+
+    /** Where in the WAL a change was read: what its envelope's source says beyond the table. */
+    public record WalSource(long commitEpochMicros, long txId, long lsn) {
+    }
+
+    private Struct walSource(WalSource source) {
+        return envelope.source().struct(source.commitEpochMicros(), SourceInfo.Snapshot.FALSE, source.txId(),
+                source.lsn(), null);
+    }
+
+    /**
+     * The envelope record of a change read from the WAL (record.format=envelope), on a plan that
+     * admits the NULLs of both rows ({@link #admittingNulls}). {@code before}: the old row, or only
+     * its key columns (REPLICA IDENTITY DEFAULT), or null; {@code after}: the new row, or null for a
+     * delete. The key is the new row's, or the old one's for a delete.
+     */
+    public SourceRecord toEnvelopeRecord(Object[] before, Object[] after, String op, WalSource source,
+                                         Map<String, ?> partition, Map<String, ?> offset, Headers headers) {
+        Struct key = structs.key(after != null ? after : before);
+        Struct event = envelope.struct(before == null ? null : structs.value(before),
+                after == null ? null : structs.value(after), op, walSource(source));
+        return new SourceRecord(partition, offset, topic, null, keySchema, key, envelope.schema(), event, null,
+                headers);
     }
 }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 
 import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -229,8 +230,16 @@ public final class TableReader implements AutoCloseable {
             }
             ReadRow row = pending;
             boolean more = readAhead();
-            batch.add(changePhase ? changes.record(row.plan(), row.values(), row.position())
-                    : snapshot.record(row.plan(), row.values(), row.position(), !more), row.bytes());
+            SourceRecord record = changePhase ? changes.record(row.plan(), row.values(), row.position())
+                    : snapshot.record(row.plan(), row.values(), row.position(), !more);
+            batch.add(record, row.bytes());
+            if (row.plan().tombstonesAfterDeletes()) {
+                // A soft-deleted row's delete event in record.format=envelope: its tombstone follows.
+                SourceRecord tombstone = row.plan().tombstoneFollowing(record);
+                if (tombstone != null) {
+                    batch.add(tombstone, 64);
+                }
+            }
             delivered++;
             lastRow = row;
             if (!more) {

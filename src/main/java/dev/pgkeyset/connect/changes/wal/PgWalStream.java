@@ -161,6 +161,14 @@ public final class PgWalStream implements WalStream {
         return Sql.quoteIdentifier(publication).replace("'", "''");
     }
 
+    /** See {@link #lastMessageLsn()}; read on the poll thread only, like {@link #read()}. */
+    private long lastMessageLsn;
+
+    @Override
+    public long lastMessageLsn() {
+        return lastMessageLsn;
+    }
+
     @Override
     public PgOutputMessage read() throws SQLException {
         if (closed) {
@@ -174,6 +182,8 @@ public final class PgWalStream implements WalStream {
                 checkAlive();
                 return null;
             }
+            // Right after a message, the driver's last received LSN is that message's start.
+            lastMessageLsn = stream.getLastReceiveLSN().asLong();
             return decode(payload);
         } catch (SQLException e) {
             close();

@@ -4,6 +4,7 @@ import org.apache.kafka.connect.header.ConnectHeaders;
 import org.apache.kafka.connect.source.SourceRecord;
 
 import dev.pgkeyset.connect.offset.WalOffset;
+import dev.pgkeyset.connect.record.Envelope;
 import dev.pgkeyset.connect.record.TablePlan;
 
 /**
@@ -35,9 +36,21 @@ final class WalChange {
     /** The size estimated when queued, renewed once its TOAST values are fetched. */
     long estimatedBytes;
     private SourceRecord record;
+    /**
+     * record.format=envelope only (null otherwise): the old row as the WAL logged it, whole with
+     * REPLICA IDENTITY FULL, else only its key columns (deletes and key changes); null when the WAL
+     * has no old row.
+     */
+    Object[] before;
+    /** record.format=envelope only: an update that changed the key, sent as an insert (op c) of the new key. */
+    boolean keyChanged;
+    /** record.format=envelope only: the transaction and WAL position for the source block. */
+    TablePlan.WalSource source;
 
     enum Kind {
-        INSERT("c"), UPDATE("u"), DELETE("d"), TRUNCATE("t");
+        INSERT("c"), UPDATE("u"), DELETE("d"), TRUNCATE("t"),
+        /** record.format=envelope: the tombstone after a delete event (in row format the delete is the tombstone). */
+        TOMBSTONE("d");
 
         final String op;
 
@@ -62,7 +75,9 @@ final class WalChange {
     }
 
     long estimateBytes() {
-        return raw == null ? 64 : plan.estimateBytes(raw) + 48;
+        long bytes = raw == null ? 64 : plan.estimateBytes(raw) + 48;
+        // record.format=envelope: the old row too (its source block is in the plan's fixed bytes).
+        return before == null ? bytes : bytes + plan.estimateBytes(before);
     }
 
     SourceRecord record(java.util.Map<String, Object> partition) {
@@ -75,11 +90,43 @@ final class WalChange {
                 headers.addString(UNAVAILABLE_HEADER, unavailable);
             }
             java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText);
-            record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, sourceOffset, headers)
-                    : kind == Kind.DELETE ? plan.toChangeRecord(raw, true, partition, sourceOffset, headers)
+            if (plan.envelopeFormat() && kind != Kind.TOMBSTONE) {
+                record = envelopeRecord(partition, sourceOffset, headers);
+                return record;
+            }
+            record = kind == Kind.TRUNCATE ? plan.toTableRecord(partition, sourceOffset, headers, source)
+                    : kind == Kind.DELETE || kind == Kind.TOMBSTONE
+                    ? plan.toChangeRecord(raw, true, partition, sourceOffset, headers)
                     // A NULL in a NOT NULL column (older than the constraint, or unavailable TOAST).
                     : plan.admittingNulls(raw).toChangeRecord(raw, false, partition, sourceOffset, headers);
         }
         return record;
+    }
+
+    /**
+     * The change as Debezium's envelope. The plan admits the NULLs of both rows: a key-only old row
+     * leaves every other column null, NOT NULL or not (Debezium would fill those with a type's
+     * zero value; a null here does not pretend to know).
+     */
+    private SourceRecord envelopeRecord(java.util.Map<String, Object> partition,
+                                        java.util.Map<String, Object> sourceOffset, ConnectHeaders headers) {
+        return switch (kind) {
+            case TRUNCATE -> plan.toTableRecord(partition, sourceOffset, headers, source);
+            case DELETE -> plan.admittingNulls(before).toEnvelopeRecord(before, null, Envelope.DELETE, source,
+                    partition, sourceOffset, headers);
+            case INSERT -> plan.admittingNulls(raw).toEnvelopeRecord(null, raw, Envelope.CREATE, source, partition,
+                    sourceOffset, headers);
+            case UPDATE -> {
+                // A key change is, as in Debezium, a delete of the old key (sent before) and a create of the new.
+                Object[] old = keyChanged ? null : before;
+                TablePlan admitting = plan.admittingNulls(raw);
+                if (old != null) {
+                    admitting = admitting.admittingNulls(old);
+                }
+                yield admitting.toEnvelopeRecord(old, raw, keyChanged ? Envelope.CREATE : Envelope.UPDATE, source,
+                        partition, sourceOffset, headers);
+            }
+            case TOMBSTONE -> throw new IllegalStateException("a tombstone has no envelope");
+        };
     }
 }

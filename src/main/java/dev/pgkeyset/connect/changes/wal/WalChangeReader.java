@@ -67,6 +67,10 @@ public final class WalChangeReader {
     private String commitLsnText;
     private long xid;
     private long commitTimeMicros;
+    /** The WAL position of the message being handled (a change's own LSN: the envelope's source.lsn). */
+    private long messageLsn;
+    /** Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01. */
+    private static final long PG_EPOCH_MICROS = 946_684_800_000_000L;
     /**
      * Index of the next change message (insert, update, delete, truncated table) in the open
      * transaction, counting every table the slot sends, captured or not: a transaction re-sent
@@ -108,6 +112,7 @@ public final class WalChangeReader {
             if (message == null) {
                 break;
             }
+            messageLsn = stream.lastMessageLsn();
             handle(message);
         }
         drainInto(batch, transactions);
@@ -227,6 +232,7 @@ public final class WalChangeReader {
         plans.checkIdentityForUpdateOrDelete(update.relationOid());
         PgOutputMessage.TupleData old = update.oldTuple();
         RelationPlans.Layout layout = plans.layout(update.relationOid());
+        boolean keyChanged = false;
         Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
         if (old != null) {
             Object[] oldRaw = keyOnly(plan, layout, old);
@@ -236,8 +242,14 @@ public final class WalChangeReader {
                 throw IdentityGuard.keyMissing(plan, "UPDATE", xid);
             }
             if (!oldKey.equals(plan.keyValues(values.raw))) {
-                // The key changed: a tombstone first, so a compacted topic does not keep the old key alive.
-                emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
+                keyChanged = true;
+                // The key changed: a tombstone first, so a compacted topic does not keep the old key alive
+                // (in record.format=envelope: a delete event of the old key, then its tombstone).
+                WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
+                if (plan.envelopeFormat()) {
+                    Object[] before = update.oldKind() == 'O' ? wholeOldRow(plan, layout, old) : oldRaw;
+                    afterDelete(plan, deleted, before, oldRaw, event(change, 0));
+                }
             }
         }
         if (!plan.hasKeyValues(values.raw)) {
@@ -246,7 +258,25 @@ public final class WalChangeReader {
                     + "key's value (stored out of line and not in the WAL); set ALTER TABLE " + plan.id().quoted()
                     + " REPLICA IDENTITY FULL so the old row carries it");
         }
-        emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing, event(change, 1));
+        WalChange updated = emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing, event(change, 1));
+        if (updated != null && plan.envelopeFormat()) {
+            updated.keyChanged = keyChanged;
+            // As Debezium: the old row only where the WAL has it whole (REPLICA IDENTITY FULL).
+            updated.before = update.oldKind() == 'O' && !keyChanged ? wholeOldRow(plan, layout, old) : null;
+        }
+    }
+
+    /**
+     * record.format=envelope: the delete event {@code deleted} (null when delivered already) gets
+     * its old row, and its tombstone follows when tombstones.on.delete is set.
+     */
+    private void afterDelete(TablePlan plan, WalChange deleted, Object[] before, Object[] oldKey, long event) {
+        if (deleted != null) {
+            deleted.before = before;
+        }
+        if (plan.tombstonesAfterDeletes()) {
+            emit(plan, oldKey, WalChange.Kind.TOMBSTONE, null, new WalOffset(commitLsn, event).next());
+        }
     }
 
     private void onDelete(PgOutputMessage.Delete delete) {
@@ -261,11 +291,16 @@ public final class WalChangeReader {
             throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
-        Object[] oldRaw = keyOnly(plan, plans.layout(delete.relationOid()), delete.oldTuple());
+        RelationPlans.Layout layout = plans.layout(delete.relationOid());
+        Object[] oldRaw = keyOnly(plan, layout, delete.oldTuple());
         if (plan.keyValues(oldRaw) == null) {
             throw IdentityGuard.keyMissing(plan, "DELETE", xid);
         }
-        emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
+        WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
+        if (plan.envelopeFormat()) {
+            Object[] before = delete.oldKind() == 'O' ? wholeOldRow(plan, layout, delete.oldTuple()) : oldRaw;
+            afterDelete(plan, deleted, before, oldRaw, event(change, 0));
+        }
     }
 
     private void onTruncate(PgOutputMessage.Truncate truncate) {
@@ -358,6 +393,22 @@ public final class WalChangeReader {
                 : stillMissing.stream().mapToInt(Integer::intValue).toArray());
     }
 
+    /**
+     * The old row as REPLICA IDENTITY FULL logs it: every column the WAL carries; a generated column
+     * (never sent) or a value the WAL left out stays null.
+     */
+    private Object[] wholeOldRow(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
+        checkWidth(plan, layout, old);
+        Object[] raw = new Object[plan.columns().size()];
+        for (int i = 0; i < old.size(); i++) {
+            if (old.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
+                int column = layout.toPlan()[i];
+                raw[column] = fromText(plan, column, old.texts()[i]);
+            }
+        }
+        return raw;
+    }
+
     private Object[] keyOnly(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
         checkWidth(plan, layout, old);
         Object[] raw = new Object[plan.columns().size()];
@@ -405,10 +456,14 @@ public final class WalChangeReader {
         return 2 * change + part;
     }
 
-    private void emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, long event) {
-        WalOffset offset = new WalOffset(commitLsn, event);
+    private WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, long event) {
+        return emit(plan, raw, kind, missing, new WalOffset(commitLsn, event));
+    }
+
+    /** Queues a change record; null when its offset was produced already (it is passed over). */
+    private WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, WalOffset offset) {
         if (offset.coveredBy(producedThrough)) {
-            return;
+            return null;
         }
         producedThrough = offset;
         acks.recordCreated(commitLsn);
@@ -416,6 +471,10 @@ public final class WalChangeReader {
             addReady(held);
         }
         held = new WalChange(plan, raw, kind, offset, commitLsnText, xid, missing);
+        if (plan.envelopeFormat()) {
+            held.source = new TablePlan.WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn);
+        }
+        return held;
     }
 
     private void addReady(WalChange change) {

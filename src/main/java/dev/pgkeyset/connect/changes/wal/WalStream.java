@@ -29,6 +29,12 @@ public interface WalStream extends AutoCloseable {
     long receivedLsn();
 
     /**
+     * The WAL position of the message {@link #read()} returned last (the start of its XLogData:
+     * for a change, the LSN of the change's own WAL record); 0 when none was read.
+     */
+    long lastMessageLsn();
+
+    /**
      * Tells the slot that everything before {@code lsn} is processed: the server may then
      * recycle that WAL, and never sends those transactions again. Never moves backwards.
      */
