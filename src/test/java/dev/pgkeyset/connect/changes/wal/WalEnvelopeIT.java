@@ -43,6 +43,8 @@ class WalEnvelopeIT {
     private TestDatabase db;
     private EmbeddedConnectCluster connect;
     private final String slot = WalFixture.uniqueName("envelope");
+    private final String rowSlot = WalFixture.uniqueName("env_row");
+    private final String unwrapSlot = WalFixture.uniqueName("env_unwrap");
 
     /** What PostgreSQL said about one transaction of the test. */
     private record Step(String table, String what, long xid, long lsnBefore, long lsnAfter,
@@ -56,30 +58,36 @@ class WalEnvelopeIT {
                 "CREATE TABLE env_full (id int PRIMARY KEY, note text NOT NULL, qty int)",
                 "ALTER TABLE env_full REPLICA IDENTITY FULL",
                 "INSERT INTO env_default VALUES (100, 'snap', 1)",
-                "INSERT INTO env_full VALUES (100, 'snap', 1)");
+                "INSERT INTO env_full VALUES (100, 'snap', 1)",
+                "CREATE TABLE env_unwrap (id int PRIMARY KEY, note text NOT NULL, qty int, price numeric(10,2))",
+                "ALTER TABLE env_unwrap REPLICA IDENTITY FULL");
         connect = ConnectFixture.start("wal-envelope");
     }
 
     @AfterAll
     void tearDown() {
+        // Each test deletes its connectors; the slots go here too, in case a test failed before that.
         try {
-            if (connect != null) {
-                connect.deleteConnector(PREFIX);
-            }
-        } catch (RuntimeException ignored) {
-            // the cluster stops anyway
+            WalFixture.dropSlotAndPublication(db, slot);
+            WalFixture.dropSlotAndPublication(db, rowSlot);
+            WalFixture.dropSlotAndPublication(db, unwrapSlot);
         } finally {
-            try {
-                WalFixture.dropSlotAndPublication(db, slot);
-            } finally {
-                ConnectFixture.stopAll(connect, db);
-            }
+            ConnectFixture.stopAll(connect, db);
         }
     }
 
     @Test
     void envelopesMatchWhatPostgresSaidAroundEachChange() throws Exception {
-        Map<String, String> config = WalFixture.walConfig(db, PREFIX, "public\\.env_.*", slot, "initial");
+        try {
+            checkEnvelopes();
+        } finally {
+            deleteQuietly(PREFIX);
+            WalFixture.dropSlotAndPublication(db, slot);
+        }
+    }
+
+    private void checkEnvelopes() throws Exception {
+        Map<String, String> config = WalFixture.walConfig(db, PREFIX, "public\\.env_(default|full)", slot, "initial");
         config.put("record.format", "envelope");
         connect.configureConnector(PREFIX, config);
         WalFixture.awaitStreaming(db, slot, TIMEOUT);
@@ -129,6 +137,116 @@ class WalEnvelopeIT {
             assertNull(rows.get(7).value(), "the delete's tombstone");
             assertEquals(2, rows.get(7).key().get("id").asInt());
         }
+    }
+
+    /**
+     * Debezium's own ExtractNewRecordState in the worker, on our envelope, in its mode that keeps
+     * tombstones and rewrites each delete event into the old row with {@code __deleted=true}: what
+     * comes out is, record for record, what record.format=row sends for the same changes (with
+     * {@code __deleted=false} added), except that each of our tombstones is preceded by the deleted
+     * row. The row format's own records, from a second slot, are the expectation.
+     */
+    @Test
+    void debeziumsExtractNewRecordStateGivesOurRowRecords() throws Exception {
+        try {
+            compareUnwrappedWithRows();
+        } finally {
+            deleteQuietly("walrow");
+            deleteQuietly("walunwrap");
+            WalFixture.dropSlotAndPublication(db, rowSlot);
+            WalFixture.dropSlotAndPublication(db, unwrapSlot);
+        }
+    }
+
+    private void deleteQuietly(String connector) {
+        try {
+            connect.deleteConnector(connector);
+        } catch (RuntimeException e) {
+            System.out.println("could not delete connector " + connector + ": " + e);
+        }
+    }
+
+    private void compareUnwrappedWithRows() throws Exception {
+        connect.configureConnector("walrow", WalFixture.walConfig(db, "walrow", "public\\.env_unwrap", rowSlot,
+                "never"));
+        Map<String, String> unwrap = WalFixture.walConfig(db, "walunwrap", "public\\.env_unwrap", unwrapSlot, "never");
+        unwrap.put("record.format", "envelope");
+        unwrap.put("transforms", "unwrap");
+        unwrap.put("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState");
+        unwrap.put("transforms.unwrap.delete.tombstone.handling.mode", "rewrite-with-tombstone");
+        connect.configureConnector("walunwrap", unwrap);
+        WalFixture.awaitStreaming(db, rowSlot, TIMEOUT);
+        WalFixture.awaitStreaming(db, unwrapSlot, TIMEOUT);
+
+        long seed = Long.getLong("seed", System.nanoTime());
+        System.out.println("WalEnvelopeIT seed " + seed);
+        java.util.Random random = new java.util.Random(seed);
+        java.util.Set<Integer> live = new java.util.TreeSet<>();
+        int nextId = 1;
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            for (int op = 0; op < 80; op++) {
+                // Some rows first, so that updates, deletes and key changes spread over several keys.
+                int kind = op < 15 || live.size() < 3 ? 0 : random.nextInt(4);
+                List<Integer> ids = List.copyOf(live);
+                int id = ids.isEmpty() ? 0 : ids.get(random.nextInt(ids.size()));
+                if (kind == 0) {
+                    st.execute("INSERT INTO env_unwrap VALUES (" + nextId + ", 'n" + op + "', "
+                            + (random.nextBoolean() ? "NULL" : String.valueOf(random.nextInt(1000))) + ", "
+                            + random.nextInt(100_000) / 100.0 + ")");
+                    live.add(nextId++);
+                } else if (kind == 1) {
+                    st.execute("UPDATE env_unwrap SET note = 'u" + op + "', qty = coalesce(qty, 0) + 1 WHERE id = " + id);
+                } else if (kind == 2) {
+                    st.execute("DELETE FROM env_unwrap WHERE id = " + id);
+                    live.remove(id);
+                } else {
+                    st.execute("UPDATE env_unwrap SET id = " + nextId + " WHERE id = " + id);
+                    live.remove(id);
+                    live.add(nextId++);
+                }
+            }
+            st.execute("INSERT INTO env_unwrap VALUES (-1, 'sentinel', 0, 0)");
+        }
+
+        List<TopicReader.Row> rows = readUntilSentinel("walrow.public.env_unwrap");
+        List<TopicReader.Row> unwrapped = readUntilSentinel("walunwrap.public.env_unwrap");
+        List<String> expected = new ArrayList<>();
+        Map<String, JsonNode> lastRow = new java.util.HashMap<>();
+        for (TopicReader.Row row : rows) {
+            String key = row.key().toString();
+            if (row.value() == null) {
+                com.fasterxml.jackson.databind.node.ObjectNode deleted = lastRow.get(key).deepCopy();
+                deleted.put("__deleted", "true");
+                expected.add(key + " " + deleted);
+                expected.add(key + " tombstone");
+            } else {
+                lastRow.put(key, row.value());
+                com.fasterxml.jackson.databind.node.ObjectNode kept = row.value().deepCopy();
+                kept.put("__deleted", "false");
+                expected.add(key + " " + kept);
+            }
+        }
+        List<String> actual = unwrapped.stream().map(r -> r.key() + " " + (r.value() == null ? "tombstone"
+                : withDeletedAsText(r.value()))).toList();
+        assertTrue(rows.stream().anyMatch(r -> r.value() == null), "the workload deleted rows");
+        assertEquals(expected, actual);
+    }
+
+    private static JsonNode withDeletedAsText(JsonNode value) {
+        com.fasterxml.jackson.databind.node.ObjectNode copy = value.deepCopy();
+        JsonNode deleted = copy.get("__deleted");
+        if (deleted != null) {
+            copy.put("__deleted", deleted.asText());
+        }
+        return copy;
+    }
+
+    private List<TopicReader.Row> readUntilSentinel(String topic) {
+        List<TopicReader.Row> rows = new ArrayList<>();
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of(topic))) {
+            reader.readUntil(() -> rows.stream().anyMatch(r -> r.key().get("id").asInt() == -1), TIMEOUT, rows::add);
+        }
+        return rows;
     }
 
     /** Runs one statement in its own transaction, recording what PostgreSQL says around it. */
