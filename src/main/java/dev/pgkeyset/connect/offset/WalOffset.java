@@ -76,7 +76,7 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
      */
     public Map<String, Object> toMap(String commitLsnText) {
         return sub == 0 ? new OffsetMap(KEYS, new Object[] {commitLsnText, event})
-                : new OffsetMap(KEYS_WITH_SUB, new Object[] {commitLsnText, event, sub});
+                : new OffsetMap(KEYS_WITH_SUB, new Object[] {commitLsnText, event, (long) sub});
     }
 
     /** The source partition of every WAL record of a slot (a HashMap for the reason in {@link TablePartition}). */

@@ -50,6 +50,25 @@ class WalOffsetTest {
     }
 
     @Test
+    void aTombstoneAfterADeleteEventComesNextAndRoundTrips() {
+        WalOffset delete = new WalOffset(0x20, 4);
+        WalOffset tombstone = delete.next();
+        // record.format=row never writes "sub": its offsets stay as they were.
+        assertEquals(Map.of("commit_lsn", "0/20", "event", 4L), new HashMap<>(delete.toMap()));
+        assertEquals(Map.of("commit_lsn", "0/20", "event", 4L, "sub", 1L), new HashMap<>(tombstone.toMap()));
+        assertEquals(tombstone, WalOffset.fromMap(tombstone.toMap()));
+        assertEquals(tombstone, WalOffset.fromMap(Map.of("commit_lsn", "0/20", "event", 4, "sub", 1)));
+        // After the delete event, before the next change; a committed delete event does not cover its tombstone.
+        assertFalse(tombstone.coveredBy(delete));
+        assertTrue(delete.coveredBy(tombstone));
+        assertTrue(tombstone.coveredBy(new WalOffset(0x20, 5)));
+        assertThrows(IllegalArgumentException.class,
+                () -> WalOffset.fromMap(Map.of("commit_lsn", "0/20", "event", 4L, "sub", "1")));
+        assertThrows(IllegalArgumentException.class,
+                () -> WalOffset.fromMap(Map.of("commit_lsn", "0/20", "event", 4L, "sub", -1L)));
+    }
+
+    @Test
     void refusesMalformedOffsetsNamingTheField() {
         for (Map<String, ?> bad : List.<Map<String, ?>>of(
                 Map.of("event", 1L),
