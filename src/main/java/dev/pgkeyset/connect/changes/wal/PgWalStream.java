@@ -177,13 +177,14 @@ public final class PgWalStream implements WalStream {
         try {
             sendConfirmedIfDue();
             ByteBuffer payload = stream.readPending();
-            receivedLsn = Lsn.max(receivedLsn, stream.getLastReceiveLSN().asLong());
+            long lastReceived = stream.getLastReceiveLSN().asLong();
+            receivedLsn = Lsn.max(receivedLsn, lastReceived);
             if (payload == null) {
                 checkAlive();
                 return null;
             }
             // Right after a message, the driver's last received LSN is that message's start.
-            lastMessageLsn = stream.getLastReceiveLSN().asLong();
+            lastMessageLsn = lastReceived;
             return decode(payload);
         } catch (SQLException e) {
             close();
