@@ -295,7 +295,8 @@ public class PgKeysetSourceConnector extends SourceConnector {
             } catch (IllegalArgumentException e) {
                 throw new ConnectException("Offset for " + partition + " is invalid: " + e.getMessage()
                         + ". A WAL offset is {\"" + WalOffset.COMMIT_LSN + "\": \"<X/Y>\", \"" + WalOffset.EVENT
-                        + "\": <index of the change in its transaction>}");
+                        + "\": <index of the change in its transaction>} (record.format=envelope also writes \""
+                        + WalOffset.SUB + "\": 1 for the tombstone after a delete event)");
             }
         }
     }
