@@ -448,6 +448,11 @@ public final class TablePlan {
                 record.key(), null, null, null, record.headers().duplicate());
     }
 
+    /** Adds a header holding the key of {@code raw} (with the key's schema), as Debezium names a key change's other key. */
+    public void addKeyHeader(Headers headers, String name, Object[] raw) {
+        headers.add(name, structs.key(raw), keySchema);
+    }
+
     /** Whether a delete in record.format=envelope is followed by a tombstone. */
     public boolean tombstonesAfterDeletes() {
         return envelope != null && tombstonesOnDelete;

@@ -18,6 +18,8 @@ final class WalChange {
     static final String TXID_HEADER = "pgkeyset.txid";
     /** Columns whose value could not be had (the row was gone when fetched): sent as null. */
     static final String UNAVAILABLE_HEADER = "pgkeyset.unavailable";
+    /** Debezium's headers on a key change's events (record.format=envelope): the key of the other event. */
+    static final String NEW_KEY_HEADER = "__debezium.newkey", OLD_KEY_HEADER = "__debezium.oldkey";
 
     final TablePlan plan;
     final Object[] raw;
@@ -44,6 +46,12 @@ final class WalChange {
     Object[] before;
     /** record.format=envelope only: an update that changed the key, sent as an insert (op c) of the new key. */
     boolean keyChanged;
+    /**
+     * record.format=envelope only: of a key change, the other key's row (the new one for the old
+     * key's delete event, the old one for the new key's create event), named in a header as
+     * Debezium does; null otherwise.
+     */
+    Object[] otherKey;
     /** record.format=envelope only: the transaction and WAL position for the source block. */
     TablePlan.WalSource source;
 
@@ -110,6 +118,9 @@ final class WalChange {
      */
     private SourceRecord envelopeRecord(java.util.Map<String, Object> partition,
                                         java.util.Map<String, Object> sourceOffset, ConnectHeaders headers) {
+        if (otherKey != null) {
+            plan.addKeyHeader(headers, kind == Kind.DELETE ? NEW_KEY_HEADER : OLD_KEY_HEADER, otherKey);
+        }
         return switch (kind) {
             case TRUNCATE -> plan.toTableRecord(partition, sourceOffset, headers, source);
             case DELETE -> plan.admittingNulls(before).toEnvelopeRecord(before, null, Envelope.DELETE, source,

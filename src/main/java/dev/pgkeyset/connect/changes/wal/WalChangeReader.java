@@ -233,6 +233,7 @@ public final class WalChangeReader {
         PgOutputMessage.TupleData old = update.oldTuple();
         RelationPlans.Layout layout = plans.layout(update.relationOid());
         boolean keyChanged = false;
+        Object[] oldKeyRaw = null;
         Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
         if (old != null) {
             Object[] oldRaw = keyOnly(plan, layout, old);
@@ -243,11 +244,15 @@ public final class WalChangeReader {
             }
             if (!oldKey.equals(plan.keyValues(values.raw))) {
                 keyChanged = true;
+                oldKeyRaw = oldRaw;
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive
                 // (in record.format=envelope: a delete event of the old key, then its tombstone).
                 WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
                 if (plan.envelopeFormat()) {
                     Object[] before = update.oldKind() == 'O' ? wholeOldRow(plan, layout, old) : oldRaw;
+                    if (deleted != null) {
+                        deleted.otherKey = values.raw;
+                    }
                     afterDelete(plan, deleted, before, oldRaw, event(change, 0));
                 }
             }
@@ -261,6 +266,7 @@ public final class WalChangeReader {
         WalChange updated = emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing, event(change, 1));
         if (updated != null && plan.envelopeFormat()) {
             updated.keyChanged = keyChanged;
+            updated.otherKey = oldKeyRaw;
             // As Debezium: the old row only where the WAL has it whole (REPLICA IDENTITY FULL).
             updated.before = update.oldKind() == 'O' && !keyChanged ? wholeOldRow(plan, layout, old) : null;
         }

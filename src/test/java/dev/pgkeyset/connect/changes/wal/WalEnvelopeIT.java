@@ -133,6 +133,13 @@ class WalEnvelopeIT {
             assertEquals(1, rows.get(4).key().get("id").asInt());
             check(rows.get(5), keyChange, null, keyChange.rowAfter(), "c");
             assertEquals("u", rows.get(5).op(), "the pgkeyset.op header stays as in record.format=row");
+            // Debezium's headers naming the other event's key.
+            System.out.println(table + " key change headers: " + rows.get(3).headers() + " / " + rows.get(5).headers());
+            assertEquals(keyHeader(2), rows.get(3).header("__debezium.newkey"));
+            assertEquals(keyHeader(1), rows.get(5).header("__debezium.oldkey"));
+            assertNull(rows.get(3).header("__debezium.oldkey"));
+            assertNull(rows.get(5).header("__debezium.newkey"));
+            assertNull(rows.get(1).header("__debezium.oldkey"), "an insert names no other key");
             check(rows.get(6), delete, full ? delete.rowBefore() : keyOnly(delete.rowBefore()), null, "d");
             assertNull(rows.get(7).value(), "the delete's tombstone");
             assertEquals(2, rows.get(7).key().get("id").asInt());
@@ -293,6 +300,20 @@ class WalEnvelopeIT {
         key.put("note", null);
         key.put("qty", null);
         return key;
+    }
+
+    /** A key Struct {id} as the worker's default header converter writes it. */
+    private static String keyHeader(int id) {
+        org.apache.kafka.connect.data.Schema key = org.apache.kafka.connect.data.SchemaBuilder.struct()
+                .field("id", org.apache.kafka.connect.data.Schema.INT32_SCHEMA).build();
+        try (org.apache.kafka.connect.storage.SimpleHeaderConverter converter =
+                     new org.apache.kafka.connect.storage.SimpleHeaderConverter()) {
+            converter.configure(Map.of());
+            return new String(converter.fromConnectHeader("t", "h", key,
+                    new org.apache.kafka.connect.data.Struct(key).put("id", id)), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static String envelopeOp(TopicReader.Row row) {
