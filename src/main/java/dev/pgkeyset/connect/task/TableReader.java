@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -87,14 +88,26 @@ public final class TableReader implements AutoCloseable {
     private record ReadRow(Object[] values, TablePlan plan, Object[] position, long bytes) {
     }
 
+    /**
+     * The offset of the last record handed to Kafka Connect (at first the committed one). Kafka
+     * Connect may commit the offset of a record whose successor is not yet acknowledged; a delete
+     * event in record.format=envelope therefore carries this earlier offset and only its tombstone
+     * the row's own, so a crash between the two reads the row again rather than losing the tombstone.
+     */
+    private Map<String, ?> lastOffset;
     /** The row read ahead: read from the cursor, not yet handed to Kafka Connect. */
     private ReadRow pending;
     /** Rows per round trip, learned from their width so that one fetch holds about batch.max.bytes. */
     private final FetchSizer fetchSizer;
 
+    /**
+     * @param committed the committed offset as stored (null for none): the offset a delete event
+     *                  carries when its tombstone follows before any other record of this reader
+     */
     public TableReader(TablePlan plan, ConnectionFactory connections, ReaderSettings settings, KeysetOffset resumeFrom,
-                PluginMetrics metrics) {
+                Map<String, ?> committed, PluginMetrics metrics) {
         this.plan = plan;
+        this.lastOffset = committed;
         this.connections = connections;
         this.settings = settings;
         // A fetch aimed at more than half the limit where pgjdbc stops it would be stopped again and again.
@@ -232,14 +245,17 @@ public final class TableReader implements AutoCloseable {
             boolean more = readAhead();
             SourceRecord record = changePhase ? changes.record(row.plan(), row.values(), row.position())
                     : snapshot.record(row.plan(), row.values(), row.position(), !more);
-            batch.add(record, row.bytes());
-            if (row.plan().tombstonesAfterDeletes()) {
-                // A soft-deleted row's delete event in record.format=envelope: its tombstone follows.
-                SourceRecord tombstone = row.plan().tombstoneFollowing(record);
-                if (tombstone != null) {
-                    batch.add(tombstone, 64);
-                }
+            SourceRecord tombstone = row.plan().tombstonesAfterDeletes() ? row.plan().tombstoneFollowing(record) : null;
+            if (tombstone != null && lastOffset != null) {
+                // A soft-deleted row's delete event in record.format=envelope: its tombstone follows
+                // and takes the row's offset; the event keeps the one before (see lastOffset).
+                record = withOffset(record, lastOffset);
             }
+            batch.add(record, row.bytes());
+            if (tombstone != null) {
+                batch.add(tombstone, 64);
+            }
+            lastOffset = (tombstone != null ? tombstone : record).sourceOffset();
             delivered++;
             lastRow = row;
             if (!more) {
@@ -419,5 +435,11 @@ public final class TableReader implements AutoCloseable {
     @Override
     public void close() {
         closeCursor(false);
+    }
+
+    private static SourceRecord withOffset(SourceRecord record, Map<String, ?> offset) {
+        return new SourceRecord(record.sourcePartition(), offset, record.topic(), record.kafkaPartition(),
+                record.keySchema(), record.key(), record.valueSchema(), record.value(), record.timestamp(),
+                record.headers());
     }
 }

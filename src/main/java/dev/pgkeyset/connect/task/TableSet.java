@@ -72,8 +72,9 @@ public final class TableSet implements AutoCloseable {
                 plans.isEmpty() ? Map.of() : offsets.offsets(plans.stream().map(TablePlan::partition).toList());
         List<TableReader> readers = new ArrayList<>(plans.size());
         for (TablePlan plan : plans) {
-            readers.add(new TableReader(plan, connections, ReaderSettings.of(config),
-                    committedOffset(plan, committed == null ? new HashMap<>() : committed), metrics));
+            Map<Map<String, Object>, Map<String, Object>> known = committed == null ? new HashMap<>() : committed;
+            readers.add(new TableReader(plan, connections, ReaderSettings.of(config), committedOffset(plan, known),
+                    known.get(plan.partition()), metrics));
         }
         return new TableSet(readers, config.batchMaxRows(), config.batchMaxBytes(), afterSnapshots(config));
     }
