@@ -1,0 +1,133 @@
+package dev.pgkeyset.quickstart;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+/**
+ * The quickstart's own PostgreSQL (Zonky's binaries, a child process): data in
+ * {@code <data-dir>/postgres}, kept between runs so a re-run resumes on the same database and
+ * offsets, with {@code wal_level=logical}. It listens on localhost at a port chosen on the first
+ * run and remembered in {@code <data-dir>/postgres.port}, so the psql command it prints stays valid.
+ */
+final class EmbeddedPostgresServer implements AutoCloseable {
+
+    static final String SUPERUSER = "postgres";
+    static final String DATABASE = "postgres";
+
+    private final EmbeddedPostgres postgres;
+    private final Path dataDirectory;
+    private final boolean created;
+
+    private EmbeddedPostgresServer(EmbeddedPostgres postgres, Path dataDirectory, boolean created) {
+        this.postgres = postgres;
+        this.dataDirectory = dataDirectory;
+        this.created = created;
+    }
+
+    static Path dataDirectory(Path quickstartDataDir) {
+        return quickstartDataDir.resolve("postgres");
+    }
+
+    static EmbeddedPostgresServer start(Path quickstartDataDir) throws Quickstart.Failure, IOException {
+        Path data = dataDirectory(quickstartDataDir).toAbsolutePath();
+        boolean created = !Files.exists(data.resolve("PG_VERSION"));
+        int port = port(quickstartDataDir);
+        try {
+            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setDataDirectory(data)
+                    // Zonky's default deletes the data directory on close: the quickstart keeps it.
+                    .setCleanDataDirectory(false)
+                    .setPort(port)
+                    .setServerConfig("wal_level", "logical")
+                    .setServerConfig("max_replication_slots", "10")
+                    .setServerConfig("max_wal_senders", "10")
+                    .setPGStartupWait(java.time.Duration.ofSeconds(60))
+                    .start();
+            return new EmbeddedPostgresServer(postgres, data, created);
+        } catch (IllegalStateException e) {
+            // Zonky says "No Postgres binary found for <os> / <arch>" or "could not lock <dir>/epg-lock".
+            throw new Quickstart.Failure("cannot start the embedded PostgreSQL in " + data + ": " + e.getMessage()
+                    + hint(e), 1);
+        }
+    }
+
+    private static String hint(IllegalStateException e) {
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("No Postgres binary")) {
+            return " (this jar carries PostgreSQL for Linux x86-64 only; set PGHOST to a PostgreSQL of yours)";
+        }
+        if (message.contains("lock")) {
+            return " (is another quickstart running on this --data-dir?)";
+        }
+        return " (see quickstart.log in the data directory)";
+    }
+
+    /** The remembered port while it is free; otherwise (first run, or taken since) a free one, remembered. */
+    private static int port(Path quickstartDataDir) throws IOException {
+        Path file = quickstartDataDir.resolve("postgres.port");
+        if (Files.exists(file)) {
+            try {
+                int remembered = Integer.parseInt(Files.readString(file, StandardCharsets.UTF_8).strip());
+                if (free(remembered)) {
+                    return remembered;
+                }
+            } catch (NumberFormatException corrupt) {
+                // fall through: choose a new port
+            }
+        }
+        int chosen;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            chosen = socket.getLocalPort();
+        }
+        Files.createDirectories(quickstartDataDir);
+        Files.writeString(file, chosen + "\n", StandardCharsets.UTF_8);
+        return chosen;
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            return true;
+        } catch (IOException taken) {
+            return false;
+        }
+    }
+
+    PostgresTarget target() {
+        return new PostgresTarget("localhost", postgres.getPort(), DATABASE, SUPERUSER, null);
+    }
+
+    /** True when this run made the data directory (initdb); false when it resumed an earlier run's. */
+    boolean created() {
+        return created;
+    }
+
+    Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    String version() throws SQLException {
+        try (Connection db = postgres.getPostgresDatabase().getConnection();
+             Statement st = db.createStatement();
+             ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        postgres.close();
+    }
+}
