@@ -1,0 +1,139 @@
+package dev.pgkeyset.quickstart;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The quickstart jar on its own embedded PostgreSQL, as on a machine without one: the first run
+ * creates the server and replicates the demo table; a second run resumes on the same database and
+ * offsets, copying only the rows added in between (no second snapshot). It never connects to the
+ * PG* server of the other tests: the variables are removed, PGPORT names a closed port.
+ */
+class EmbeddedQuickstartIT {
+
+    private static final String TOPIC = "quickstart.public.quickstart_demo";
+    private static final Pattern PSQL = Pattern.compile("  connect while it runs: psql -h localhost -p (\\d+) -U postgres postgres");
+
+    private Path dataDir;
+
+    @BeforeEach
+    void freshDataDir() throws Exception {
+        dataDir = Files.createTempDirectory(Path.of("target"), "embedded-quickstart-").toAbsolutePath();
+    }
+
+    @AfterEach
+    void removeDataDir() throws Exception {
+        QuickstartJar.deleteTree(dataDir);
+    }
+
+    /** No PG* server: the embedded one must be what the quickstart uses. */
+    private static Map<String, String> withoutAServer() {
+        Map<String, String> env = new HashMap<>();
+        for (String variable : List.of("PGHOST", "PGUSER", "PGDATABASE", "PGPASSWORD")) {
+            env.put(variable, null);
+        }
+        env.put("PGPORT", "1");
+        return env;
+    }
+
+    @Test
+    void replicatesTheDemoTableOnAnEmbeddedServerAndResumesWithoutASecondSnapshot() throws Exception {
+        QuickstartJar jar = QuickstartJar.locate();
+        QuickstartJar.Run first = jar.run(withoutAServer(), "--embedded-postgres", "--demo-rows", "3000",
+                "--until-caught-up", "--data-dir", dataDir.toString());
+        assertEquals(0, first.exitCode(), first.stdout() + first.stderr());
+        assertTrue(first.stdout().get(0).matches("PostgreSQL 17\\.\\d+, embedded \\(--embedded-postgres\\); data in "
+                + Pattern.quote(dataDir.resolve("postgres").toString()) + ", created now"), first.stdout().get(0));
+        Matcher psql = PSQL.matcher(first.stdout().get(1));
+        assertTrue(psql.matches(), first.stdout().get(1));
+        int port = Integer.parseInt(psql.group(1));
+        assertTrue(first.lastLine().startsWith("replicated 3000 rows from 1 tables"), first.lastLine());
+        assertEquals("17", Files.readString(dataDir.resolve("postgres").resolve("PG_VERSION"),
+                StandardCharsets.US_ASCII).strip());
+
+        // Between the runs, on the same server the quickstart left: five new rows for the change phase.
+        List<Long> expectedIds = new ArrayList<>();
+        try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(dataDir);
+             Connection db = DriverManager.getConnection(server.target().jdbcUrl(), "postgres", "");
+             Statement st = db.createStatement()) {
+            assertEquals(port, server.target().port(), "the port of the first run is remembered");
+            assertEquals("logical", single(st, "SHOW wal_level"));
+            assertEquals("3000", single(st, "SELECT count(*) FROM public.quickstart_demo"));
+            st.execute("INSERT INTO public.quickstart_demo (id, customer, amount, updated_at)"
+                    + " SELECT g, 'late-' || g, 1.00, now() FROM generate_series(900001, 900005) g");
+            try (ResultSet rs = st.executeQuery("SELECT id FROM public.quickstart_demo ORDER BY id")) {
+                while (rs.next()) {
+                    expectedIds.add(rs.getLong(1));
+                }
+            }
+        }
+
+        QuickstartJar.Run second = jar.run(withoutAServer(), "--embedded-postgres", "--until-caught-up",
+                "--data-dir", dataDir.toString());
+        assertEquals(0, second.exitCode(), second.stdout() + second.stderr());
+        assertTrue(second.stdout().get(0).endsWith(", kept from an earlier run"), second.stdout().get(0));
+        assertEquals("  connect while it runs: psql -h localhost -p " + port + " -U postgres postgres",
+                second.stdout().get(1));
+
+        // A second snapshot would have written some of the 3,000 rows again into the same topic.
+        List<Long> delivered = keysInTopic();
+        assertEquals(expectedIds.size(), delivered.size(), "one record per row, none twice");
+        assertEquals(expectedIds, delivered.stream().sorted().toList());
+    }
+
+    private static String single(Statement st, String sql) throws Exception {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** The id of every record in the demo topic, read from the quickstart's Kafka log after it exited. */
+    private List<Long> keysInTopic() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<Long> ids = new ArrayList<>();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dataDir);
+             KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+                     ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, EmbeddedKafka.BOOTSTRAP),
+                     new StringDeserializer(), new StringDeserializer())) {
+            TopicPartition partition = new TopicPartition(TOPIC, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(30)).get(partition);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
+                    ids.add(json.readTree(record.key()).get("payload").get("id").asLong());
+                }
+            }
+            assertEquals(end, consumer.position(partition), "read the whole topic");
+        }
+        return ids;
+    }
+}
