@@ -32,7 +32,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * The quickstart jar on its own embedded PostgreSQL, as on a machine without one: the first run
  * creates the server and replicates the demo table; a second run resumes on the same database and
- * offsets, copying only the rows added in between (no second snapshot). It never connects to the
+ * offsets, copying only the rows added in between (no second snapshot), until a signal stops it. It never connects to the
  * PG* server of the other tests: the variables are removed, PGPORT names a closed port.
  */
 class EmbeddedQuickstartIT {
@@ -65,15 +65,18 @@ class EmbeddedQuickstartIT {
     @Test
     void replicatesTheDemoTableOnAnEmbeddedServerAndResumesWithoutASecondSnapshot() throws Exception {
         QuickstartJar jar = QuickstartJar.locate();
+        long start = System.nanoTime();
         QuickstartJar.Run first = jar.run(withoutAServer(), "--embedded-postgres", "--demo-rows", "3000",
                 "--until-caught-up", "--data-dir", dataDir.toString());
         assertEquals(0, first.exitCode(), first.stdout() + first.stderr());
+        System.out.printf("first run: %.1f s%n", (System.nanoTime() - start) / 1e9);
         assertTrue(first.stdout().get(0).matches("PostgreSQL 17\\.\\d+, embedded \\(--embedded-postgres\\); data in "
                 + Pattern.quote(dataDir.resolve("postgres").toString()) + ", created now"), first.stdout().get(0));
         Matcher psql = PSQL.matcher(first.stdout().get(1));
         assertTrue(psql.matches(), first.stdout().get(1));
         int port = Integer.parseInt(psql.group(1));
         assertTrue(first.lastLine().startsWith("replicated 3000 rows from 1 tables"), first.lastLine());
+        assertFirstScreen(first, jar);
         assertEquals("17", Files.readString(dataDir.resolve("postgres").resolve("PG_VERSION"),
                 StandardCharsets.US_ASCII).strip());
 
@@ -94,17 +97,51 @@ class EmbeddedQuickstartIT {
             }
         }
 
-        QuickstartJar.Run second = jar.run(withoutAServer(), "--embedded-postgres", "--until-caught-up",
-                "--data-dir", dataDir.toString());
-        assertEquals(0, second.exitCode(), second.stdout() + second.stderr());
-        assertTrue(second.stdout().get(0).endsWith(", kept from an earlier run"), second.stdout().get(0));
-        assertEquals("  connect while it runs: psql -h localhost -p " + port + " -U postgres postgres",
-                second.stdout().get(1));
+        System.out.printf("rows added: %.1f s%n", (System.nanoTime() - start) / 1e9);
+        List<String> second = secondRunStoppedByASignal(jar, expectedIds.size());
+        System.out.printf("second run: %.1f s%n", (System.nanoTime() - start) / 1e9);
+        assertTrue(second.get(0).endsWith(", kept from an earlier run"), second.get(0));
+        assertEquals("  connect while it runs: psql -h localhost -p " + port + " -U postgres postgres", second.get(1));
 
         // A second snapshot would have written some of the 3,000 rows again into the same topic.
-        List<Long> delivered = keysInTopic();
+        List<Long> delivered = keysInTopic(jar);
         assertEquals(expectedIds.size(), delivered.size(), "one record per row, none twice");
         assertEquals(expectedIds, delivered.stream().sorted().toList());
+        System.out.printf("topic read: %.1f s%n", (System.nanoTime() - start) / 1e9);
+    }
+
+    private void assertFirstScreen(QuickstartJar.Run run, QuickstartJar jar) {
+        assertTrue(run.stdout().contains("Kafka on localhost:9092; Connect REST API on http://localhost:8083 (curl -s "
+                + "http://localhost:8083/connectors/pg-keyset-quickstart/status)"), run.stdout().toString());
+        assertTrue(run.stdout().contains("topics: " + TOPIC), run.stdout().toString());
+        assertTrue(run.stdout().stream().anyMatch(line -> line.matches("read one while it runs: java -cp \\S+"
+                + "-quickstart\\.jar dev\\.pgkeyset\\.quickstart\\.ReadTopic " + Pattern.quote(TOPIC))),
+                run.stdout().toString());
+    }
+
+    /**
+     * The second run, as a user runs it (no --until-caught-up), followed until it shows every row and
+     * then sent SIGTERM (Ctrl-C runs the same shutdown hooks): it says what it did and how to resume.
+     */
+    private List<String> secondRunStoppedByASignal(QuickstartJar jar, int rows) throws Exception {
+        Path out = Files.createTempFile(dataDir.getParent(), "second-run", ".out");
+        Process second = jar.start(withoutAServer(), out, "--embedded-postgres", "--data-dir", dataDir.toString());
+        String caughtUp = String.format("%s %,d/%,d", TOPIC, rows, rows);
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (!Files.readString(out).contains(caughtUp) && second.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        second.destroy();
+        second.waitFor();
+        List<String> lines = Files.readAllLines(out);
+        Files.delete(out);
+        assertTrue(lines.stream().anyMatch(line -> line.startsWith(caughtUp)), lines.toString());
+        assertTrue(lines.stream().anyMatch(line -> line.matches("stopped after \\d+ s: " + Pattern.quote(
+                String.format("%s holds %,d records (table: %,d rows at the start)", TOPIC, rows, rows)))),
+                lines.toString());
+        assertTrue(lines.contains("data kept in " + dataDir + " (Kafka's log, the connector's offsets, the embedded "
+                + "PostgreSQL): the same command resumes where this run stopped"), lines.toString());
+        return lines;
     }
 
     private static String single(Statement st, String sql) throws Exception {
@@ -115,7 +152,7 @@ class EmbeddedQuickstartIT {
     }
 
     /** The id of every record in the demo topic, read from the quickstart's Kafka log after it exited. */
-    private List<Long> keysInTopic() throws Exception {
+    private List<Long> keysInTopic(QuickstartJar jar) throws Exception {
         ObjectMapper json = new ObjectMapper();
         List<Long> ids = new ArrayList<>();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dataDir);
@@ -133,6 +170,16 @@ class EmbeddedQuickstartIT {
                 }
             }
             assertEquals(end, consumer.position(partition), "read the whole topic");
+
+            // The reader the first screen names prints one record with its key, value and headers.
+            QuickstartJar.Run read = jar.runClass(ReadTopic.class.getName(), TOPIC, "1");
+            assertEquals(0, read.exitCode(), read.stdout() + read.stderr());
+            assertEquals("offset 0", read.stdout().get(0), read.stdout().toString());
+            assertTrue(read.stdout().get(1).startsWith("  key:     {") && read.stdout().get(1).contains("\"id\":"),
+                    read.stdout().toString());
+            assertTrue(read.stdout().get(2).startsWith("  value:   {") && read.stdout().get(2).contains("\"customer\""),
+                    read.stdout().toString());
+            assertTrue(read.stdout().get(3).startsWith("  headers: "), read.stdout().toString());
         }
         return ids;
     }

@@ -135,7 +135,7 @@ public final class Quickstart {
             try (Connection db = connect(connector)) {
                 announce(choice, embedded, target, connector, serverVersion(db));
             }
-            return replicate(options, connector);
+            return replicate(options, connector, embedded != null);
         }
     }
 
@@ -153,7 +153,8 @@ public final class Quickstart {
         }
     }
 
-    private static int replicate(Options options, Map<String, String> connector) throws Exception {
+    private static int replicate(Options options, Map<String, String> connector, boolean embeddedPostgres)
+            throws Exception {
         try (Connection db = connect(connector)) {
             if (options.demoRows() != null) {
                 DemoTable.refill(db, options.demoRows());
@@ -178,13 +179,22 @@ public final class Quickstart {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir());
              EmbeddedWorker worker = EmbeddedWorker.start(EmbeddedKafka.BOOTSTRAP, options.dataDir())) {
             worker.putConnector(connector.get("name"), connector);
+            explainWhereThingsAre(connector.get("name"), expected.keySet());
             Progress progress = new Progress(EmbeddedKafka.BOOTSTRAP, connector.get("topic.prefix"), expected);
-            // Ctrl-C: end the live progress line; the embedded worker and broker stop through their
-            // own hooks. A run that finished by itself has printed its last line already.
+            // Ctrl-C: a summary from the last progress seen (Kafka is stopping, so it is not asked
+            // again); the embedded worker, broker and PostgreSQL stop through their own hooks. A run
+            // that finished by itself has printed its last line already.
             java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+            Path dataDir = options.dataDir().toAbsolutePath();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (!finished.get()) {
                     System.out.println();
+                    System.out.printf("stopped after %.0f s: %s%n", (System.nanoTime() - start) / 1e9,
+                            progress.lastCounts());
+                    System.out.println("data kept in " + dataDir + " (Kafka's log, the connector's offsets"
+                            + (embeddedPostgres ? ", the embedded PostgreSQL" : "")
+                            + "): the same command resumes where this run stopped");
+                    System.out.flush();
                 }
             }));
             while (true) {
@@ -198,6 +208,24 @@ public final class Quickstart {
                     return 0;
                 }
             }
+        }
+    }
+
+    /** The first screen's map: where Kafka and the REST API listen, the topics, how to read one. */
+    private static void explainWhereThingsAre(String connectorName, java.util.Set<String> topics) {
+        System.out.println("Kafka on " + EmbeddedKafka.BOOTSTRAP + "; Connect REST API on " + EmbeddedWorker.REST
+                + " (curl -s " + EmbeddedWorker.REST + "/connectors/" + connectorName + "/status)");
+        System.out.println("topics: " + String.join(", ", topics));
+        System.out.println("read one while it runs: java -cp " + ownJar() + " " + ReadTopic.class.getName() + " "
+                + topics.iterator().next());
+    }
+
+    /** The quickstart jar's path as this JVM loaded it (a class directory when run from the IDE). */
+    static String ownJar() {
+        try {
+            return Path.of(Quickstart.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "kafka-connect-pg-keyset-<version>-quickstart.jar";
         }
     }
 

@@ -42,9 +42,31 @@ final class QuickstartJar {
      * removes the variable.
      */
     Run run(Map<String, String> env, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-jar", jar.toString()));
+        List<String> command = new ArrayList<>(List.of("-jar", jar.toString()));
         command.addAll(List.of(args));
+        return await(env, command);
+    }
+
+    /** Runs another main class of the jar, as the quickstart's first screen tells a user to. */
+    Run runClass(String mainClass, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("-cp", jar.toString(), mainClass));
+        command.addAll(List.of(args));
+        return await(Map.of(), command);
+    }
+
+    /** Starts the jar without waiting; its standard output goes to {@code stdout}, its errors are dropped. */
+    Process start(Map<String, String> env, Path stdout, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("-jar", jar.toString()));
+        command.addAll(List.of(args));
+        return builder(env, command).redirectOutput(stdout.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    private static ProcessBuilder builder(Map<String, String> env, List<String> javaArgs) {
+        // As the failsafe JVM: the quickstart's runs are short, so C1 alone and a simple collector start faster.
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        command.addAll(javaArgs);
         ProcessBuilder builder = new ProcessBuilder(command);
         env.forEach((name, value) -> {
             if (value == null) {
@@ -53,6 +75,11 @@ final class QuickstartJar {
                 builder.environment().put(name, value);
             }
         });
+        return builder;
+    }
+
+    private Run await(Map<String, String> env, List<String> javaArgs) throws Exception {
+        ProcessBuilder builder = builder(env, javaArgs);
         Path out = Files.createTempFile("quickstart", ".out");
         Path err = Files.createTempFile("quickstart", ".err");
         try {
