@@ -50,6 +50,9 @@ final class EmbeddedPostgresServer implements AutoCloseable {
                     .setCleanDataDirectory(false)
                     .setPort(port)
                     .setServerConfig("wal_level", "logical")
+                    // Zonky's default is off; logical decoding reads only WAL already flushed, so a
+                    // change committed asynchronously could stay unseen for a while.
+                    .setServerConfig("synchronous_commit", "on")
                     .setServerConfig("max_replication_slots", "10")
                     .setServerConfig("max_wal_senders", "10")
                     .setPGStartupWait(java.time.Duration.ofSeconds(60))
