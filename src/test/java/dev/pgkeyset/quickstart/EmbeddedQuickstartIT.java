@@ -139,8 +139,10 @@ class EmbeddedQuickstartIT {
         assertTrue(lines.stream().anyMatch(line -> line.matches("stopped after \\d+ s: " + Pattern.quote(
                 String.format("%s holds %,d records (table: %,d rows at the start)", TOPIC, rows, rows)))),
                 lines.toString());
-        assertTrue(lines.contains("data kept in " + dataDir + " (Kafka's log, the connector's offsets, the embedded "
-                + "PostgreSQL): the same command resumes where this run stopped"), lines.toString());
+        // The summary comes last: no progress line drawn over or after it while the worker stops.
+        assertTrue(lines.get(lines.size() - 2).matches("stopped after \\d+ s: .*"), lines.toString());
+        assertEquals("data kept in " + dataDir + " (Kafka's log, the connector's offsets, the embedded "
+                + "PostgreSQL): the same command resumes where this run stopped", lines.get(lines.size() - 1));
         return lines;
     }
 

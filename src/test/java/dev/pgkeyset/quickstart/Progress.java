@@ -31,6 +31,7 @@ final class Progress implements AutoCloseable {
     private double lastSeconds;
     private long lastPlainLine;
     private int lastLineLength;
+    private boolean stopped;
     private volatile Map<String, Long> lastEnds = Map.of();
 
     Progress(String bootstrap, String topicPrefix, Map<String, Long> rowsByTopic) {
@@ -81,16 +82,28 @@ final class Progress implements AutoCloseable {
         lastDelivered = total;
         lastSeconds = seconds;
         line.append(String.format("| %,.0f rows/s | %.0f s", rate, seconds));
-        if (terminal) {
-            // Pad over the previous line when this one is shorter, so no stale characters remain.
-            String text = line.toString();
-            System.out.print("\r" + text + " ".repeat(Math.max(0, lastLineLength - text.length())));
-            lastLineLength = text.length();
-            System.out.flush();
-        } else if (System.nanoTime() - lastPlainLine > 5_000_000_000L || caughtUp()) {
-            lastPlainLine = System.nanoTime();
-            System.out.println(line);
+        boolean plainLineDue = !terminal && (System.nanoTime() - lastPlainLine > 5_000_000_000L || caughtUp());
+        synchronized (this) {
+            if (stopped) {
+                return;
+            }
+            if (terminal) {
+                // Pad over the previous line when this one is shorter, so no stale characters remain.
+                String text = line.toString();
+                System.out.print("\r" + text + " ".repeat(Math.max(0, lastLineLength - text.length())));
+                lastLineLength = text.length();
+                System.out.flush();
+            } else if (plainLineDue) {
+                lastPlainLine = System.nanoTime();
+                System.out.println(line);
+            }
         }
+    }
+
+    /** No progress line after this (the shutdown summary comes last); then {@link #lastCounts()}. */
+    synchronized String stopShowing() {
+        stopped = true;
+        return lastCounts();
     }
 
     boolean caughtUp() {

@@ -188,9 +188,9 @@ public final class Quickstart {
             Path dataDir = options.dataDir().toAbsolutePath();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (!finished.get()) {
+                    String counts = progress.stopShowing();
                     System.out.println();
-                    System.out.printf("stopped after %.0f s: %s%n", (System.nanoTime() - start) / 1e9,
-                            progress.lastCounts());
+                    System.out.printf("stopped after %.0f s: %s%n", (System.nanoTime() - start) / 1e9, counts);
                     System.out.println("data kept in " + dataDir + " (Kafka's log, the connector's offsets"
                             + (embeddedPostgres ? ", the embedded PostgreSQL" : "")
                             + "): the same command resumes where this run stopped");
