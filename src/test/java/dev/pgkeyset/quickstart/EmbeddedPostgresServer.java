@@ -42,6 +42,8 @@ final class EmbeddedPostgresServer implements AutoCloseable {
     static EmbeddedPostgresServer start(Path quickstartDataDir) throws Quickstart.Failure, IOException {
         Path data = dataDirectory(quickstartDataDir).toAbsolutePath();
         boolean created = !Files.exists(data.resolve("PG_VERSION"));
+        // First: a server left running holds the remembered port, which would look taken.
+        stopLeftOver(data);
         int port = port(quickstartDataDir);
         try {
             EmbeddedPostgres postgres = EmbeddedPostgres.builder()
@@ -63,6 +65,42 @@ final class EmbeddedPostgresServer implements AutoCloseable {
             throw new Quickstart.Failure("cannot start the embedded PostgreSQL in " + data + ": " + e.getMessage()
                     + hint(e), 1);
         }
+    }
+
+    /**
+     * A postmaster still running on this data directory: the JVM of an earlier run was killed (its
+     * shutdown hook never ran) and PostgreSQL, a daemon of its own, stayed up. It is stopped, so this
+     * run can start the server as its child; a postmaster.pid without a live postgres is stale, and
+     * PostgreSQL itself ignores it.
+     */
+    private static void stopLeftOver(Path data) throws IOException, Quickstart.Failure {
+        Path pidFile = data.resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readAllLines(pidFile, StandardCharsets.US_ASCII).get(0).strip());
+        } catch (RuntimeException unreadable) {
+            return;
+        }
+        java.util.Optional<ProcessHandle> postmaster = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().command().map(c -> c.endsWith("/postgres")).orElse(false));
+        if (postmaster.isEmpty()) {
+            return;
+        }
+        // SIGTERM, PostgreSQL's smart shutdown: it waits for open sessions, and the killed run's are gone.
+        postmaster.get().destroy();
+        try {
+            postmaster.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            throw new Quickstart.Failure("the embedded PostgreSQL that an earlier run left running (pid " + pid
+                    + ") did not stop within 30 s (a psql session still open?): stop it, then start again", 1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Quickstart.Failure("interrupted while stopping the embedded PostgreSQL (pid " + pid + ")", 1);
+        }
+        System.out.println("stopped the embedded PostgreSQL (pid " + pid + ") that an earlier run left running");
     }
 
     private static String hint(IllegalStateException e) {
