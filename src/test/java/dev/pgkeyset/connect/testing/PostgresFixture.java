@@ -12,10 +12,15 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.PostgreSQLContainer;
 
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
 /**
  * The PostgreSQL server the tests use: the one named by the libpq variables {@code PGHOST},
- * {@code PGPORT}, {@code PGUSER}, {@code PGPASSWORD} when {@code PGHOST} is set; otherwise a
- * Testcontainers {@code postgres:16} when Docker runs; otherwise the tests stop at once, saying so.
+ * {@code PGPORT}, {@code PGUSER}, {@code PGPASSWORD} when {@code PGHOST} is set (CI's service);
+ * otherwise an embedded PostgreSQL 17 (Zonky's binaries, a child process of the test JVM on a free
+ * port, its data in a temporary directory removed when the JVM exits); otherwise, where no binaries
+ * exist for this platform, a Testcontainers {@code postgres:16} when Docker runs; otherwise the tests
+ * stop at once, saying so.
  * Every test class works in a database of its own, created here and dropped when it closes.
  */
 public final class PostgresFixture {
@@ -50,6 +55,10 @@ public final class PostgresFixture {
             String user = env.getOrDefault("PGUSER", System.getProperty("user.name"));
             return new Server(host, port, user, env.get("PGPASSWORD"));
         }
+        Server embedded = startEmbedded();
+        if (embedded != null) {
+            return embedded;
+        }
         if (dockerAvailable()) {
             @SuppressWarnings("resource") // lives as long as the test JVM; Testcontainers' reaper removes it
             PostgreSQLContainer<?> container = new PostgreSQLContainer<>("postgres:16");
@@ -61,6 +70,31 @@ public final class PostgresFixture {
                 + "to a PostgreSQL 12+ server whose user may create databases, e.g. "
                 + "'PGHOST=127.0.0.1 PGUSER=postgres mvn verify', or run a Docker engine so Testcontainers can "
                 + "start postgres:16.");
+    }
+
+    /** The embedded server, or null where Zonky has no PostgreSQL binaries for this OS and architecture. */
+    private static Server startEmbedded() {
+        try {
+            @SuppressWarnings("resource") // lives as long as the test JVM; Zonky's shutdown hook stops it and removes its data
+            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setServerConfig("wal_level", "logical")
+                    // Zonky's default is off; logical decoding reads only WAL already flushed, so a
+                    // change committed asynchronously could stay unseen for a while.
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("max_replication_slots", "20")
+                    .setServerConfig("max_wal_senders", "20")
+                    .setPGStartupWait(java.time.Duration.ofSeconds(60))
+                    .start();
+            return new Server("127.0.0.1", postgres.getPort(), "postgres", null);
+        } catch (IllegalStateException e) {
+            // Zonky's word for a platform it ships no binaries for; anything else is a real failure.
+            if (String.valueOf(e.getMessage()).startsWith("No Postgres binary found")) {
+                return null;
+            }
+            throw e;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("the embedded PostgreSQL did not start: " + e.getMessage(), e);
+        }
     }
 
     private static boolean dockerAvailable() {
