@@ -57,13 +57,21 @@ public record PublicationFacts(String name, boolean ownedByRole, boolean allTabl
         }
         boolean columnLists = serverVersion >= COLUMN_LISTS_VERSION;
         Map<TableId, Published> tables = new HashMap<>();
+        // Generated columns count as published: pgoutput sends none before PostgreSQL 18 whatever the
+        // column list (the connector fetches them by key), and PostgreSQL 17 leaves them out of
+        // attnames for a table published whole, where 15 lists them.
         try (PreparedStatement st = connection.prepareStatement("SELECT schemaname, tablename"
-                + (columnLists ? ", attnames, rowfilter" : "") + " FROM pg_publication_tables WHERE pubname = ?")) {
+                + (columnLists ? ", attnames, rowfilter, ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a"
+                        + " WHERE a.attrelid = pg_catalog.format('%I.%I', schemaname, tablename)::regclass"
+                        + " AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '')" : "")
+                + " FROM pg_publication_tables WHERE pubname = ?")) {
             st.setString(1, name);
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     tables.put(new TableId(rs.getString(1), rs.getString(2)), columnLists
-                            ? new Published(strings(rs.getArray(3)), rs.getString(4)) : new Published(null, null));
+                            ? new Published(withGenerated(strings(rs.getArray(3)), strings(rs.getArray(5))),
+                                    rs.getString(4))
+                            : new Published(null, null));
                 }
             }
         }
@@ -93,6 +101,15 @@ public record PublicationFacts(String name, boolean ownedByRole, boolean allTabl
             }
         }
         return notOwned;
+    }
+
+    private static List<String> withGenerated(List<String> published, List<String> generated) {
+        if (published == null || generated == null || generated.isEmpty()) {
+            return published;
+        }
+        List<String> all = new java.util.ArrayList<>(published);
+        generated.stream().filter(g -> !all.contains(g)).forEach(all::add);
+        return all;
     }
 
     private static List<String> strings(Array array) throws SQLException {
