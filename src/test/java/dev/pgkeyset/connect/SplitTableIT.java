@@ -50,7 +50,9 @@ class SplitTableIT {
                         + " updated_at timestamptz NOT NULL DEFAULT now())",
                 "CREATE INDEX ON big (updated_at, id)",
                 // Rows of the top third are large: under a byte quota, that range is the slow one.
-                "INSERT INTO big SELECT g, CASE WHEN g > 200000 THEN repeat('x', 400) ELSE 'p' || g END,"
+                // 1,000 bytes: with JsonConverter's schema in every record, 400-byte rows made records
+                // only ~2x the small ones', and the ranges finished within a second of each other.
+                "INSERT INTO big SELECT g, CASE WHEN g > 200000 THEN repeat('x', 1000) ELSE 'p' || g END,"
                         + " now() - interval '1 hour' FROM generate_series(1, " + ROWS + ") g",
                 "ANALYZE big",
                 "CREATE TABLE small (id int PRIMARY KEY)", "INSERT INTO small SELECT generate_series(1, 10)",
@@ -151,13 +153,15 @@ class SplitTableIT {
         connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("rebalance", 3, "three tasks");
         try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(),
                 List.of("rebalance.public.big"), Map.of())) {
-            // Wait until the small-row ranges are done while the large-row one is still copying.
-            ConnectFixture.waitFor("two ranges finished, one not", TIMEOUT, () -> {
+            // Wait until the small-row ranges are done while the large-row one is still copying. The
+            // split is drawn from a sample, so the large range may still finish first or together:
+            // then every range is finished before the reconfiguration, and none may be read again.
+            ConnectFixture.waitFor("two ranges finished", TIMEOUT, () -> {
                 reader.readFor(Duration.ofMillis(200), row -> seen.merge(row.key().get("id").asLong(), 1,
                         Integer::sum));
                 Map<String, Map<String, ?>> ranges = rangeOffsets("rebalance");
                 long done = ranges.values().stream().filter(o -> "snapshot_complete".equals(o.get("phase"))).count();
-                return ranges.size() == 3 && done == 2;
+                return ranges.size() == 3 && done >= 2;
             });
             Map<String, Map<String, ?>> ranges = rangeOffsets("rebalance");
             before = (String) ranges.get("0").get("split");
@@ -191,7 +195,7 @@ class SplitTableIT {
         }
         System.out.printf("rebalance: ranges %s finished before, split %s, %d duplicates in all%n", finishedBefore,
                 before, seen.values().stream().filter(n -> n > 1).count());
-        assertEquals(2, finishedBefore.size());
+        assertTrue(finishedBefore.size() >= 2, "ranges finished before: " + finishedBefore);
         assertEquals(0, duplicatesInFinished, "a range finished before the reconfiguration is not read again");
         connect.deleteConnector("rebalance");
     }
