@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +41,7 @@ final class IdentityGuard {
      */
     static ConnectException check(TablePlan plan, PgOutputMessage.Relation relation, Connection connection)
             throws SQLException {
-        List<String> key = keyNames(plan);
+        List<String> key = plan.keyColumnNames();
         if (partitioned(relation.oid(), connection)) {
             Map<TableId, ReplicaIdentities.Table> facts = ReplicaIdentities.of(connection, List.of(plan.id()));
             ReplicaIdentities.Table table = facts.get(plan.id());
@@ -76,7 +75,7 @@ final class IdentityGuard {
     /** A change that should have carried the old key came without it: the same fault, seen later. */
     static ConnectException keyMissing(TablePlan plan, String change, long xid) {
         return changed(plan, "Table " + plan.id() + ": a " + change + " (transaction " + xid + ") came without the "
-                + "values of its key (" + String.join(", ", keyNames(plan)) + ") in the old row the WAL logs");
+                + "values of its key (" + String.join(", ", plan.keyColumnNames()) + ") in the old row the WAL logs");
     }
 
     private static ConnectException changed(TablePlan plan, String what) {
@@ -86,14 +85,6 @@ final class IdentityGuard {
                 + plan.id().quoted() + " REPLICA IDENTITY FULL (or give it back an identity that contains the key), "
                 + "then snapshot again: stop the connector, delete its offsets (DELETE /connectors/<name>/offsets), "
                 + "drop its slot, start it.");
-    }
-
-    private static List<String> keyNames(TablePlan plan) {
-        List<String> names = new ArrayList<>();
-        for (int index : plan.keyIndexes()) {
-            names.add(plan.columns().get(index).name());
-        }
-        return names;
     }
 
     /** False also for a table dropped since: its Relation message is then all there is. */
