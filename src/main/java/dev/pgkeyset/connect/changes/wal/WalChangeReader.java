@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.connect.errors.ConnectException;
-import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.TransactionContext;
 import org.slf4j.Logger;
@@ -218,8 +217,8 @@ public final class WalChangeReader {
         if (plan == null) {
             return;
         }
-        Values values = values(plan, plans.layout(insert.relationOid()), insert.newTuple(), null);
-        emit(plan, values.raw, WalChange.Kind.INSERT, values.missing, event(change, 0));
+        TupleValues.Values values = TupleValues.of(plan, plans.layout(insert.relationOid()), insert.newTuple(), null);
+        emit(plan, values.raw(), WalChange.Kind.INSERT, values.missing(), event(change, 0));
     }
 
     private void onUpdate(PgOutputMessage.Update update) {
@@ -234,41 +233,41 @@ public final class WalChangeReader {
         RelationPlans.Layout layout = plans.layout(update.relationOid());
         boolean keyChanged = false;
         Object[] oldKeyRaw = null;
-        Values values = values(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
+        TupleValues.Values values = TupleValues.of(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
         if (old != null) {
-            Object[] oldRaw = keyOnly(plan, layout, old);
-            values = withUnchangedKeyFrom(plan, values, oldRaw);
+            Object[] oldRaw = TupleValues.keyOnly(plan, layout, old);
+            values = TupleValues.withUnchangedKeyFrom(plan, values, oldRaw);
             List<Object> oldKey = plan.keyValues(oldRaw);
             if (oldKey == null) {
                 throw IdentityGuard.keyMissing(plan, "UPDATE", xid);
             }
-            if (!oldKey.equals(plan.keyValues(values.raw))) {
+            if (!oldKey.equals(plan.keyValues(values.raw()))) {
                 keyChanged = true;
                 oldKeyRaw = oldRaw;
                 // The key changed: a tombstone first, so a compacted topic does not keep the old key alive
                 // (in record.format=envelope: a delete event of the old key, then its tombstone).
                 WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
                 if (plan.envelopeFormat()) {
-                    Object[] before = update.oldKind() == 'O' ? wholeOldRow(plan, layout, old) : oldRaw;
+                    Object[] before = update.oldKind() == 'O' ? TupleValues.wholeOldRow(plan, layout, old) : oldRaw;
                     if (deleted != null) {
-                        deleted.otherKey = values.raw;
+                        deleted.otherKey = values.raw();
                     }
                     afterDelete(plan, deleted, before, oldRaw, event(change, 0));
                 }
             }
         }
-        if (!plan.hasKeyValues(values.raw)) {
+        if (!plan.hasKeyValues(values.raw())) {
             // Only an out-of-line key left unchanged without its old key logged comes here.
             throw new ConnectException("Table " + plan.id() + ": an UPDATE (transaction " + xid + ") came without its "
                     + "key's value (stored out of line and not in the WAL); set ALTER TABLE " + plan.id().quoted()
                     + " REPLICA IDENTITY FULL so the old row carries it");
         }
-        WalChange updated = emit(plan, values.raw, WalChange.Kind.UPDATE, values.missing, event(change, 1));
+        WalChange updated = emit(plan, values.raw(), WalChange.Kind.UPDATE, values.missing(), event(change, 1));
         if (updated != null && plan.envelopeFormat()) {
             updated.keyChanged = keyChanged;
             updated.otherKey = oldKeyRaw;
             // As Debezium: the old row only where the WAL has it whole (REPLICA IDENTITY FULL).
-            updated.before = update.oldKind() == 'O' && !keyChanged ? wholeOldRow(plan, layout, old) : null;
+            updated.before = update.oldKind() == 'O' && !keyChanged ? TupleValues.wholeOldRow(plan, layout, old) : null;
         }
     }
 
@@ -298,13 +297,13 @@ public final class WalChangeReader {
                     + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
         }
         RelationPlans.Layout layout = plans.layout(delete.relationOid());
-        Object[] oldRaw = keyOnly(plan, layout, delete.oldTuple());
+        Object[] oldRaw = TupleValues.keyOnly(plan, layout, delete.oldTuple());
         if (plan.keyValues(oldRaw) == null) {
             throw IdentityGuard.keyMissing(plan, "DELETE", xid);
         }
         WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
         if (plan.envelopeFormat()) {
-            Object[] before = delete.oldKind() == 'O' ? wholeOldRow(plan, layout, delete.oldTuple()) : oldRaw;
+            Object[] before = delete.oldKind() == 'O' ? TupleValues.wholeOldRow(plan, layout, delete.oldTuple()) : oldRaw;
             afterDelete(plan, deleted, before, oldRaw, event(change, 0));
         }
     }
@@ -328,128 +327,6 @@ public final class WalChangeReader {
                         + "the task; nothing after the truncate was delivered.");
             }
         }
-    }
-
-    private record Values(Object[] raw, int[] missing) {
-    }
-
-    /**
-     * A tuple's raw values in the plan's columns; an unchanged TOAST value is taken from
-     * {@code whole} (the whole old row, REPLICA IDENTITY FULL) or listed as missing; so are the
-     * generated columns, which pgoutput never sends (see {@link RelationPlans.Layout}).
-     */
-    private Values values(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData tuple,
-                          PgOutputMessage.TupleData whole) {
-        checkWidth(plan, layout, tuple);
-        Object[] raw = new Object[plan.columns().size()];
-        int[] missing = null;
-        int missingCount = 0;
-        for (int i = 0; i < tuple.size(); i++) {
-            int column = layout.toPlan()[i];
-            char kind = tuple.kinds()[i];
-            if (kind == PgOutputMessage.TupleData.TEXT) {
-                raw[column] = fromText(plan, column, tuple.texts()[i]);
-            } else if (kind == PgOutputMessage.TupleData.UNCHANGED_TOAST) {
-                if (whole != null && whole.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
-                    raw[column] = fromText(plan, column, whole.texts()[i]);
-                } else {
-                    if (missing == null) {
-                        missing = new int[raw.length];
-                    }
-                    missing[missingCount++] = column;
-                }
-            } else if (kind != PgOutputMessage.TupleData.NULL) {
-                throw new ConnectException("Table " + plan.id() + ": column " + plan.columns().get(column).name()
-                        + " came in pgoutput's binary form, which this connector never asks for");
-            }
-        }
-        for (int column : layout.generated()) {
-            if (missing == null) {
-                missing = new int[raw.length];
-            }
-            missing[missingCount++] = column;
-        }
-        if (missing != null) {
-            // Fetched in column order.
-            missing = java.util.Arrays.copyOf(missing, missingCount);
-            java.util.Arrays.sort(missing);
-        }
-        return new Values(raw, missing);
-    }
-
-    /**
-     * A key value stored out of line that the update left alone comes as unchanged TOAST in the
-     * new tuple; PostgreSQL then logs the old key in full, which is the same value: taken from
-     * there (it cannot be fetched by a key it is part of).
-     */
-    private static Values withUnchangedKeyFrom(TablePlan plan, Values values, Object[] oldRaw) {
-        if (values.missing == null) {
-            return values;
-        }
-        List<Integer> stillMissing = new java.util.ArrayList<>();
-        for (int column : values.missing) {
-            boolean key = java.util.Arrays.stream(plan.keyIndexes()).anyMatch(k -> k == column);
-            if (key && oldRaw[column] != null) {
-                values.raw[column] = oldRaw[column];
-            } else {
-                stillMissing.add(column);
-            }
-        }
-        return new Values(values.raw, stillMissing.isEmpty() ? null
-                : stillMissing.stream().mapToInt(Integer::intValue).toArray());
-    }
-
-    /**
-     * The old row as REPLICA IDENTITY FULL logs it: every column the WAL carries; a generated column
-     * (never sent) or a value the WAL left out stays null.
-     */
-    private Object[] wholeOldRow(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
-        checkWidth(plan, layout, old);
-        Object[] raw = new Object[plan.columns().size()];
-        for (int i = 0; i < old.size(); i++) {
-            if (old.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
-                int column = layout.toPlan()[i];
-                raw[column] = fromText(plan, column, old.texts()[i]);
-            }
-        }
-        return raw;
-    }
-
-    private Object[] keyOnly(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData old) {
-        checkWidth(plan, layout, old);
-        Object[] raw = new Object[plan.columns().size()];
-        int[] keyIndexes = plan.keyIndexes();
-        for (int i = 0; i < old.size(); i++) {
-            int column = layout.toPlan()[i];
-            for (int k : keyIndexes) {
-                if (k == column && old.kinds()[i] == PgOutputMessage.TupleData.TEXT) {
-                    raw[column] = fromText(plan, column, old.texts()[i]);
-                }
-            }
-        }
-        return raw;
-    }
-
-    private static void checkWidth(TablePlan plan, RelationPlans.Layout layout, PgOutputMessage.TupleData tuple) {
-        if (tuple.size() != layout.toPlan().length) {
-            throw new ConnectException("Table " + plan.id() + ": a change carries " + tuple.size()
-                    + " columns, its Relation message " + layout.toPlan().length);
-        }
-    }
-
-    private static Object fromText(TablePlan plan, int column, String text) {
-        try {
-            return plan.rawFromText(column, text);
-        } catch (DataException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new DataException("Table " + plan.id() + ", column " + plan.columns().get(column).name()
-                    + ": cannot read the WAL value '" + abbreviate(text) + "': " + e.getMessage(), e);
-        }
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= 100 ? text : text.substring(0, 100) + "…";
     }
 
     /**
