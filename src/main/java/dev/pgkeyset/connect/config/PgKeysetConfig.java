@@ -191,6 +191,11 @@ public class PgKeysetConfig extends AbstractConfig {
             + "it, a logical message is written with pg_logical_emit_message), so WAL written by other tables or "
             + "databases does not pile up behind the slot. 0 turns the heartbeat message off.";
     public static final long HEARTBEAT_INTERVAL_MS_DEFAULT = 10_000L;
+    public static final String SNAPSHOT_CHUNK_SIZE = "snapshot.chunk.size";
+    public static final String SNAPSHOT_CHUNK_SIZE_DOC = "capture.mode=wal: most rows one snapshot chunk reads (one "
+            + "short transaction, one watermark in the WAL); a chunk also stops at batch.max.bytes. The snapshot "
+            + "runs beside the stream, a chunk at a time, so no transaction lasts longer than one chunk's query.";
+    public static final int SNAPSHOT_CHUNK_SIZE_DEFAULT = 4096;
 
     public static final String RECORD_FORMAT = "record.format";
     public static final String RECORD_FORMAT_DOC = "What a record's value holds. 'row': the row's columns as a flat "
@@ -321,6 +326,8 @@ public class PgKeysetConfig extends AbstractConfig {
                 PUBLICATION_AUTOCREATE_DOC, GROUP_WAL, ++order, Width.SHORT, "Publication autocreate");
         def.define(HEARTBEAT_INTERVAL_MS, Type.LONG, HEARTBEAT_INTERVAL_MS_DEFAULT, Range.between(0L, 3_600_000L),
                 Importance.LOW, HEARTBEAT_INTERVAL_MS_DOC, GROUP_WAL, ++order, Width.SHORT, "Heartbeat interval");
+        def.define(SNAPSHOT_CHUNK_SIZE, Type.INT, SNAPSHOT_CHUNK_SIZE_DEFAULT, Range.between(1, 1_000_000),
+                Importance.LOW, SNAPSHOT_CHUNK_SIZE_DOC, GROUP_WAL, ++order, Width.SHORT, "Snapshot chunk size");
         def.define(TRUNCATE_HANDLING, Type.STRING, TRUNCATE_HANDLING_DEFAULT,
                 EnumValidator.of(TruncateHandling.names(), TruncateHandling::parse), Importance.LOW,
                 TRUNCATE_HANDLING_DOC, GROUP_WAL, ++order, Width.SHORT, "Truncate handling");
@@ -448,6 +455,10 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public PublicationAutocreate publicationAutocreate() {
         return PublicationAutocreate.parse(getString(PUBLICATION_AUTOCREATE));
+    }
+
+    public int snapshotChunkSize() {
+        return getInt(SNAPSHOT_CHUNK_SIZE);
     }
 
     public Duration heartbeatInterval() {

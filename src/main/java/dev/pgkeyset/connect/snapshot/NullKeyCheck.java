@@ -45,7 +45,7 @@ public final class NullKeyCheck {
     }
 
     /** Before a snapshot starts from the beginning and when it reaches its end. */
-    static void snapshot(Connection connection, TablePlan plan) throws SQLException {
+    public static void snapshot(Connection connection, TablePlan plan) throws SQLException {
         if (plan.looksForNullKeys()) {
             check(connection, plan, plan.nullKeysQuery());
         }

@@ -13,7 +13,7 @@ import dev.pgkeyset.connect.task.TableStats;
  * row estimate ({@code pg_class.reltuples}), rate and time left — the figures {@link TableStats}
  * also publishes as metrics.
  */
-final class SnapshotProgress {
+public final class SnapshotProgress {
 
     private static final Logger log = LoggerFactory.getLogger(SnapshotProgress.class);
     static final Duration INTERVAL = Duration.ofSeconds(10);
@@ -23,20 +23,20 @@ final class SnapshotProgress {
     private final TableStats stats;
     private long nextLogNanos;
 
-    SnapshotProgress(String table, TableStats stats, long nowNanos) {
+    public SnapshotProgress(String table, TableStats stats, long nowNanos) {
         this.table = table;
         this.stats = stats;
         this.nextLogNanos = nowNanos + INTERVAL.toNanos();
     }
 
-    void maybeLog(long nowNanos) {
+    public void maybeLog(long nowNanos) {
         if (nowNanos >= nextLogNanos) {
             nextLogNanos = nowNanos + INTERVAL.toNanos();
             log.info("Snapshot of {}: {}", table, describe());
         }
     }
 
-    void completed() {
+    public void completed() {
         log.info("Snapshot of {} complete: {} rows in {} s ({} rows/s)", table, stats.snapshotRows(),
                 String.format(Locale.ROOT, "%.1f", stats.secondsSinceStart()),
                 Math.round(stats.snapshotRowsPerSecond()));

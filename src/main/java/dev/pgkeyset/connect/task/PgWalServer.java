@@ -111,6 +111,24 @@ public final class PgWalServer implements WalServer {
     }
 
     @Override
+    public WalStream openWithMessages() throws SQLException {
+        return PgWalStream.open(config, 0, true);
+    }
+
+    @Override
+    public boolean streamsWatermarks() throws SQLException {
+        try (Connection connection = ConnectionFactory.openOnce(config, CONNECT_TIMEOUT_SECONDS);
+             java.sql.Statement st = connection.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT pg_catalog.current_setting('server_version_num')::int "
+                     + ">= 140000 AND NOT pg_catalog.pg_is_in_recovery()")) {
+            rs.next();
+            boolean streams = rs.getBoolean(1);
+            connection.rollback();
+            return streams;
+        }
+    }
+
+    @Override
     public boolean waitsWithoutLimit(SQLException fault) {
         return fault instanceof SlotInUseException;
     }

@@ -33,11 +33,17 @@ import dev.pgkeyset.connect.tables.CapturedTable;
 
 /**
  * A task in capture.mode=wal: publication and slot made ready first (the slot's position is then
- * fixed before any snapshot reads a row), then the tables' snapshots (the keyset readers, as under
- * snapshot.mode=initial_only), then the slot's stream. The stream is never read while a snapshot
- * runs: its records could be older than a snapshot row handed over after them. A table added
- * later comes with a reconfiguration, hence a new start: the publication is extended, the table
- * snapshotted, then streaming resumes from the slot.
+ * fixed before any snapshot reads a row), then the slot's stream, with the tables' snapshots read
+ * in chunks beside it ({@link ChunkedSnapshot}: each chunk's rows join the stream at the chunk's
+ * watermark, so no record is older than one before it for the same key, and the slot keeps
+ * moving while a table snapshots). A table added later comes with a reconfiguration, hence a new
+ * start: the publication is extended and the table snapshotted in chunks while the stream goes
+ * on from the slot; so is a table whose offsets were deleted.
+ *
+ * <p>Where the server cannot carry watermarks (PostgreSQL before 14 has no {@code messages} in
+ * pgoutput; a standby cannot write to the WAL) the snapshots run first, with the keyset readers
+ * of snapshot.mode=initial_only, and the stream only after them: its records could be older
+ * than a snapshot row handed over after them, so it is not read meanwhile.
  *
  * <p>Stream faults: transient ones are retried with the task's backoff ({@link RetryPolicy},
  * connection.attempts in a row); a slot held by another backend is waited for without limit;
@@ -62,7 +68,10 @@ public final class WalCapture implements AutoCloseable {
     private final boolean noTables;
     /** The captured tables, whose presence in the publication each sample checks. */
     private final List<TableInfo> captured;
+    /** The snapshots read before the stream, where the server cannot carry watermarks; else null. */
     private TableSet snapshot;
+    /** The snapshots read in chunks beside the stream; null when there are none or the server cannot. */
+    private ChunkedSnapshot chunks;
     private WalStream stream;
     private int failures;
     /** Opens refused in a row because another backend streamed the slot. */
@@ -73,7 +82,9 @@ public final class WalCapture implements AutoCloseable {
     private long sampledNanos;
 
     private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
-                       TableSet snapshot, TransactionContext transactions, List<TableInfo> captured) {
+                       TableSet snapshot, ChunkedSnapshot chunks, TransactionContext transactions,
+                       List<TableInfo> captured) {
+        this.chunks = chunks;
         this.noTables = captured.isEmpty();
         this.captured = captured;
         this.config = config;
@@ -101,8 +112,10 @@ public final class WalCapture implements AutoCloseable {
         }
         String slot = config.slotName();
         WalOffset committed = committedOffset(offsets, slot);
+        Map<Map<String, Object>, Map<String, Object>> tableOffsets = plans.isEmpty() ? Map.of()
+                : offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
         try {
-            Set<TableId> snapshotted = tablesWithOffsets(offsets, plans);
+            Set<TableId> snapshotted = tablesWithOffsets(tableOffsets, plans);
             server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
@@ -113,8 +126,19 @@ public final class WalCapture implements AutoCloseable {
         stats.register(metrics, slot);
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
                 stats);
-        TableSet snapshot = config.snapshotMode() == SnapshotMode.NEVER ? null
-                : TableSet.open(slices, tables, config, connections, offsets, metrics);
+        TableSet snapshot = null;
+        ChunkedSnapshot chunks = null;
+        if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {
+            if (streamsWatermarks(server, slot)) {
+                chunks = ChunkedSnapshot.open(inSliceOrder(slices, plans), tableOffsets, connections,
+                        ReaderSettings.of(config), config.snapshotChunkSize(), config.batchMaxBytes(), metrics);
+                reader.interleave(chunks);
+            } else {
+                log.info("Slot '{}': this server cannot carry snapshot watermarks (PostgreSQL before 14, or a standby);"
+                        + " the snapshots run first and the stream after them", slot);
+                snapshot = TableSet.open(slices, tables, config, connections, offsets, metrics);
+            }
+        }
         log.info("WAL capture of {} table(s) through slot '{}' and publication '{}'; {}", plans.size(), slot,
                 config.publicationName(), committed == null ? "no committed WAL offset"
                         : "resuming after commit LSN " + WalOffset.formatLsn(committed.commitLsn()) + " event "
@@ -122,21 +146,40 @@ public final class WalCapture implements AutoCloseable {
         if (plans.isEmpty()) {
             log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
         }
-        return new WalCapture(config, server, reader, stats, snapshot, transactions,
+        return new WalCapture(config, server, reader, stats, snapshot, chunks, transactions,
                 tables.stream().filter(t -> plans.containsKey(t.id())).toList());
     }
 
-    /** The captured tables with a committed offset: their snapshot began on the slot that exists now. */
-    private static Set<TableId> tablesWithOffsets(OffsetStorageReader offsets, Map<TableId, TablePlan> plans) {
-        Set<TableId> found = new TreeSet<>();
-        if (plans.isEmpty()) {
-            return found;
+    private static boolean streamsWatermarks(WalServer server, String slot) {
+        try {
+            return server.streamsWatermarks();
+        } catch (SQLException e) {
+            throw new ConnectException("Could not read the server version for slot '" + slot + "': "
+                    + SqlErrors.describe(e), e);
         }
+    }
+
+    /** The plans in the order the tables were assigned (largest first). */
+    private static List<TablePlan> inSliceOrder(List<TableSlice> slices, Map<TableId, TablePlan> plans) {
+        Map<TableId, TablePlan> left = new LinkedHashMap<>(plans);
+        List<TablePlan> ordered = new java.util.ArrayList<>();
+        for (TableSlice slice : slices) {
+            TablePlan plan = left.remove(slice.table());
+            if (plan != null) {
+                ordered.add(plan);
+            }
+        }
+        ordered.addAll(left.values());
+        return ordered;
+    }
+
+    /** The captured tables with a committed offset: their snapshot began on the slot that exists now. */
+    private static Set<TableId> tablesWithOffsets(Map<Map<String, Object>, Map<String, Object>> committed,
+                                                  Map<TableId, TablePlan> plans) {
+        Set<TableId> found = new TreeSet<>();
         // A worker's reader maps a partition without an offset to null rather than leaving it out.
-        Map<Map<String, Object>, Map<String, Object>> committed =
-                offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
         for (TablePlan plan : plans.values()) {
-            if (committed.get(plan.partition()) != null) {
+            if (committed != null && committed.get(plan.partition()) != null) {
                 found.add(plan.id());
             }
         }
@@ -203,6 +246,14 @@ public final class WalCapture implements AutoCloseable {
         if (stream == null && !openStream()) {
             return null;
         }
+        if (chunks != null) {
+            chunks.takeChunkIfDue();
+            if (chunks.finished()) {
+                reader.interleave(null);
+                chunks.close();
+                chunks = null;
+            }
+        }
         RecordBatch batch = new RecordBatch(config.batchMaxRows(), config.batchMaxBytes());
         try {
             reader.readInto(batch, stream, transactions);
@@ -227,7 +278,8 @@ public final class WalCapture implements AutoCloseable {
             return false;
         }
         try {
-            stream = server.open();
+            // Watermarks come as logical messages, which pgoutput sends only when asked to.
+            stream = chunks != null ? server.openWithMessages() : server.open();
             inUseWaits = 0;
             lastConfirmed = stream.confirmedLsn();
             confirmedMovedNanos = System.nanoTime();
@@ -342,6 +394,10 @@ public final class WalCapture implements AutoCloseable {
         if (noTables) {
             return cap;
         }
+        if (chunks != null && !chunks.waiting() && stream != null) {
+            // The next chunk is taken at the next poll (or after a short wait, when one was given up).
+            return Duration.ofMillis(1).compareTo(cap) < 0 ? Duration.ofMillis(1) : cap;
+        }
         if (stream == null) {
             long nanos = Math.max(1_000_000L, notBeforeNanos - System.nanoTime());
             return nanos >= cap.toNanos() ? cap : Duration.ofNanos(nanos);
@@ -357,6 +413,9 @@ public final class WalCapture implements AutoCloseable {
     public void close() {
         if (snapshot != null) {
             snapshot.close();
+        }
+        if (chunks != null) {
+            chunks.close();
         }
         if (stream != null) {
             stream.close();

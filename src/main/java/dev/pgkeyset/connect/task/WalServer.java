@@ -34,6 +34,22 @@ public interface WalServer {
      */
     WalStream open() throws SQLException;
 
+    /**
+     * Opens the slot's stream with pgoutput's logical messages on ({@code messages}), which carry
+     * the watermarks of a snapshot read in chunks beside the stream.
+     */
+    default WalStream openWithMessages() throws SQLException {
+        throw new UnsupportedOperationException("this server does not stream logical messages");
+    }
+
+    /**
+     * Whether a snapshot can be read in chunks beside the stream here: pgoutput sends logical
+     * messages (PostgreSQL 14+), and the server can write them (a primary, not a standby).
+     */
+    default boolean streamsWatermarks() throws SQLException {
+        return false;
+    }
+
     /** True for a fault that is waited out without an attempt limit (the slot held by another backend). */
     boolean waitsWithoutLimit(SQLException fault);
 

@@ -95,6 +95,14 @@ public final class PgWalStream implements WalStream {
      * @throws SQLException       otherwise; {@link dev.pgkeyset.connect.pg.SqlErrors#isTransient} says whether a retry can help
      */
     public static PgWalStream open(PgKeysetConfig config, long startLsn) throws SQLException {
+        return open(config, startLsn, false);
+    }
+
+    /**
+     * @param messages whether pgoutput also sends logical messages ({@code messages}, PostgreSQL
+     *                 14+): the watermarks of a snapshot read in chunks beside the stream
+     */
+    public static PgWalStream open(PgKeysetConfig config, long startLsn, boolean messages) throws SQLException {
         String slot = config.slotName();
         String publication = config.publicationName();
         ReplicationConnection replication = ConnectionFactory.openReplication(config);
@@ -130,11 +138,15 @@ public final class PgWalStream implements WalStream {
             // Binary would need a binary reader for every type a converter handles (numeric,
             // timestamps, arrays, ranges, composites with their element oids, jsonb's version
             // byte, ...) for under 1 % of that CPU.
-            PGReplicationStream stream = connection.unwrap(PGConnection.class).getReplicationAPI()
+            var logical = connection.unwrap(PGConnection.class).getReplicationAPI()
                     .replicationStream().logical()
                     .withSlotName(slot)
                     .withSlotOption("proto_version", "1")
-                    .withSlotOption("publication_names", publicationNamesOption(publication))
+                    .withSlotOption("publication_names", publicationNamesOption(publication));
+            if (messages) {
+                logical = logical.withSlotOption("messages", "true");
+            }
+            PGReplicationStream stream = logical
                     .withStartPosition(LogSequenceNumber.valueOf(startLsn))
                     .withStatusInterval((int) STATUS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS)
                     .start();

@@ -55,8 +55,11 @@ final class WalChange {
     /** record.format=envelope only: the transaction and WAL position for the source block. */
     TablePlan.WalSource source;
 
+    /** A row read by a snapshot chunk ({@link #snapshotRow}): its record is made already. */
+    private long prebuiltBytes = -1;
+
     enum Kind {
-        INSERT("c"), UPDATE("u"), DELETE("d"), TRUNCATE("t"),
+        READ("r"), INSERT("c"), UPDATE("u"), DELETE("d"), TRUNCATE("t"),
         /** record.format=envelope: the tombstone after a delete event (in row format the delete is the tombstone). */
         TOMBSTONE("d");
 
@@ -78,11 +81,22 @@ final class WalChange {
         this.missing = missing;
     }
 
+    /** A snapshot chunk's row, handed over in stream order at the chunk's watermark. */
+    static WalChange snapshotRow(SourceRecord record, long bytes) {
+        WalChange change = new WalChange(null, null, Kind.READ, null, null, 0, null);
+        change.record = record;
+        change.prebuiltBytes = bytes;
+        return change;
+    }
+
     boolean waitsForFetch() {
         return missing != null;
     }
 
     long estimateBytes() {
+        if (prebuiltBytes >= 0) {
+            return prebuiltBytes;
+        }
         long bytes = raw == null ? 64 : plan.estimateBytes(raw) + 48;
         // record.format=envelope: the old row too (its source block is in the plan's fixed bytes).
         return before == null ? bytes : bytes + plan.estimateBytes(before);
@@ -138,6 +152,7 @@ final class WalChange {
                         partition, sourceOffset, headers);
             }
             case TOMBSTONE -> throw new IllegalStateException("a tombstone has no envelope");
+            case READ -> throw new IllegalStateException("a snapshot row's record is made by its chunk");
         };
     }
 }

@@ -20,6 +20,7 @@ import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.record.RecordBatch;
 import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.snapshot.SnapshotChunk;
 
 /**
  * Turns the decoded pgoutput stream into change records, in WAL order.
@@ -77,6 +78,8 @@ public final class WalChangeReader {
      * as it was, so the committed offset still points at the same change.
      */
     private long nextChange;
+    /** The snapshot read in chunks beside the stream, told what the stream changes; null when none runs. */
+    private SnapshotBesideStream snapshot;
 
     /**
      * @param committed the offset Kafka Connect committed for the slot's partition; null for none
@@ -89,6 +92,11 @@ public final class WalChangeReader {
         this.partition = WalOffset.partition(slot);
         this.producedThrough = committed;
         this.stats = stats;
+    }
+
+    /** From now on, tells {@code snapshot} what the stream changes and hands over its chunks at their watermarks. */
+    public void interleave(SnapshotBesideStream snapshot) {
+        this.snapshot = snapshot;
     }
 
     public Map<String, Object> partition() {
@@ -180,6 +188,9 @@ public final class WalChangeReader {
             commitTimeMicros = begin.commitTimeMicros();
             nextChange = 0;
             acks.begin(commitLsn);
+            if (snapshot != null) {
+                snapshot.transactionBegins(xid);
+            }
         } else if (message instanceof PgOutputMessage.Commit commit) {
             // Only this transaction's own held record ends it. After a reconnect inside a large
             // transaction, the slot first re-sends earlier unconfirmed ones (all passed over):
@@ -204,6 +215,11 @@ public final class WalChangeReader {
             onDelete(delete);
         } else if (message instanceof PgOutputMessage.Truncate truncate) {
             onTruncate(truncate);
+        } else if (message instanceof PgOutputMessage.LogicalMessage logical && snapshot != null) {
+            List<SnapshotChunk.Out> rows = snapshot.watermark(logical);
+            if (rows != null) {
+                addSnapshotRows(rows);
+            }
         }
         // Type: resolved by OID from the catalog when a Relation names it. LogicalMessage: our own
         // heartbeats (and anyone else's messages), nothing to deliver. Origin: changes replicated
@@ -345,6 +361,14 @@ public final class WalChangeReader {
 
     /** Queues a change record; null when its offset was produced already (it is passed over). */
     private WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, WalOffset offset) {
+        if (snapshot != null) {
+            // Before the check below: a change delivered before still makes an older chunk row stale.
+            if (raw == null) {
+                snapshot.tableTruncated(plan, xid);
+            } else {
+                snapshot.rowChanged(plan, raw, xid);
+            }
+        }
         if (offset.coveredBy(producedThrough)) {
             return null;
         }
@@ -360,6 +384,23 @@ public final class WalChangeReader {
         return held;
     }
 
+    /**
+     * A chunk's rows join the stream at its watermark, which is the only message of the chunk's own
+     * transaction: every record before it was handed over or is ready, none is held.
+     */
+    private void addSnapshotRows(List<SnapshotChunk.Out> rows) {
+        if (held != null) {
+            throw new IllegalStateException("a snapshot chunk's watermark inside a transaction with changes ("
+                    + held.offset + ")");
+        }
+        for (int i = 0; i < rows.size(); i++) {
+            WalChange row = WalChange.snapshotRow(rows.get(i).record(), rows.get(i).bytes());
+            // A Kafka transaction may end after the chunk: it is between two PostgreSQL transactions.
+            row.lastOfTransaction = i == rows.size() - 1;
+            addReady(row);
+        }
+    }
+
     private void addReady(WalChange change) {
         change.estimatedBytes = change.estimateBytes();
         ready.addLast(change);
@@ -373,6 +414,9 @@ public final class WalChangeReader {
      */
     public void streamRestarted() {
         inTransaction = false;
+        if (snapshot != null) {
+            snapshot.streamRestarted();
+        }
     }
 
     /** Kafka Connect acknowledged one of this reader's records (or dropped it). Any thread. */

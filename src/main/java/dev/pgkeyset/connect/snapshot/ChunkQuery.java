@@ -1,0 +1,155 @@
+package dev.pgkeyset.connect.snapshot;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.pg.Catalog;
+import dev.pgkeyset.connect.pg.ColumnInfo;
+import dev.pgkeyset.connect.pg.PgTypeResolver;
+import dev.pgkeyset.connect.query.KeysetQuery;
+import dev.pgkeyset.connect.record.ColumnChanges;
+import dev.pgkeyset.connect.record.TablePlan;
+
+/**
+ * Reads one snapshot chunk in one short transaction: its snapshot S first, then the next rows in
+ * key order after the last row handed over, then the chunk's watermark, a transactional logical
+ * message, then the commit (flushed at once, so the walsender sends it without waiting for the
+ * WAL writer). Why this order is what makes the chunk's rows safe to hand over at the watermark:
+ * see {@code task/ChunkedSnapshot}.
+ */
+public final class ChunkQuery {
+
+    private static final Logger log = LoggerFactory.getLogger(ChunkQuery.class);
+
+    /** The message prefix of watermarks, for anyone reading the WAL with messages on. */
+    public static final String WATERMARK_PREFIX = "pgkeyset-watermark";
+
+    /**
+     * @param chunk          null when the chunk was given up: {@code seen} holds a transaction S does not see
+     * @param columnsChanged the plan under the table's new columns when they changed; null otherwise
+     */
+    public record Result(SnapshotChunk chunk, TablePlan columnsChanged) {
+    }
+
+    private final int chunkSize;
+    private final long maxBytes;
+    private final PgTypeResolver types = new PgTypeResolver();
+    /** Rows per fetch, learned from the last chunk's row width so one fetch holds about half of maxBytes. */
+    private int fetchSize = 100;
+
+    public ChunkQuery(int chunkSize, long maxBytes) {
+        this.chunkSize = chunkSize;
+        this.maxBytes = maxBytes;
+    }
+
+    /**
+     * @param connection autocommit off, no transaction open
+     * @param after      the key position of the last row handed over; null for the table's start
+     */
+    public Result take(Connection connection, TablePlan plan, Object[] after, XidsSeen seen, String watermark)
+            throws SQLException {
+        try {
+            TablePlan changed = followSchemaChange(connection, plan);
+            connection.commit();
+            TablePlan current = changed == null ? plan : changed;
+            try (Statement st = connection.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            }
+            PgSnapshot snapshot;
+            try (Statement st = connection.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_current_snapshot()::text")) {
+                rs.next();
+                snapshot = PgSnapshot.parse(rs.getString(1));
+            }
+            if (!seen.allSeenBy(snapshot)) {
+                log.debug("Table {}: chunk given up, transaction {} was delivered by the stream but is still running "
+                        + "in snapshot {}", plan.id(), seen.firstUnseenBy(snapshot), snapshot);
+                connection.rollback();
+                return new Result(null, changed);
+            }
+            if (after == null) {
+                NullKeyCheck.snapshot(connection, current);
+            }
+            List<SnapshotChunk.Row> rows = new ArrayList<>();
+            boolean more = readRows(connection, current, after, rows);
+            if (!more) {
+                NullKeyCheck.snapshot(connection, current);
+            }
+            try (PreparedStatement st = connection.prepareStatement(
+                    "SELECT pg_catalog.pg_logical_emit_message(true, ?, ?::bytea)")) {
+                st.setString(1, WATERMARK_PREFIX);
+                st.setBytes(2, watermark.getBytes(StandardCharsets.UTF_8));
+                st.executeQuery().close();
+            }
+            try (Statement st = connection.createStatement()) {
+                // Flushed at commit without waiting for a synchronous standby: the walsender sends
+                // only flushed WAL, and the chunk's rows wait for this message.
+                st.execute("SET LOCAL synchronous_commit = local");
+            }
+            connection.commit();
+            return new Result(new SnapshotChunk(current, snapshot, watermark, rows, more), changed);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                connection.rollback();
+            } catch (SQLException ignored) {
+                // the connection is broken; the pool discards it
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Reads up to {@code chunkSize} rows, or fewer when they reach {@code maxBytes}; true when the
+     * table has more (one row more than kept was there, or the byte limit stopped the read).
+     */
+    private boolean readRows(Connection connection, TablePlan plan, Object[] after, List<SnapshotChunk.Row> rows)
+            throws SQLException {
+        KeysetQuery query = plan.snapshotQuery(after == null ? List.of() : Arrays.asList(after));
+        long bytes = 0;
+        try (PreparedStatement st = connection.prepareStatement(query.sql() + " LIMIT " + (chunkSize + 1L))) {
+            query.bind(st);
+            st.setFetchSize(Math.min(fetchSize, chunkSize + 1));
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    if (rows.size() >= chunkSize || bytes >= maxBytes) {
+                        learnFetchSize(rows.size(), bytes);
+                        return true;
+                    }
+                    Object[] raw = plan.readRow(rs);
+                    long size = plan.estimateBytes(raw);
+                    rows.add(new SnapshotChunk.Row(raw, plan.position(raw, false), size));
+                    bytes += size;
+                }
+            }
+        }
+        learnFetchSize(rows.size(), bytes);
+        return false;
+    }
+
+    private void learnFetchSize(int rows, long bytes) {
+        if (rows > 0) {
+            long perRow = Math.max(1, bytes / rows);
+            fetchSize = (int) Math.max(1, Math.min(chunkSize + 1L, maxBytes / 2 / perRow));
+        }
+    }
+
+    private TablePlan followSchemaChange(Connection connection, TablePlan plan) throws SQLException {
+        List<ColumnInfo> current = Catalog.columnsOf(connection, plan.id(), types);
+        if (current.equals(plan.columns())) {
+            return null;
+        }
+        log.info("Table {}: columns changed ({}); snapshot chunks from here on carry the new schema", plan.id(),
+                ColumnChanges.describe(plan.columns(), current));
+        return plan.withColumns(current);
+    }
+}

@@ -1,0 +1,278 @@
+package dev.pgkeyset.connect.task;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.pgkeyset.connect.changes.wal.PgOutputMessage;
+import dev.pgkeyset.connect.changes.wal.SnapshotBesideStream;
+import dev.pgkeyset.connect.offset.KeysetOffset;
+import dev.pgkeyset.connect.offset.OffsetCodec;
+import dev.pgkeyset.connect.offset.Phase;
+import dev.pgkeyset.connect.pg.ConnectionFactory;
+import dev.pgkeyset.connect.pg.OwnSessions;
+import dev.pgkeyset.connect.pg.SqlErrors;
+import dev.pgkeyset.connect.pg.TableId;
+import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.snapshot.ChunkQuery;
+import dev.pgkeyset.connect.snapshot.SnapshotChunk;
+import dev.pgkeyset.connect.snapshot.SnapshotProgress;
+import dev.pgkeyset.connect.snapshot.XidsSeen;
+
+/**
+ * The snapshot of capture.mode=wal, read in keyset chunks while the slot's stream runs (the idea of
+ * Netflix's DBLog): no transaction lasts longer than one chunk's query, the slot's confirmed
+ * position keeps moving during the snapshot, and a restart goes on after the last row delivered.
+ *
+ * <h2>Why a chunk's rows may join the stream at its watermark</h2>
+ * A chunk is one short REPEATABLE READ transaction ({@link ChunkQuery}): its snapshot S is taken,
+ * the chunk's rows are read in S, and a watermark, a transactional logical message, is written
+ * before it commits. The rows are held until the stream delivers the watermark (at the chunk
+ * transaction's commit, so after every transaction that committed before it), and join the stream
+ * there, less the rows the stream changed in between by transactions S does not see. That is
+ * right for every row the chunk read:
+ * <ul>
+ * <li>A transaction S sees left the server's list of running transactions before S was taken, so
+ *     its commit record was written before the watermark: the stream has delivered it before the
+ *     watermark, and the chunk's row shows its effect. The row is no older than any record before it.</li>
+ * <li>A transaction S does not see that the stream delivers before the watermark changed the row
+ *     after S: the stream's record is newer than the chunk's row, which is left out (DBLog's rule).
+ *     Such a transaction is either running when S is taken or starts after, and commits before the
+ *     watermark. (PostgreSQL writes a commit record before it takes the transaction off the
+ *     running list, so "committed before the watermark" and "seen by S" differ for the few
+ *     transactions that commit around S; a synchronous standby can make that window long.)</li>
+ * <li>A transaction the stream delivers after the watermark is not seen by S (its commit record
+ *     comes after the watermark's, which was written after S): its records follow the chunk's row.</li>
+ * </ul>
+ * One case is left: a transaction S does not see whose commit the stream had delivered already
+ * when the chunk was taken (it committed and was decoded, but was still on the running list when S
+ * was taken). Its record is older in the stream than the chunk's row would be, and newer in the
+ * table. {@link XidsSeen} catches it: S must see every transaction the stream has delivered since
+ * the last chunk; when it does not, the chunk is given up before it writes its watermark, and
+ * taken again a moment later.
+ *
+ * <p>A watermark rather than a WAL position read with {@code pg_current_wal_lsn()}: the stream
+ * says exactly when it has delivered everything before a message of its own, while a position
+ * would have to be compared with keepalives, whose WAL end may sit on a page boundary or wait for
+ * the next record on an idle server. The message needs no signaling table, no write access to a
+ * captured table and no privilege beyond what a role with LOGIN has ({@code pg_logical_emit_message}
+ * is executable by PUBLIC), and {@code messages} from PostgreSQL 14.
+ *
+ * <p>Offsets: a chunk's rows carry their table's keyset offsets, as the snapshot of the query
+ * mode does; the table's position moves only when a chunk's rows are handed over, so a chunk
+ * lost to a stream failure or a crash is read again, from the last row delivered.
+ */
+public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ChunkedSnapshot.class);
+
+    /** How long a chunk given up (a transaction committed but still running) waits before it is taken again. */
+    private static final Duration RETAKE_AFTER = Duration.ofMillis(5);
+
+    /** One table still to snapshot, and where its next chunk starts. */
+    private static final class TableToCopy {
+        TablePlan plan;
+        /** Key position of the last row handed over; null before the first. */
+        Object[] position;
+        final TableStats stats;
+        final SnapshotProgress progress;
+        final ReadFailures failures;
+        long chunks;
+        long dropped;
+
+        TableToCopy(TablePlan plan, Object[] position, TableStats stats, ReaderSettings settings) {
+            this.plan = plan;
+            this.position = position;
+            this.stats = stats;
+            this.progress = new SnapshotProgress(plan.slice().toString(), stats, System.nanoTime());
+            this.failures = new ReadFailures(plan.id(), settings.retry());
+        }
+    }
+
+    private final Deque<TableToCopy> tables;
+    private final ConnectionFactory connections;
+    private final ChunkQuery query;
+    private final XidsSeen seen = new XidsSeen();
+    /** Tells this task's watermarks from those of earlier runs and other connectors. */
+    private final String runId = UUID.randomUUID().toString();
+    private long chunkSequence;
+    /** The chunk waiting for its watermark; null when none. */
+    private SnapshotChunk waiting;
+    private long notBeforeNanos;
+    private boolean doneLogged;
+
+    private ChunkedSnapshot(Deque<TableToCopy> tables, ConnectionFactory connections, ChunkQuery query) {
+        this.tables = tables;
+        this.connections = connections;
+        this.query = query;
+    }
+
+    /**
+     * The captured tables whose snapshot is not complete, each from its committed offset.
+     *
+     * @param committed the committed offsets of the tables' partitions (a partition without one maps to null)
+     */
+    public static ChunkedSnapshot open(List<TablePlan> plans, Map<Map<String, Object>, Map<String, Object>> committed,
+                                       ConnectionFactory connections, ReaderSettings settings, int chunkSize,
+                                       long chunkMaxBytes, PluginMetrics metrics) {
+        Deque<TableToCopy> tables = new ArrayDeque<>();
+        for (TablePlan plan : plans) {
+            Map<String, Object> stored = committed == null ? null : committed.get(plan.partition());
+            KeysetOffset offset = stored == null ? null : parse(plan, stored);
+            if (offset != null && offset.phase() != Phase.SNAPSHOT) {
+                continue;
+            }
+            if (offset != null && !offset.keyColumns().equals(plan.keyColumnNames())) {
+                throw new ConnectException("The committed offset of table " + plan.id() + " is a position over "
+                        + offset.keyColumns() + ", but the table is now read by " + plan.keyColumnNames()
+                        + ". Restore the previous key.columns, or delete the connector's offsets for this table "
+                        + "(PATCH/DELETE /connectors/<name>/offsets) to snapshot it again from the start.");
+            }
+            TableStats stats = new TableStats(plan.estimatedRows());
+            stats.register(metrics, plan.slice());
+            tables.add(new TableToCopy(plan, offset == null ? null : offset.key().toArray(), stats, settings));
+            log.info("Table {}: snapshot in chunks of up to {} rows beside the stream, {}", plan.id(), chunkSize,
+                    offset == null ? "from the start" : "resuming after key " + offset.key());
+        }
+        return new ChunkedSnapshot(tables, connections, new ChunkQuery(chunkSize, chunkMaxBytes));
+    }
+
+    private static KeysetOffset parse(TablePlan plan, Map<String, Object> stored) {
+        try {
+            return OffsetCodec.fromMap(stored);
+        } catch (IllegalArgumentException e) {
+            throw new ConnectException("The committed offset of table " + plan.id() + " is malformed ("
+                    + e.getMessage() + "): " + stored + ". Correct or delete it with PATCH/DELETE "
+                    + "/connectors/<name>/offsets.");
+        }
+    }
+
+    /** True once every table's last chunk was handed over. */
+    public boolean finished() {
+        return tables.isEmpty();
+    }
+
+    /** Whether a chunk waits for its watermark (the stream must be read for it to arrive). */
+    public boolean waiting() {
+        return waiting != null;
+    }
+
+    /**
+     * Takes the next chunk when none waits for its watermark: one short transaction on the
+     * database, while the stream's unread messages wait in the walsender and the socket.
+     */
+    public void takeChunkIfDue() {
+        if (waiting != null || tables.isEmpty() || System.nanoTime() < notBeforeNanos) {
+            if (tables.isEmpty() && !doneLogged) {
+                doneLogged = true;
+                log.info("Snapshots done; the stream goes on alone");
+            }
+            return;
+        }
+        TableToCopy table = tables.peekFirst();
+        String watermark = runId + "/" + (++chunkSequence);
+        String session = null;
+        try (Connection connection = connections.open()) {
+            session = OwnSessions.enter(connection);
+            ChunkQuery.Result result = query.take(connection, table.plan, table.position, seen, watermark);
+            table.failures.readSucceeded();
+            if (result.columnsChanged() != null) {
+                table.plan = result.columnsChanged();
+            }
+            if (result.chunk() == null) {
+                // A transaction the stream delivered is still on the server's running list.
+                notBeforeNanos = System.nanoTime() + RETAKE_AFTER.toNanos();
+                return;
+            }
+            waiting = result.chunk();
+        } catch (SQLException e) {
+            Duration wait = table.failures.failed(e, false, 0);
+            if (wait == null) {
+                tables.removeFirst();
+            } else {
+                notBeforeNanos = System.nanoTime() + wait.toNanos();
+            }
+        } finally {
+            OwnSessions.leave(session);
+        }
+    }
+
+    @Override
+    public void transactionBegins(long xid) {
+        if (!tables.isEmpty()) {
+            seen.add(xid);
+        }
+    }
+
+    @Override
+    public void rowChanged(TablePlan plan, Object[] raw, long xid) {
+        if (waiting != null && waiting.table().equals(plan.id()) && !waiting.snapshot().visible(xid)) {
+            waiting.drop(plan.position(raw, false));
+        }
+    }
+
+    @Override
+    public void tableTruncated(TablePlan plan, long xid) {
+        if (waiting != null && waiting.table().equals(plan.id()) && !waiting.snapshot().visible(xid)) {
+            waiting.dropAll();
+        }
+    }
+
+    @Override
+    public List<SnapshotChunk.Out> watermark(PgOutputMessage.LogicalMessage message) {
+        if (waiting == null || !ChunkQuery.WATERMARK_PREFIX.equals(message.prefix())
+                || !waiting.watermark().equals(new String(message.content(), java.nio.charset.StandardCharsets.UTF_8))) {
+            return null;
+        }
+        SnapshotChunk chunk = waiting;
+        waiting = null;
+        TableToCopy table = tables.peekFirst();
+        List<SnapshotChunk.Out> rows = chunk.records();
+        table.chunks++;
+        table.dropped += chunk.rowsDropped();
+        table.stats.rowsRead(rows.size(), true);
+        if (chunk.lastPosition() != null) {
+            table.position = chunk.lastPosition();
+        }
+        if (chunk.more()) {
+            table.progress.maybeLog(System.nanoTime());
+        } else {
+            table.stats.snapshotDone();
+            table.progress.completed();
+            log.info("Table {}: snapshot read in {} chunk(s); {} row(s) left out because the stream changed them "
+                    + "while their chunk waited for its watermark", table.plan.id(), table.chunks, table.dropped);
+            tables.removeFirst();
+        }
+        return rows;
+    }
+
+    @Override
+    public void streamRestarted() {
+        if (waiting != null) {
+            log.info("Table {}: the stream restarted while a chunk waited for its watermark; the chunk is read again",
+                    waiting.table());
+            waiting = null;
+        }
+    }
+
+    /** The tables still to snapshot, for logs and tests. */
+    public List<TableId> remaining() {
+        return tables.stream().map(t -> t.plan.id()).toList();
+    }
+
+    @Override
+    public void close() {
+        tables.clear();
+        waiting = null;
+    }
+}
