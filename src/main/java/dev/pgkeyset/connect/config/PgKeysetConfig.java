@@ -196,6 +196,12 @@ public class PgKeysetConfig extends AbstractConfig {
             + "short transaction, one watermark in the WAL); a chunk also stops at batch.max.bytes. The snapshot "
             + "runs beside the stream, a chunk at a time, so no transaction lasts longer than one chunk's query.";
     public static final int SNAPSHOT_CHUNK_SIZE_DEFAULT = 4096;
+    public static final String SNAPSHOT_CHUNKED = "snapshot.chunked";
+    public static final String SNAPSHOT_CHUNKED_DOC = "capture.mode=wal: true reads each table's snapshot in "
+            + "watermarked chunks while the slot streams (PostgreSQL 14+ on a primary; the slot keeps moving, and no "
+            + "record is older than one delivered before it for the same key); false, and on servers that cannot "
+            + "(PostgreSQL 13, a standby), every snapshot runs first and the stream after it, the slot holding the WAL "
+            + "written meanwhile.";
 
     public static final String RECORD_FORMAT = "record.format";
     public static final String RECORD_FORMAT_DOC = "What a record's value holds. 'row': the row's columns as a flat "
@@ -328,6 +334,8 @@ public class PgKeysetConfig extends AbstractConfig {
                 Importance.LOW, HEARTBEAT_INTERVAL_MS_DOC, GROUP_WAL, ++order, Width.SHORT, "Heartbeat interval");
         def.define(SNAPSHOT_CHUNK_SIZE, Type.INT, SNAPSHOT_CHUNK_SIZE_DEFAULT, Range.between(1, 1_000_000),
                 Importance.LOW, SNAPSHOT_CHUNK_SIZE_DOC, GROUP_WAL, ++order, Width.SHORT, "Snapshot chunk size");
+        def.define(SNAPSHOT_CHUNKED, Type.BOOLEAN, true, Importance.LOW, SNAPSHOT_CHUNKED_DOC, GROUP_WAL, ++order,
+                Width.SHORT, "Snapshot in chunks");
         def.define(TRUNCATE_HANDLING, Type.STRING, TRUNCATE_HANDLING_DEFAULT,
                 EnumValidator.of(TruncateHandling.names(), TruncateHandling::parse), Importance.LOW,
                 TRUNCATE_HANDLING_DOC, GROUP_WAL, ++order, Width.SHORT, "Truncate handling");
@@ -455,6 +463,10 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public PublicationAutocreate publicationAutocreate() {
         return PublicationAutocreate.parse(getString(PUBLICATION_AUTOCREATE));
+    }
+
+    public boolean snapshotChunked() {
+        return getBoolean(SNAPSHOT_CHUNKED);
     }
 
     public int snapshotChunkSize() {

@@ -129,13 +129,14 @@ public final class WalCapture implements AutoCloseable {
         TableSet snapshot = null;
         ChunkedSnapshot chunks = null;
         if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {
-            if (streamsWatermarks(server, slot)) {
+            if (config.snapshotChunked() && streamsWatermarks(server, slot)) {
                 chunks = ChunkedSnapshot.open(inSliceOrder(slices, plans), tableOffsets, connections,
                         ReaderSettings.of(config), config.snapshotChunkSize(), config.batchMaxBytes(), metrics);
                 reader.interleave(chunks);
             } else {
-                log.info("Slot '{}': this server cannot carry snapshot watermarks (PostgreSQL before 14, or a standby);"
-                        + " the snapshots run first and the stream after them", slot);
+                log.info("Slot '{}': {}; the snapshots run first and the stream after them", slot,
+                        config.snapshotChunked() ? "this server cannot carry snapshot watermarks (PostgreSQL before 14, "
+                                + "or a standby)" : "snapshot.chunked=false");
                 snapshot = TableSet.open(slices, tables, config, connections, offsets, metrics);
             }
         }

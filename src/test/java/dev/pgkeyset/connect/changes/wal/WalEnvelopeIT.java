@@ -91,6 +91,12 @@ class WalEnvelopeIT {
         config.put("record.format", "envelope");
         connect.configureConnector(PREFIX, config);
         WalFixture.awaitStreaming(db, slot, TIMEOUT);
+        List<String> topics = List.of(PREFIX + ".public.env_default", PREFIX + ".public.env_full");
+        // The snapshot runs beside the stream: its rows first, so each change below follows them.
+        java.util.Set<String> snapshotted = new java.util.HashSet<>();
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), topics)) {
+            reader.readUntil(() -> snapshotted.size() == 2, TIMEOUT, row -> snapshotted.add(row.topic()));
+        }
 
         List<Step> steps = new ArrayList<>();
         for (String table : List.of("env_default", "env_full")) {
@@ -102,7 +108,6 @@ class WalEnvelopeIT {
         }
 
         Map<String, List<TopicReader.Row>> byTable = new java.util.HashMap<>();
-        List<String> topics = List.of(PREFIX + ".public.env_default", PREFIX + ".public.env_full");
         try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), topics)) {
             reader.readUntil(() -> topics.stream().allMatch(t -> byTable.getOrDefault(t, List.of()).stream()
                     .anyMatch(r -> r.key().get("id").asInt() == -1)), TIMEOUT,

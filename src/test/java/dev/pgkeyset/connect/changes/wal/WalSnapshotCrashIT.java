@@ -44,7 +44,8 @@ import dev.pgkeyset.connect.testing.TopicReader;
 import dev.pgkeyset.connect.testing.WalFixture;
 
 /**
- * capture.mode=wal, snapshot.mode=initial, under a workload of inserts, updates and hard deletes
+ * capture.mode=wal, snapshot.mode=initial with snapshot.chunked=false (snapshot first, then the
+ * stream: what PostgreSQL 13 and standbys get), under a workload of inserts, updates and hard deletes
  * that runs the whole time, with the worker JVM SIGKILLed three times: right after the task made
  * the slot (nothing committed yet), part-way through the snapshot (slowed by a producer quota and
  * a small producer buffer), and mid-stream. Everything expected comes from PostgreSQL: the final
@@ -151,6 +152,9 @@ class WalSnapshotCrashIT {
                 "heartbeat.interval.ms", "1000");
         Map<String, String> config = WalFixture.walConfig(db, CONNECTOR, "public\\." + TABLE, slot, "initial");
         config.put("batch.max.rows", "200");
+        // The snapshot that runs before the stream (PostgreSQL 13, standbys); the chunked snapshot
+        // beside the stream has its own kill test (WalChunkedSnapshotCrashIT).
+        config.put("snapshot.chunked", "false");
         ChurnWorkload workload = new ChurnWorkload(db, TABLE, ROWS, seed);
         List<Transaction> transactions = null;
         long consistentPoint;
