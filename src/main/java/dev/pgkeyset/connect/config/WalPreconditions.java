@@ -72,6 +72,8 @@ public final class WalPreconditions {
                 .ifPresent(problems::add);
         WalSetupChecks.replicationRole(server.role(), server.superuser(), server.replication())
                 .ifPresent(problems::add);
+        WalSetupChecks.watermarks(config.snapshotChunked() && config.snapshotMode() != SnapshotMode.NEVER
+                && !server.inRecovery(), server.canEmitMessages(), server.role()).ifPresent(problems::add);
         WalSetupChecks.slotCapacity(slotName, slot.isPresent(), server.maxReplicationSlots(),
                 server.slotsInUse(), server.inactiveSlots()).ifPresent(problems::add);
         WalSetupChecks.walSenderCapacity(server.maxWalSenders(), server.walSendersInUse(),

@@ -132,6 +132,22 @@ public final class WalSetupChecks {
         return Optional.empty();
     }
 
+    /**
+     * The chunked snapshot writes its watermarks with pg_logical_emit_message, which PUBLIC may
+     * run unless a DBA revoked it; the heartbeats use it too, but they can be turned off.
+     */
+    static Optional<Problem> watermarks(boolean chunked, boolean canEmitMessages, String role) {
+        if (!chunked || canEmitMessages) {
+            return Optional.empty();
+        }
+        return Optional.of(new Problem(PgKeysetConfig.SNAPSHOT_CHUNKED, "Role " + role + " may not run "
+                + "pg_logical_emit_message, which writes the watermarks of the snapshot read in chunks beside the "
+                + "stream (snapshot.chunked=true) and the heartbeats (heartbeat.interval.ms). Run GRANT EXECUTE ON "
+                + "FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, bytea) TO " + Sql.quoteIdentifier(role)
+                + " as a superuser, or set snapshot.chunked=false (every snapshot then runs before the stream) and "
+                + "heartbeat.interval.ms=0."));
+    }
+
     static Optional<Problem> tasksMax(int tasksMax) {
         if (tasksMax <= 1) {
             return Optional.empty();

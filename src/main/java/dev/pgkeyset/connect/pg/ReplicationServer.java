@@ -20,7 +20,8 @@ public final class ReplicationServer {
                    r.rolname, r.rolsuper, r.rolreplication,
                    current_setting('max_replication_slots')::int, (SELECT count(*) FROM pg_replication_slots),
                    current_setting('max_wal_senders')::int, (SELECT count(*) FROM pg_stat_replication),
-                   has_database_privilege(current_database(), 'CREATE'), current_database()
+                   has_database_privilege(current_database(), 'CREATE'), current_database(),
+                   has_function_privilege('pg_catalog.pg_logical_emit_message(boolean, text, bytea)', 'EXECUTE')
               FROM pg_roles r WHERE r.rolname = current_user
             """;
 
@@ -37,10 +38,13 @@ public final class ReplicationServer {
      * @param slotsInUse      rows of pg_replication_slots (each holds one of max_replication_slots)
      * @param walSendersInUse rows of pg_stat_replication (each holds one of max_wal_senders)
      * @param inactiveSlots   names of slots no walsender streams now (candidates to drop)
+     * @param canEmitMessages whether the role may run pg_logical_emit_message (PUBLIC may, unless revoked):
+     *                        the chunked snapshot's watermarks and the heartbeats need it
      */
     public record Facts(String walLevel, int serverVersion, boolean inRecovery, String role, boolean superuser,
                         boolean replication, int maxReplicationSlots, int slotsInUse, List<String> inactiveSlots,
-                        int maxWalSenders, int walSendersInUse, boolean canCreateInDatabase, String database) {
+                        int maxWalSenders, int walSendersInUse, boolean canCreateInDatabase, String database,
+                        boolean canEmitMessages) {
     }
 
     /** The server-wide facts; this connector's own slot is read by {@code changes.wal.ReplicationSlot#describe}. */
@@ -57,7 +61,7 @@ public final class ReplicationServer {
             }
             return new Facts(rs.getString(1), rs.getInt(2), rs.getBoolean(3), rs.getString(4), rs.getBoolean(5),
                     rs.getBoolean(6), rs.getInt(7), rs.getInt(8), List.copyOf(inactive), rs.getInt(9), rs.getInt(10),
-                    rs.getBoolean(11), rs.getString(12));
+                    rs.getBoolean(11), rs.getString(12), rs.getBoolean(13));
         }
     }
 }

@@ -40,6 +40,16 @@ class WalSetupChecksTest {
     }
 
     @Test
+    void theChunkedSnapshotNeedsToWriteWatermarks() {
+        assertEquals(Optional.empty(), WalSetupChecks.watermarks(true, true, "a"));
+        assertEquals(Optional.empty(), WalSetupChecks.watermarks(false, false, "a"));
+        contains(only(WalSetupChecks.watermarks(true, false, "App User")), "snapshot.chunked",
+                "may not run pg_logical_emit_message",
+                "GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, bytea) TO \"App User\"",
+                "snapshot.chunked=false");
+    }
+
+    @Test
     void theRoleMustReplicateOrBeSuperuser() {
         assertEquals(Optional.empty(), WalSetupChecks.replicationRole("a", true, false));
         assertEquals(Optional.empty(), WalSetupChecks.replicationRole("a", false, true));
