@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
@@ -29,6 +30,10 @@ public final class Benchmark {
         int latencySeconds = Integer.parseInt(System.getProperty("bench.latencySeconds", "20"));
         int warmups = Integer.parseInt(System.getProperty("bench.warmups", "2"));
         String only = System.getProperty("bench.only", "all").trim();
+        if (only.equals("snapshot")) {
+            snapshotLines(scale, runs);
+            return;
+        }
         if (!only.isEmpty() && !only.equals("all")) {
             walLinesAlone(only);
             return;
@@ -166,6 +171,47 @@ public final class Benchmark {
             }
         }
         report.write(Path.of("target", "bench"));
+        System.exit(0);
+    }
+
+    /**
+     * {@code -Dbench.only=snapshot}: the snapshot of the pgbench table end to end, in query mode
+     * (line 5), in capture.mode=wal with its chunks beside the stream (5c; the two alternate run
+     * by run and their ratio is taken pair by pair) and by Debezium (6), in one worker.
+     */
+    private static void snapshotLines(double scale, int runs) throws Exception {
+        BenchData data = new BenchData(scale);
+        data.prepare();
+        Report report = new Report();
+        describeMachine(report, data);
+        try (EndToEnd e2e = new EndToEnd(data)) {
+            double queryCold = e2e.ours();
+            double walCold = e2e.oursWal(Map.of());
+            List<Double> query = new ArrayList<>();
+            List<Double> wal = new ArrayList<>();
+            List<Double> ratios = new ArrayList<>();
+            for (int i = 0; i < Math.max(runs, 3); i++) {
+                query.add(e2e.ours());
+                wal.add(e2e.oursWal(Map.of()));
+                ratios.add(wal.get(i) / query.get(i));
+            }
+            Stats ratio = Stats.of(ratios);
+            report.line("5. end to end, this connector, capture.mode=query snapshot, warm", "rows/s", Stats.of(query),
+                    String.format("snapshot.mode=initial_only; cold %.0f rows/s", queryCold));
+            report.line("5c. end to end, this connector, capture.mode=wal snapshot in chunks beside the stream, warm",
+                    "rows/s", Stats.of(wal), String.format("snapshot.mode=initial, snapshot.chunk.size=%d; cold %.0f "
+                            + "rows/s; wal/query %.2f (median of %d alternating pairs, min %.2f, max %.2f; target >= 0.90)",
+                            dev.pgkeyset.connect.config.PgKeysetConfig.SNAPSHOT_CHUNK_SIZE_DEFAULT, walCold,
+                            ratio.median(), ratios.size(), ratio.min(), ratio.max()));
+            if ("logical".equals(walLevel(data))) {
+                e2e.debezium();
+                Stats debezium = repeat(runs, e2e::debezium);
+                report.line("6. Debezium PostgreSQL 3.7.0.Final, warm", "rows/s", debezium, String.format(
+                        "same worker and converters, snapshot.mode=initial_only, pgoutput; 5c/6 %.1f",
+                        Stats.of(wal).median() / debezium.median()));
+            }
+        }
+        report.write(Path.of("target", "bench", "snapshot"));
         System.exit(0);
     }
 

@@ -59,6 +59,28 @@ final class EndToEnd implements AutoCloseable {
         return timeUntilTopicHoldsAll(name, config, name + ".public.pgbench_accounts");
     }
 
+    /**
+     * This connector in capture.mode=wal, snapshot.mode=initial: the snapshot read in watermarked
+     * chunks beside the slot's stream (its own slot and publication, dropped afterwards), timed
+     * until the topic holds every row.
+     */
+    double oursWal(Map<String, String> extra) throws Exception {
+        String name = "ourswal-" + (++runs);
+        String slot = name.replace('-', '_');
+        Map<String, String> config = new HashMap<>(data.connectionProps());
+        config.putAll(extra);
+        config.put("connector.class", "dev.pgkeyset.connect.PgKeysetSourceConnector");
+        config.put("table.include.list", "public\\.pgbench_accounts");
+        config.put("topic.prefix", name);
+        config.put("capture.mode", "wal");
+        config.put("snapshot.mode", "initial");
+        config.put("slot.name", slot);
+        config.put("publication.name", slot);
+        try (ReplicationObjects replication = new ReplicationObjects(data).claim(slot, slot)) {
+            return timeUntilTopicHoldsAll(name, config, name + ".public.pgbench_accounts");
+        }
+    }
+
     double synthetic() throws Exception {
         String name = "synthetic-" + (++runs);
         String topic = name + ".public.pgbench_accounts";
