@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.changes.wal.PgOutputMessage;
 import dev.pgkeyset.connect.changes.wal.SnapshotBesideStream;
+import dev.pgkeyset.connect.changes.wal.WalStats;
 import dev.pgkeyset.connect.offset.KeysetOffset;
 import dev.pgkeyset.connect.offset.OffsetCodec;
 import dev.pgkeyset.connect.offset.Phase;
@@ -111,7 +112,11 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     private long notBeforeNanos;
     private boolean doneLogged;
 
-    private ChunkedSnapshot(Deque<TableToCopy> tables, ConnectionFactory connections, ChunkQuery query) {
+    private final WalStats stats;
+
+    private ChunkedSnapshot(Deque<TableToCopy> tables, ConnectionFactory connections, ChunkQuery query,
+                            WalStats stats) {
+        this.stats = stats;
         this.tables = tables;
         this.connections = connections;
         this.query = query;
@@ -124,7 +129,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
      */
     public static ChunkedSnapshot open(List<TablePlan> plans, Map<Map<String, Object>, Map<String, Object>> committed,
                                        ConnectionFactory connections, ReaderSettings settings, int chunkSize,
-                                       long chunkMaxBytes, PluginMetrics metrics) {
+                                       long chunkMaxBytes, PluginMetrics metrics, WalStats walStats) {
         Deque<TableToCopy> tables = new ArrayDeque<>();
         for (TablePlan plan : plans) {
             Map<String, Object> stored = committed == null ? null : committed.get(plan.partition());
@@ -144,7 +149,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             log.info("Table {}: snapshot in chunks of up to {} rows beside the stream, {}", plan.id(), chunkSize,
                     offset == null ? "from the start" : "resuming after key " + offset.key());
         }
-        return new ChunkedSnapshot(tables, connections, new ChunkQuery(chunkSize, chunkMaxBytes));
+        return new ChunkedSnapshot(tables, connections, new ChunkQuery(chunkSize, chunkMaxBytes), walStats);
     }
 
     private static KeysetOffset parse(TablePlan plan, Map<String, Object> stored) {
@@ -191,6 +196,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             }
             if (result.chunk() == null) {
                 // A transaction the stream delivered is still on the server's running list.
+                stats.chunkRetaken();
                 notBeforeNanos = System.nanoTime() + RETAKE_AFTER.toNanos();
                 return;
             }
@@ -240,6 +246,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         List<SnapshotChunk.Out> rows = chunk.records();
         table.chunks++;
         table.dropped += chunk.rowsDropped();
+        stats.chunkHandedOver(chunk.rowsDropped());
         table.stats.rowsRead(rows.size(), true);
         if (chunk.lastPosition() != null) {
             table.position = chunk.lastPosition();
@@ -262,6 +269,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             log.info("Table {}: the stream restarted while a chunk waited for its watermark; the chunk is read again",
                     waiting.table());
             waiting = null;
+            stats.chunkRetaken();
         }
     }
 

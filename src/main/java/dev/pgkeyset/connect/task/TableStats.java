@@ -55,7 +55,8 @@ public final class TableStats {
         if (snapshotDone) {
             return 100.0;
         }
-        return estimatedRows <= 0 ? 0.0 : Math.min(100.0, 100.0 * snapshotRows / estimatedRows);
+        // Rows inserted meanwhile (or a stale reltuples) can take the count past the estimate: 100 means done.
+        return estimatedRows <= 0 ? 0.0 : Math.min(99.9, 100.0 * snapshotRows / estimatedRows);
     }
 
     public double snapshotEtaSeconds() {

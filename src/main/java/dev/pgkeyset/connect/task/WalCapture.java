@@ -131,7 +131,7 @@ public final class WalCapture implements AutoCloseable {
         if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {
             if (config.snapshotChunked() && streamsWatermarks(server, slot)) {
                 chunks = ChunkedSnapshot.open(inSliceOrder(slices, plans), tableOffsets, connections,
-                        ReaderSettings.of(config), config.snapshotChunkSize(), config.batchMaxBytes(), metrics);
+                        ReaderSettings.of(config), config.snapshotChunkSize(), config.batchMaxBytes(), metrics, stats);
                 reader.interleave(chunks);
             } else {
                 log.info("Slot '{}': {}; the snapshots run first and the stream after them", slot,

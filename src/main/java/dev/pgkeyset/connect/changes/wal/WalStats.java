@@ -22,6 +22,9 @@ public final class WalStats {
     private volatile long lastCommitMillis = -1;
     private volatile long lagBytes = -1;
     private volatile long retainedBytes = -1;
+    private volatile long chunks;
+    private volatile long chunksRetaken;
+    private volatile long chunkRowsDropped;
 
     void decoded() {
         decoded++;
@@ -29,6 +32,17 @@ public final class WalStats {
 
     void committed(long commitTimeMicros) {
         lastCommitMillis = PG_EPOCH_MILLIS + commitTimeMicros / 1000;
+    }
+
+    /** A snapshot chunk's rows joined the stream; {@code dropped} were left out (the stream changed them). */
+    public void chunkHandedOver(int dropped) {
+        chunks++;
+        chunkRowsDropped += dropped;
+    }
+
+    /** A snapshot chunk was given up before its watermark and will be taken again. */
+    public void chunkRetaken() {
+        chunksRetaken++;
     }
 
     public long changesDecoded() {
@@ -61,6 +75,14 @@ public final class WalStats {
         add(metrics, "slot-retained-wal-bytes", "WAL the slot keeps the server from recycling: current position "
                 + "minus the slot's restart_lsn (-1 before the first sample)", tags,
                 (Gauge<Long>) (c, now) -> retainedBytes);
+        add(metrics, "snapshot-chunks-total", "Snapshot chunks whose rows joined the stream at their watermark",
+                tags, (Gauge<Long>) (c, now) -> chunks);
+        add(metrics, "snapshot-chunk-rows-dropped-total", "Rows left out of snapshot chunks because the stream "
+                + "changed them while their chunk waited for its watermark", tags,
+                (Gauge<Long>) (c, now) -> chunkRowsDropped);
+        add(metrics, "snapshot-chunks-retaken-total", "Snapshot chunks given up (a transaction the stream had "
+                + "delivered was still running in the chunk's snapshot, or the stream restarted) and read again",
+                tags, (Gauge<Long>) (c, now) -> chunksRetaken);
     }
 
     private static void add(PluginMetrics metrics, String name, String description,

@@ -147,7 +147,7 @@ class WalChunkedSnapshotIT {
 
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong changes = new AtomicLong();
-        Workload workload = new Workload(keyType, random.nextLong(), ROWS, stop, changes);
+        Workload workload = new Workload(keyType, random.nextLong(), ROWS, stop, changes, name, chunkSize);
         connect.configureConnector(name, config);
         Thread writer = new Thread(workload, "churn");
         writer.start();
@@ -200,6 +200,12 @@ class WalChunkedSnapshotIT {
             reader.readUntil(() -> last.keySet().stream().anyMatch(k -> last.get(k) != null
                     && last.get(k).get("id").asLong() == -1), TIMEOUT, check);
         }
+        long chunks = slotGauge(name, slot, "snapshot-chunks-total");
+        long dropped = slotGauge(name, slot, "snapshot-chunk-rows-dropped-total");
+        long retaken = slotGauge(name, slot, "snapshot-chunks-retaken-total");
+        System.out.println("WalChunkedSnapshotIT: " + chunks + " chunks, " + dropped + " rows dropped, " + retaken
+                + " retaken (JMX)");
+        assertTrue(chunks >= ROWS / chunkSize, "chunks counted over JMX: " + chunks);
         System.out.println("WalChunkedSnapshotIT: " + records[0] + " records, " + snapshotRecords[0]
                 + " snapshot records (" + snapshotAfterStream[0] + " after the first stream record), "
                 + changes.get() + " changes written (" + workload.inserted.get() + " inserts, " + workload.deleted.get()
@@ -307,6 +313,30 @@ class WalChunkedSnapshotIT {
         db.execute("DROP TABLE filler", "DROP TABLE million");
     }
 
+    private static long slotGauge(String connector, String slot, String gauge) throws Exception {
+        javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+        javax.management.ObjectName name = jmx.queryNames(new javax.management.ObjectName(
+                "kafka.connect:type=plugins,connector=" + connector + ",*"), null).stream()
+                .filter(n -> slot.equals(n.getKeyProperty("slot"))).findFirst().orElseThrow();
+        return (Long) jmx.getAttribute(name, gauge);
+    }
+
+    /** The snapshot rows the task has handed over so far (the table's rows-read-total gauge); 0 before it. */
+    private static long rowsRead(String connector) {
+        try {
+            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            for (javax.management.ObjectName gauge : jmx.queryNames(new javax.management.ObjectName(
+                    "kafka.connect:type=plugins,connector=" + connector + ",*"), null)) {
+                if (gauge.getKeyProperty("table") != null) {
+                    return (Long) jmx.getAttribute(gauge, "rows-read-total");
+                }
+            }
+        } catch (javax.management.JMException e) {
+            // not registered yet
+        }
+        return 0;
+    }
+
     /** The task's snapshot-progress-percent gauge of the table says 100 (its last chunk was handed over). */
     private static boolean snapshotDone(String connector) {
         try {
@@ -337,7 +367,13 @@ class WalChunkedSnapshotIT {
         long nextKey;
         volatile Throwable failure;
 
-        Workload(KeyType keyType, long seed, int rows, AtomicBoolean stop, AtomicLong changes) {
+        final String connector;
+        final int chunkSize;
+
+        Workload(KeyType keyType, long seed, int rows, AtomicBoolean stop, AtomicLong changes, String connector,
+                 int chunkSize) {
+            this.connector = connector;
+            this.chunkSize = chunkSize;
             this.keyType = keyType;
             this.random = new Random(seed);
             this.stop = stop;
@@ -372,6 +408,14 @@ class WalChunkedSnapshotIT {
         private void change(Statement st, List<Runnable> onCommit) throws SQLException {
             int pick = random.nextInt(100);
             long id = live.get(random.nextInt(live.size()));
+            if (pick < 40 && (keyType == KeyType.INT || keyType == KeyType.NUMERIC)) {
+                // Where the snapshot reads now (ids in key order here): the rows of the chunk waiting
+                // for its watermark and of the next one, so the stream changes many of them meanwhile.
+                long read = rowsRead(connector);
+                id = read + 1 + random.nextInt(2 * chunkSize);
+                st.execute("UPDATE counted SET v = v + 1, pad = md5(random()::text) WHERE id = " + id);
+                return;
+            }
             if (pick < 75) {
                 st.execute("UPDATE counted SET v = v + 1, pad = md5(random()::text) WHERE id = " + id);
             } else if (pick < 87) {
