@@ -45,6 +45,9 @@ final class EmbeddedWorker implements AutoCloseable {
         worker.put("status.storage.replication.factor", "1");
         worker.put("key.converter", "org.apache.kafka.connect.json.JsonConverter");
         worker.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+        // Decimals as JSON numbers (12.34), not JsonConverter's default base64 of the unscaled bytes.
+        worker.put("key.converter.decimal.format", "NUMERIC");
+        worker.put("value.converter.decimal.format", "NUMERIC");
         worker.put("offset.flush.interval.ms", "2000");
         worker.put("listeners", rest);
         worker.put("plugin.discovery", "service_load");
