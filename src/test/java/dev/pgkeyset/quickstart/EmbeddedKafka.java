@@ -15,28 +15,41 @@ import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
 
 /**
- * A single-node Kafka (KRaft, broker and controller in one) on localhost:9092 whose log lives in
- * the quickstart's data directory, so topics and the connector's offsets survive a re-run.
+ * A single-node Kafka (KRaft, broker and controller in one) on localhost:9092 (or --kafka-port) whose
+ * log lives in the quickstart's data directory, so topics and the connector's offsets survive a
+ * re-run. The controller's listener is internal to this JVM, so it takes a free port each start
+ * (no second fixed port to collide with another quickstart or a test).
  */
 final class EmbeddedKafka implements AutoCloseable {
 
-    static final String BOOTSTRAP = "localhost:9092";
+    static final int DEFAULT_PORT = 9092;
 
     private final KafkaRaftServer server;
+    private final int port;
 
-    private EmbeddedKafka(KafkaRaftServer server) {
+    private EmbeddedKafka(KafkaRaftServer server, int port) {
         this.server = server;
+        this.port = port;
     }
 
-    static EmbeddedKafka start(Path dataDir) throws Exception {
+    static String bootstrap(int port) {
+        return "localhost:" + port;
+    }
+
+    String bootstrap() {
+        return bootstrap(port);
+    }
+
+    static EmbeddedKafka start(Path dataDir, int port) throws Exception {
+        int controllerPort = Ports.free();
         Path logDir = dataDir.resolve("kafka");
         Files.createDirectories(logDir);
         Properties props = new Properties();
         props.put("process.roles", "broker,controller");
         props.put("node.id", "1");
-        props.put("controller.quorum.voters", "1@localhost:9093");
-        props.put("listeners", "PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093");
-        props.put("advertised.listeners", "PLAINTEXT://localhost:9092");
+        props.put("controller.quorum.voters", "1@localhost:" + controllerPort);
+        props.put("listeners", "PLAINTEXT://localhost:" + port + ",CONTROLLER://localhost:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://localhost:" + port);
         props.put("controller.listener.names", "CONTROLLER");
         props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         props.put("log.dirs", logDir.toString());
@@ -60,7 +73,7 @@ final class EmbeddedKafka implements AutoCloseable {
         }
         KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props), Time.SYSTEM);
         server.startup();
-        return new EmbeddedKafka(server);
+        return new EmbeddedKafka(server, port);
     }
 
     @Override

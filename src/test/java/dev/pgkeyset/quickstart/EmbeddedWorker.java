@@ -11,18 +11,29 @@ import org.apache.kafka.connect.runtime.Connect;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-/** A distributed Connect worker in this JVM, REST API on localhost:8083, state in the embedded Kafka. */
+/** A distributed Connect worker in this JVM, REST API on localhost:8083 (or --rest-port), state in the embedded Kafka. */
 final class EmbeddedWorker implements AutoCloseable {
 
-    static final String REST = "http://localhost:8083";
+    static final int DEFAULT_PORT = 8083;
 
     private final Connect<?> connect;
+    private final String rest;
 
-    private EmbeddedWorker(Connect<?> connect) {
+    private EmbeddedWorker(Connect<?> connect, String rest) {
         this.connect = connect;
+        this.rest = rest;
     }
 
-    static EmbeddedWorker start(String bootstrap, Path dataDir) {
+    static String rest(int port) {
+        return "http://localhost:" + port;
+    }
+
+    String rest() {
+        return rest;
+    }
+
+    static EmbeddedWorker start(String bootstrap, Path dataDir, int restPort) {
+        String rest = rest(restPort);
         Map<String, String> worker = new HashMap<>();
         worker.put("bootstrap.servers", bootstrap);
         worker.put("group.id", "pgkeyset-quickstart");
@@ -34,18 +45,21 @@ final class EmbeddedWorker implements AutoCloseable {
         worker.put("status.storage.replication.factor", "1");
         worker.put("key.converter", "org.apache.kafka.connect.json.JsonConverter");
         worker.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+        // Decimals as JSON numbers (12.34), not JsonConverter's default base64 of the unscaled bytes.
+        worker.put("key.converter.decimal.format", "NUMERIC");
+        worker.put("value.converter.decimal.format", "NUMERIC");
         worker.put("offset.flush.interval.ms", "2000");
-        worker.put("listeners", REST);
+        worker.put("listeners", rest);
         worker.put("plugin.discovery", "service_load");
         worker.put("scheduled.rebalance.max.delay.ms", "0");
-        return new EmbeddedWorker(new ConnectDistributed().startConnect(worker));
+        return new EmbeddedWorker(new ConnectDistributed().startConnect(worker), rest);
     }
 
     /** Creates or updates the connector over the worker's own REST API. */
     void putConnector(String name, Map<String, String> config) throws IOException, InterruptedException,
             Quickstart.Failure {
         String json = new ObjectMapper().writeValueAsString(config);
-        Quickstart.put(URI.create(REST + "/connectors/" + name + "/config"), json);
+        Quickstart.put(URI.create(rest + "/connectors/" + name + "/config"), json);
     }
 
     @Override

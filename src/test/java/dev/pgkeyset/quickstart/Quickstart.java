@@ -19,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
+import dev.pgkeyset.connect.pg.ReplicationServer;
+
 /**
  * {@code java -jar kafka-connect-pg-keyset-<v>-quickstart.jar}: an embedded single-node Kafka and a
  * Connect worker in this JVM, running the connector of {@code config/quickstart.properties} against
@@ -36,18 +38,21 @@ public final class Quickstart {
               --config FILE       connector properties (default config/quickstart.properties)
               --embedded-postgres start an embedded PostgreSQL 17 with its data in <data-dir>/postgres,
                                   whatever the PG* variables say
+              --kafka-port N      Kafka's port on localhost (default 9092)
+              --rest-port N       the Connect REST API's port on localhost (default 8083)
               --help              this text
             PostgreSQL comes from PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD (default localhost:5432/postgres);
             a server named there must answer. With neither PGHOST nor PGPORT set and nothing answering on
             localhost:5432, the quickstart starts the embedded PostgreSQL (as with --embedded-postgres).
-            Kafka listens on localhost:9092 and the Connect REST API on localhost:8083 while it runs;
+            Kafka listens on localhost:9092 and the Connect REST API on localhost:8083 while it runs (a port
+            that is taken stops the quickstart at once: choose another with --kafka-port or --rest-port);
             logs go to <data-dir>/quickstart.log.""";
 
     private static final String DEMO_INCLUDE = "public\\.quickstart_demo";
     private static final long DEFAULT_DEMO_ROWS = 100_000;
 
     record Options(Long demoRows, boolean untilCaughtUp, Path dataDir, Path config, boolean embeddedPostgres,
-                   boolean help) {
+                   int kafkaPort, int restPort, boolean help) {
     }
 
     /** A problem a person can act on: printed as one line, exit code 1 or 2. */
@@ -92,6 +97,8 @@ public final class Quickstart {
         boolean embeddedPostgres = false;
         Path dataDir = Path.of("quickstart-data");
         Path config = Path.of("config", "quickstart.properties");
+        int kafkaPort = EmbeddedKafka.DEFAULT_PORT;
+        int restPort = EmbeddedWorker.DEFAULT_PORT;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--demo-rows" -> {
@@ -109,11 +116,16 @@ public final class Quickstart {
                 case "--data-dir" -> dataDir = Path.of(value(args, ++i, "--data-dir"));
                 case "--config" -> config = Path.of(value(args, ++i, "--config"));
                 case "--embedded-postgres" -> embeddedPostgres = true;
+                case "--kafka-port" -> kafkaPort = Ports.parse(value(args, ++i, "--kafka-port"), "--kafka-port");
+                case "--rest-port" -> restPort = Ports.parse(value(args, ++i, "--rest-port"), "--rest-port");
                 case "--help", "-h" -> help = true;
                 default -> throw new Failure("unknown argument '" + args[i] + "' (see --help)", 2);
             }
         }
-        return new Options(demoRows, untilCaughtUp, dataDir, config, embeddedPostgres, help);
+        if (kafkaPort == restPort) {
+            throw new Failure("--kafka-port and --rest-port name the same port " + kafkaPort + ": choose two", 2);
+        }
+        return new Options(demoRows, untilCaughtUp, dataDir, config, embeddedPostgres, kafkaPort, restPort, help);
     }
 
     private static String value(String[] args, int i, String option) throws Failure {
@@ -124,6 +136,9 @@ public final class Quickstart {
     }
 
     static int run(Options options) throws Exception {
+        // Before anything starts: a second quickstart holding the ports is the usual cause.
+        Ports.requireFree(options.kafkaPort(), "Kafka", "--kafka-port");
+        Ports.requireFree(options.restPort(), "the Connect REST API", "--rest-port");
         Properties file = configFile(options.config());
         PostgresChoice choice = PostgresChoice.choose(System.getenv(), options.embeddedPostgres(),
                 file.containsKey("connection.url"), Quickstart::answers);
@@ -132,9 +147,14 @@ public final class Quickstart {
                 : null) {
             PostgresTarget target = embedded != null ? embedded.target() : choice.userServer();
             Map<String, String> connector = connectorConfig(file, target);
+            CaptureChoice capture;
             try (Connection db = connect(connector)) {
                 announce(choice, embedded, target, connector, serverVersion(db));
+                capture = CaptureChoice.decide(connector, ReplicationServer.read(db));
             }
+            connector = capture.applyTo(connector);
+            capture.explain(connector, choice.fromConfigFile() ? null : target.psqlCommand(),
+                    embedded == null ? null : embedded.dataDirectory()).forEach(System.out::println);
             return replicate(options, connector, embedded != null);
         }
     }
@@ -176,21 +196,28 @@ public final class Quickstart {
                     + " (try --demo-rows 10000)", 1);
         }
         long start = System.nanoTime();
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir());
-             EmbeddedWorker worker = EmbeddedWorker.start(EmbeddedKafka.BOOTSTRAP, options.dataDir())) {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir(), options.kafkaPort());
+             EmbeddedWorker worker = EmbeddedWorker.start(kafka.bootstrap(), options.dataDir(), options.restPort())) {
             worker.putConnector(connector.get("name"), connector);
-            explainWhereThingsAre(connector.get("name"), expected.keySet());
-            Progress progress = new Progress(EmbeddedKafka.BOOTSTRAP, connector.get("topic.prefix"), expected);
+            explainWhereThingsAre(kafka, worker, connector.get("name"), expected.keySet());
+            Progress progress = new Progress(kafka.bootstrap(), expected, new WorkerGauges(connector.get("name"),
+                    CaptureChoice.WAL.equals(connector.get("capture.mode"))));
             // Ctrl-C: a summary from the last progress seen (Kafka is stopping, so it is not asked
             // again); the embedded worker, broker and PostgreSQL stop through their own hooks. A run
             // that finished by itself has printed its last line already.
             java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
             Path dataDir = options.dataDir().toAbsolutePath();
+            String walNotice = embeddedPostgres || !CaptureChoice.WAL.equals(connector.get("capture.mode")) ? null
+                    : "replication slot " + new dev.pgkeyset.connect.config.PgKeysetConfig(connector).slotName()
+                    + " stays on the server and keeps its WAL until the next run reads it or you drop it (see above)";
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (!finished.get()) {
                     String counts = progress.stopShowing();
                     System.out.println();
                     System.out.printf("stopped after %.0f s: %s%n", (System.nanoTime() - start) / 1e9, counts);
+                    if (walNotice != null) {
+                        System.out.println(walNotice);
+                    }
                     System.out.println("data kept in " + dataDir + " (Kafka's log, the connector's offsets"
                             + (embeddedPostgres ? ", the embedded PostgreSQL" : "")
                             + "): the same command resumes where this run stopped");
@@ -212,12 +239,15 @@ public final class Quickstart {
     }
 
     /** The first screen's map: where Kafka and the REST API listen, the topics, how to read one. */
-    private static void explainWhereThingsAre(String connectorName, java.util.Set<String> topics) {
-        System.out.println("Kafka on " + EmbeddedKafka.BOOTSTRAP + "; Connect REST API on " + EmbeddedWorker.REST
-                + " (curl -s " + EmbeddedWorker.REST + "/connectors/" + connectorName + "/status)");
+    private static void explainWhereThingsAre(EmbeddedKafka kafka, EmbeddedWorker worker, String connectorName,
+                                              java.util.Set<String> topics) {
+        System.out.println("Kafka on " + kafka.bootstrap() + "; Connect REST API on " + worker.rest()
+                + " (curl -s " + worker.rest() + "/connectors/" + connectorName + "/status)");
         System.out.println("topics: " + String.join(", ", topics));
-        System.out.println("read one while it runs: java -cp " + ownJar() + " " + ReadTopic.class.getName() + " "
-                + topics.iterator().next());
+        String port = kafka.bootstrap().equals(EmbeddedKafka.bootstrap(EmbeddedKafka.DEFAULT_PORT)) ? ""
+                : " --kafka-port " + kafka.bootstrap().substring(kafka.bootstrap().lastIndexOf(':') + 1);
+        System.out.println("read one while it runs: java -cp " + ownJar() + " " + ReadTopic.class.getName() + port
+                + " " + topics.iterator().next());
     }
 
     /** The quickstart jar's path as this JVM loaded it (a class directory when run from the IDE). */

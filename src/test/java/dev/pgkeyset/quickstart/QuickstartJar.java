@@ -97,6 +97,62 @@ final class QuickstartJar {
         }
     }
 
+    /** A run in the background, as a user leaves it running; its standard output goes to a file. */
+    static final class Live {
+        private final Process process;
+        private final Path out;
+
+        Live(Process process, Path out) {
+            this.process = process;
+            this.out = out;
+        }
+
+        /** Waits until a line of the output matches (the output so far when it does not within the time). */
+        List<String> awaitLine(java.util.function.Predicate<String> line, java.time.Duration within)
+                throws Exception {
+            long deadline = System.nanoTime() + within.toNanos();
+            List<String> lines = Files.readAllLines(out);
+            while (lines.stream().noneMatch(line) && process.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                lines = Files.readAllLines(out);
+            }
+            assertTrue(lines.stream().anyMatch(line), "the quickstart printed the awaited line: " + lines);
+            return lines;
+        }
+
+        /** SIGTERM (what Ctrl-C does to the JVM's shutdown hooks), then its whole output. */
+        List<String> stop() throws Exception {
+            process.destroy();
+            if (!process.waitFor(90, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+            List<String> lines = Files.readAllLines(out);
+            Files.deleteIfExists(out);
+            return lines;
+        }
+    }
+
+    Live startLive(Map<String, String> env, String... args) throws IOException {
+        Path out = Files.createTempFile(Path.of("target"), "quickstart-live", ".out");
+        return new Live(start(env, out, args), out);
+    }
+
+    /** --kafka-port and --rest-port on ports free now: a test never takes the quickstart's defaults. */
+    static List<String> freePorts() throws IOException {
+        int kafka = Ports.free();
+        int rest = Ports.free();
+        while (rest == kafka) {
+            rest = Ports.free();
+        }
+        return List.of("--kafka-port", Integer.toString(kafka), "--rest-port", Integer.toString(rest));
+    }
+
+    static String[] args(List<String> first, String... more) {
+        List<String> all = new ArrayList<>(first);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
     static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {

@@ -20,10 +20,16 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
  * otherwise an embedded PostgreSQL 17 (Zonky's binaries, a child process of the test JVM on a free
  * port, its data in a temporary directory removed when the JVM exits); otherwise, where no binaries
  * exist for this platform, a Testcontainers {@code postgres:16} when Docker runs; otherwise the tests
- * stop at once, saying so.
+ * stop at once, saying so. With the system property {@code pgkeyset.test.postgres=embedded} the
+ * embedded PostgreSQL is taken even when {@code PGHOST} is set: CI's second pass over the tests
+ * that depend on server behaviour runs them on 17 beside the service's 15 (pom.xml, execution
+ * {@code postgres-17}).
  * Every test class works in a database of its own, created here and dropped when it closes.
  */
 public final class PostgresFixture {
+
+    /** The system property that chooses the embedded server whatever PGHOST says. */
+    public static final String CHOICE_PROPERTY = "pgkeyset.test.postgres";
 
     private static Server server;
 
@@ -39,12 +45,24 @@ public final class PostgresFixture {
 
     public static synchronized Server server() {
         if (server == null) {
-            server = locate(System.getenv());
+            server = locate(System.getenv(), System.getProperty(CHOICE_PROPERTY, ""));
         }
         return server;
     }
 
-    static Server locate(Map<String, String> env) {
+    static Server locate(Map<String, String> env, String choice) {
+        if ("embedded".equals(choice)) {
+            Server embedded = startEmbedded();
+            if (embedded == null) {
+                throw new IllegalStateException(CHOICE_PROPERTY + "=embedded, but Zonky ships no PostgreSQL binaries "
+                        + "for this OS and architecture: run without it (PGHOST names the server)");
+            }
+            return embedded;
+        }
+        if (!choice.isEmpty()) {
+            throw new IllegalStateException(CHOICE_PROPERTY + "=" + choice + " is not known: 'embedded', or leave it "
+                    + "unset (PGHOST, else embedded, else Testcontainers)");
+        }
         String host = env.get("PGHOST");
         if (host != null && !host.isBlank()) {
             if (host.startsWith("/")) {

@@ -294,9 +294,11 @@ public final class PrivateCluster implements AutoCloseable {
                 return dir;
             }
         }
-        throw new IllegalStateException("PrivateCluster needs PostgreSQL's server binaries (initdb, pg_ctl, postgres) "
-                + "on this machine; looked in " + candidates + " (pg_config --bindir, /usr/lib/postgresql/<version>/bin). "
-                + "Install the server package, e.g. apt-get install postgresql-15.");
+        // Skipped, not failed: on a machine with only a JDK (the embedded PostgreSQL's case) these few
+        // tests cannot run, and the rest of `mvn verify` should still pass; the report says why.
+        return org.junit.jupiter.api.Assumptions.abort("PrivateCluster needs PostgreSQL's server binaries (initdb, "
+                + "pg_ctl, postgres) on this machine; looked in " + candidates + " (pg_config --bindir, "
+                + "/usr/lib/postgresql/<version>/bin). Install the server package, e.g. apt-get install postgresql-15.");
     }
 
     private static int freePort() {

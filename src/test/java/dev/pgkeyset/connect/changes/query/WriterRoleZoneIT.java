@@ -57,7 +57,8 @@ class WriterRoleZoneIT {
         db.execute("DROP OWNED BY " + role);
         db.close();
         try {
-            new ProcessBuilder("psql", "-h", PostgresFixture.server().host(), "-U", PostgresFixture.server().user(),
+            new ProcessBuilder("psql", "-h", PostgresFixture.server().host(), "-p",
+                Integer.toString(PostgresFixture.server().port()), "-U", PostgresFixture.server().user(),
                     "-d", "postgres", "-c", "DROP ROLE IF EXISTS " + role).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
         } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -65,7 +66,8 @@ class WriterRoleZoneIT {
     }
 
     private void psqlInsert(int id) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("psql", "-X", "-q", "-h", PostgresFixture.server().host(), "-U", role,
+        ProcessBuilder pb = new ProcessBuilder("psql", "-X", "-q", "-h", PostgresFixture.server().host(), "-p",
+                Integer.toString(PostgresFixture.server().port()), "-U", role,
                 "-d", db.name(), "-c", "INSERT INTO ev (id) VALUES (" + id + ")");
         pb.environment().remove("PGTZ");
         pb.environment().remove("PGOPTIONS");
@@ -101,7 +103,8 @@ class WriterRoleZoneIT {
                     "ALTER ROLE " + role + " SET timezone = 'America/New_York'");
         }
         // PostgreSQL's word for the zone the writer's sessions get.
-        Process show = new ProcessBuilder("psql", "-X", "-At", "-h", PostgresFixture.server().host(), "-U", role,
+        Process show = new ProcessBuilder("psql", "-X", "-At", "-h", PostgresFixture.server().host(), "-p",
+                Integer.toString(PostgresFixture.server().port()), "-U", role,
                 "-d", db.name(), "-c", "SHOW TimeZone").start();
         String writerZone = new String(show.getInputStream().readAllBytes()).trim();
         assertEquals("America/New_York", writerZone);
