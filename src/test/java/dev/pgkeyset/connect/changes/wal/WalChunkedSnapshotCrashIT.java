@@ -107,6 +107,12 @@ class WalChunkedSnapshotCrashIT {
     }
 
     private final List<Delivered> delivered = new ArrayList<>();
+    private final long testStarted = System.nanoTime();
+
+    /** Prints how far into the test a step came, to tell a slow machine from a slow step. */
+    private void phase(String what) {
+        System.out.printf("WalChunkedSnapshotCrashIT %5.1f s: %s%n", (System.nanoTime() - testStarted) / 1e9, what);
+    }
 
     @Test
     void killedMidChunkedSnapshotTheResumedRunStartsAfterTheCommittedKeyAndNothingIsDuplicated() throws Exception {
@@ -135,8 +141,9 @@ class WalChunkedSnapshotCrashIT {
         String committedKeyText;
         String resumedAfter;
         long firstRunEnd;
+        long writtenAtKill;
         try (OffsetsTopicHolder topics = new OffsetsTopicHolder()) {
-            ConnectFixture.throttleProducers(kafka.bootstrapServers(), 300_000.0);
+            ConnectFixture.throttleProducers(kafka.bootstrapServers(), 600_000.0);
             workload.start();
             try (ForkedWorker first = ForkedWorker.start(kafka.bootstrapServers(), group, dir, worker)) {
                 first.putConnector(CONNECTOR, config);
@@ -150,6 +157,7 @@ class WalChunkedSnapshotCrashIT {
                                     && firstKey(table) >= KILL_AFTER_KEY;
                         });
                 first.kill();
+                phase("killed");
             }
             // A transaction whose commit the coordinator had begun completes on its own; the one
             // still open stays open (so the last stable offset stops before it) until the new
@@ -160,13 +168,20 @@ class WalChunkedSnapshotCrashIT {
             committedKey = firstKey(table);
             committedKeyText = table.get("key").asText();
             firstRunEnd = topics.reader.endOffset(TOPIC, 0);
+            // Everything written, the open transaction's records too (the high watermark).
+            try (TopicReader uncommitted = new TopicReader(kafka.bootstrapServers(), List.of(TOPIC))) {
+                writtenAtKill = uncommitted.endOffset(TOPIC, 0);
+            }
             ConnectFixture.throttleProducers(kafka.bootstrapServers(), null);
 
+            phase("offsets read");
             try (ForkedWorker second = ForkedWorker.start(kafka.bootstrapServers(), group, dir, worker)) {
+                phase("second worker up");
                 readUntil(topics.reader, second, "the resumed snapshot complete", () -> {
                     JsonNode now = tableOffset(topics.offsets);
                     return now != null && "snapshot_complete".equals(now.get("phase").asText());
                 });
+                phase("resumed snapshot complete");
                 resumedAfter = resumedAfterKey(second.log());
                 long streamed = delivered.stream().filter(d -> d.xid != null).count();
                 readUntil(topics.reader, second, "200 more stream records", () ->
@@ -200,10 +215,10 @@ class WalChunkedSnapshotCrashIT {
         delivered.forEach(d -> ops.merge(d.op, 1, Integer::sum));
         System.out.printf("WalChunkedSnapshotCrashIT seed %d: %d s; %d rows at the start, chunks of %d; killed with "
                         + "key %d committed (about %d chunks; %d snapshot records committed before the kill, %d "
-                        + "after); %d workload transactions, %d stream records; %d live rows at the end; records "
+                        + "after; %d records of the transaction open at the kill, aborted); %d workload transactions, %d stream records; %d live rows at the end; records "
                         + "by op %s%n",
                 seed, seconds, ROWS, CHUNK, committedKey, (committedKey + CHUNK - 1) / CHUNK, snapshotRecords[0],
-                snapshotRecords[1], workload.committedTransactions(), streamRecords, live, ops);
+                snapshotRecords[1], writtenAtKill - firstRunEnd, workload.committedTransactions(), streamRecords, live, ops);
     }
 
     /**
