@@ -127,10 +127,12 @@ class WalChunkedSnapshotCrashIT {
         String slot = WalFixture.uniqueName("chunkcrash");
         String group = CONNECTOR + "-" + System.nanoTime();
         Path dir = Path.of("target", "forked-workers");
-        // A small producer buffer makes the task itself wait for the throttled broker; a short
-        // session lets the second worker take the connector over quickly.
+        // A small producer buffer makes the task itself wait for the throttled broker. A short
+        // session and rebalance timeout let the second worker take the connector over quickly: its
+        // join could otherwise wait the default minute for the killed member to rejoin (seen here).
         Map<String, String> worker = Map.of("exactly.once.source.support", "enabled",
-                "producer.buffer.memory", "262144", "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000");
+                "producer.buffer.memory", "262144", "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000",
+                "rebalance.timeout.ms", "10000");
         Map<String, String> config = WalFixture.walConfig(db, CONNECTOR, "public\\." + TABLE, slot, "initial");
         config.put("exactly.once.support", "required");
         config.put("snapshot.chunk.size", Integer.toString(CHUNK));
