@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -108,7 +107,7 @@ class WalResnapshotOnDemandIT {
         Map<String, String> config = WalFixture.walConfig(db, CONNECTOR, "public\\.t[ab]", slot, "initial");
         config.put("snapshot.chunk.size", Integer.toString(CHUNK));
         config.put("batch.max.rows", "500");
-        Workload workload = new Workload(seed);
+        CounterWorkload workload = new CounterWorkload(db, ROWS, "ta", seed);
         Window resnapshotA;
         Window snapshotC;
         Map<String, Long> endAtStop;
@@ -344,106 +343,5 @@ class WalResnapshotOnDemandIT {
     private static Delivered delivered(TopicReader.Row row) {
         String table = row.topic().substring(row.topic().lastIndexOf('.') + 1);
         return new Delivered(table, row.offset(), row.key().get("id").asLong(), row.op(), row.value());
-    }
-
-    /**
-     * Small transactions over the three tables: {@code v = v + 1} updates, inserts of fresh keys
-     * and hard deletes (never of a key again), until finished. From {@link #startTracking} on, it
-     * remembers the keys of ta it changed or inserted, whose rows a snapshot may rightly leave to the stream.
-     */
-    private final class Workload extends Thread {
-        private final Random random;
-        private final Map<String, List<Long>> live = new HashMap<>();
-        private final Map<String, Long> nextId = new HashMap<>();
-        private final Set<Long> touchedA = new HashSet<>();
-        private volatile boolean tracking;
-        private volatile boolean stop;
-        private volatile Throwable failure;
-        volatile long changes;
-
-        Workload(long seed) {
-            super("resnapshot-workload");
-            random = new Random(seed);
-            for (String table : TABLES) {
-                List<Long> ids = new ArrayList<>();
-                for (long id = 1; id <= ROWS.get(table); id++) {
-                    ids.add(id);
-                }
-                live.put(table, ids);
-                nextId.put(table, ROWS.get(table) + 1L);
-            }
-        }
-
-        void startTracking() {
-            synchronized (touchedA) {
-                touchedA.clear();
-                tracking = true;
-            }
-        }
-
-        Set<Long> stopTracking() {
-            synchronized (touchedA) {
-                tracking = false;
-                return new HashSet<>(touchedA);
-            }
-        }
-
-        @Override
-        public void run() {
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                c.setAutoCommit(false);
-                while (!stop) {
-                    int statements = 1 + random.nextInt(3);
-                    List<Long> aKeys = new ArrayList<>();
-                    for (int i = 0; i < statements; i++) {
-                        String table = TABLES.get(random.nextInt(TABLES.size()));
-                        long id = change(st, table);
-                        if (table.equals("ta")) {
-                            aKeys.add(id);
-                        }
-                    }
-                    // Remembered before the commit: a key counts as touched from its change's commit on.
-                    synchronized (touchedA) {
-                        if (tracking) {
-                            touchedA.addAll(aKeys);
-                        }
-                    }
-                    c.commit();
-                    changes += statements;
-                    Thread.sleep(2);
-                }
-            } catch (Throwable e) {
-                failure = e;
-            }
-        }
-
-        private long change(Statement st, String table) throws SQLException {
-            List<Long> ids = live.get(table);
-            int dice = random.nextInt(100);
-            if (dice < 15 || ids.isEmpty()) {
-                long id = nextId.merge(table, 1L, Long::sum) - 1;
-                st.execute("INSERT INTO " + table + " VALUES (" + id + ", 0, 'new " + id + "')");
-                ids.add(id);
-                return id;
-            }
-            int at = random.nextInt(ids.size());
-            long id = ids.get(at);
-            if (dice < 25) {
-                st.execute("DELETE FROM " + table + " WHERE id = " + id);
-                ids.set(at, ids.get(ids.size() - 1));
-                ids.remove(ids.size() - 1);
-            } else {
-                st.execute("UPDATE " + table + " SET v = v + 1, pad = md5(random()::text) WHERE id = " + id);
-            }
-            return id;
-        }
-
-        void finish() throws InterruptedException {
-            stop = true;
-            join(30_000);
-            if (failure != null) {
-                throw new AssertionError("the workload failed", failure);
-            }
-        }
     }
 }
