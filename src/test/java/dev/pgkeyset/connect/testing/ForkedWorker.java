@@ -20,11 +20,18 @@ public final class ForkedWorker implements AutoCloseable {
 
     private final Process process;
     private final int restPort;
+    private final Path log;
     private final HttpClient http = HttpClient.newHttpClient();
 
-    private ForkedWorker(Process process, int restPort) {
+    private ForkedWorker(Process process, int restPort, Path log) {
         this.process = process;
         this.restPort = restPort;
+        this.log = log;
+    }
+
+    /** The worker's log file (stdout and stderr), e.g. to read what its task logged. */
+    public Path log() {
+        return log;
     }
 
     /** Starts a worker of the Connect cluster {@code groupId} and waits until its REST API answers. */
@@ -59,7 +66,7 @@ public final class ForkedWorker implements AutoCloseable {
                 "-cp", System.getProperty("java.class.path"),
                 "org.apache.kafka.connect.cli.ConnectDistributed", props.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        ForkedWorker forked = new ForkedWorker(process, port);
+        ForkedWorker forked = new ForkedWorker(process, port, log);
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (true) {
             if (!process.isAlive()) {

@@ -33,9 +33,20 @@ public final class OffsetsTopic implements AutoCloseable {
 
     /** Opens the topic; waits for it to exist (the first worker creates it). */
     public OffsetsTopic(String bootstrapServers, String topic, String connector) throws InterruptedException {
+        this(bootstrapServers, topic, connector, false);
+    }
+
+    /**
+     * @param committedOnly read with isolation.level=read_committed: an exactly-once worker writes
+     *                      its offsets in the records' transactions, and only a committed one counts
+     */
+    public OffsetsTopic(String bootstrapServers, String topic, String connector, boolean committedOnly)
+            throws InterruptedException {
         this.connector = connector;
         consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"), new StringDeserializer(), new StringDeserializer());
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, committedOnly ? "read_committed" : "read_uncommitted"),
+                new StringDeserializer(), new StringDeserializer());
         long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         List<PartitionInfo> infos;
         while ((infos = consumer.listTopics(Duration.ofSeconds(5)).get(topic)) == null || infos.isEmpty()) {
