@@ -232,6 +232,153 @@ class WalChunkedSnapshotAdversaryIT {
         db.execute("DROP TABLE locked_big", "DROP TABLE streaming_small");
     }
 
+    /**
+     * Promises 1-3 against the window the class comment of ChunkedSnapshot names as the weakest:
+     * transactions that commit around the moment a chunk's snapshot is taken. Four writers on four
+     * connections commit tiny transactions (one to four counter updates, some in a savepoint that
+     * is rolled back, some in one that is released) as fast as they can, with tiny chunks (10 rows),
+     * while the walsender and the chunk query's session are terminated now and then. Per key the
+     * counter v, which only grows, must never go down in delivery order, and every row's last
+     * record must show the row's v.
+     */
+    @Test
+    void concurrentWritersAroundEachChunksSnapshotNeverMakeACounterGoBack() throws Exception {
+        long seed = Long.getLong("adv15.seed", System.nanoTime());
+        Random random = new Random(seed);
+        int rows = 6_000 + random.nextInt(4_000);
+        System.out.println("concurrentWriters seed " + seed + " (-Dadv15.seed=" + seed + "): " + rows + " rows");
+        db.execute("DROP TABLE IF EXISTS raced",
+                "CREATE TABLE raced (id int PRIMARY KEY, v bigint NOT NULL)",
+                "INSERT INTO raced SELECT g, 0 FROM generate_series(1, " + rows + ") g",
+                "ANALYZE raced");
+        String slot = WalFixture.uniqueName("race");
+        slots.add(slot);
+        String name = "advrace";
+        connectors.add(name);
+        Map<String, String> config = WalFixture.walConfig(db, name, "public\\.raced", slot, "initial");
+        config.put("snapshot.chunk.size", "10");
+        config.put("batch.max.rows", "50");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicLong commits = new AtomicLong();
+        List<Thread> writers = new ArrayList<>();
+        Throwable[] failure = new Throwable[1];
+        for (int w = 0; w < 4; w++) {
+            long writerSeed = random.nextLong();
+            writers.add(new Thread(() -> {
+                Random r = new Random(writerSeed);
+                try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                    c.setAutoCommit(false);
+                    while (!stop.get()) {
+                        int n = 1 + r.nextInt(4);
+                        for (int i = 0; i < n; i++) {
+                            int id = 1 + r.nextInt(rows);
+                            int shape = r.nextInt(10);
+                            if (shape == 0) {
+                                st.execute("SAVEPOINT s");
+                                st.execute("UPDATE raced SET v = v + 1 WHERE id = " + id);
+                                st.execute("ROLLBACK TO SAVEPOINT s");
+                            } else if (shape == 1) {
+                                st.execute("SAVEPOINT s");
+                                st.execute("UPDATE raced SET v = v + 1 WHERE id = " + id);
+                                st.execute("RELEASE SAVEPOINT s");
+                            } else {
+                                st.execute("UPDATE raced SET v = v + 1 WHERE id = " + id);
+                            }
+                        }
+                        c.commit();
+                        commits.incrementAndGet();
+                    }
+                } catch (java.sql.SQLException e) {
+                    if (!"40P01".equals(e.getSQLState())) {
+                        failure[0] = e;
+                    }
+                } catch (Throwable e) {
+                    failure[0] = e;
+                }
+            }, "race-writer-" + w));
+        }
+        connect.configureConnector(name, config);
+        writers.forEach(Thread::start);
+        java.util.Map<Long, Long> lastV = new java.util.HashMap<>();
+        List<String> violations = new ArrayList<>();
+        AtomicLong records = new AtomicLong();
+        int kills = 0;
+        String topic = name + ".public.raced";
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of(topic))) {
+            java.util.function.Consumer<TopicReader.Row> check = row -> {
+                records.incrementAndGet();
+                if (row.value() == null) {
+                    return;
+                }
+                long id = row.value().get("id").asLong();
+                long v = row.value().get("v").asLong();
+                Long before = lastV.put(id, v);
+                if (before != null && v < before) {
+                    violations.add("id " + id + ": v " + v + " (op " + row.op() + ") after v " + before);
+                }
+            };
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while ((lastV.size() < rows || !snapshotDone(name)) && System.nanoTime() < deadline) {
+                reader.readFor(Duration.ofMillis(700), check);
+                if (kills < 12) {
+                    kills++;
+                    // Alternately the walsender and any of the connector's other sessions (the chunk's).
+                    db.execute(kills % 2 == 0
+                            ? "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '"
+                                    + slot + "' AND active_pid IS NOT NULL"
+                            : "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                                    + "AND backend_type = 'client backend' AND application_name LIKE '"
+                                    + dev.pgkeyset.connect.pg.ConnectionFactory.APPLICATION_NAME + "%'");
+                }
+            }
+            assertTrue(snapshotDone(name), "the snapshot of raced did not end within " + TIMEOUT);
+            stop.set(true);
+            for (Thread writer : writers) {
+                writer.join(30_000);
+            }
+            if (failure[0] != null) {
+                throw new AssertionError("a writer failed", failure[0]);
+            }
+            db.execute("INSERT INTO raced VALUES (-1, 0)");
+            reader.readUntil(() -> lastV.containsKey(-1L), TIMEOUT, check);
+        }
+        System.out.println("concurrentWriters: " + records.get() + " records, " + commits.get() + " commits, " + kills
+                + " kills, " + violations.size() + " violation(s)");
+        assertEquals(List.of(), violations.subList(0, Math.min(20, violations.size())),
+                "counters going back (" + violations.size() + " in all)");
+        List<String> wrong = new ArrayList<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, v FROM raced")) {
+            while (rs.next()) {
+                Long got = lastV.get(rs.getLong(1));
+                if (got == null || got != rs.getLong(2)) {
+                    wrong.add("id " + rs.getLong(1) + ": table v " + rs.getLong(2) + ", last record v " + got);
+                }
+            }
+        }
+        assertEquals(List.of(), wrong.subList(0, Math.min(20, wrong.size())),
+                "rows whose last record is not the row (" + wrong.size() + " in all)");
+        assertTrue(commits.get() > 1000, "the writers ran: " + commits.get());
+        db.execute("DROP TABLE raced");
+    }
+
+    /** The task's snapshot-progress-percent gauge of a table says 100 (its last chunk was handed over). */
+    private static boolean snapshotDone(String connector) {
+        try {
+            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            for (javax.management.ObjectName gauge : jmx.queryNames(new javax.management.ObjectName(
+                    "kafka.connect:type=plugins,connector=" + connector + ",*"), null)) {
+                if (gauge.getKeyProperty("table") != null
+                        && ((Double) jmx.getAttribute(gauge, "snapshot-progress-percent")) >= 100.0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (javax.management.JMException e) {
+            return false;
+        }
+    }
+
     private long confirmed(String slot) {
         return db.queryLong("SELECT coalesce(confirmed_flush_lsn - '0/0', 0) FROM pg_replication_slots WHERE slot_name = '"
                 + slot + "'");
