@@ -64,6 +64,13 @@ public final class ChunkQuery {
             TablePlan current = changed == null ? plan : changed;
             try (Statement st = connection.createStatement()) {
                 st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                // The table's lock before the snapshot (LOCK takes none): a table rewrite (ALTER
+                // TABLE ... TYPE, ADD COLUMN with a volatile default) or a TRUNCATE is not MVCC-safe,
+                // and one running when S is taken would commit before the SELECT gets its lock; the
+                // SELECT would then read the new heap, whose every row carries the rewrite's xid,
+                // which S does not see: an empty chunk, taken for the end of the table. Locked first,
+                // S sees the rewrite's result or the rewrite waits until the chunk commits.
+                st.execute("LOCK TABLE " + current.id().quoted() + " IN ACCESS SHARE MODE");
             }
             PgSnapshot snapshot;
             try (Statement st = connection.createStatement();
