@@ -374,6 +374,150 @@ class WalChunkedSnapshotAdversaryIT {
         db.execute("DROP TABLE raced");
     }
 
+    /**
+     * Promises 1 and 2 on a partitioned table (published via its root): two writers update counters,
+     * delete rows, and move rows to fresh keys in another partition (a DELETE in one partition and an
+     * INSERT in another under the root's name), into the range already read, the chunk being read
+     * or a future one, while the root snapshots in chunks of 25. Keys are never reused, so after a
+     * key's tombstone no record of it may come; per key v never goes down; at the end each row's key
+     * holds the row (rid, v) and no other key holds a live row.
+     */
+    @Test
+    void rowsMovingAcrossPartitionsDuringTheSnapshotNeverComeBackOrGoBack() throws Exception {
+        long seed = Long.getLong("adv15.seed", System.nanoTime());
+        Random random = new Random(seed);
+        int rows = 4_000 + random.nextInt(4_000);
+        System.out.println("partitions seed " + seed + " (-Dadv15.seed=" + seed + "): " + rows + " rows");
+        db.execute("DROP TABLE IF EXISTS parted",
+                "CREATE TABLE parted (id bigint PRIMARY KEY, rid bigint NOT NULL, v bigint NOT NULL) PARTITION BY RANGE (id)",
+                "CREATE TABLE parted_a PARTITION OF parted FOR VALUES FROM (MINVALUE) TO (" + rows / 2 + ")",
+                "CREATE TABLE parted_b PARTITION OF parted FOR VALUES FROM (" + rows / 2 + ") TO (" + rows + ")",
+                "CREATE TABLE parted_c PARTITION OF parted FOR VALUES FROM (" + rows + ") TO (MAXVALUE)",
+                "INSERT INTO parted SELECT g, g, 0 FROM generate_series(1, " + rows + ") g",
+                "ANALYZE parted");
+        String slot = WalFixture.uniqueName("parted");
+        slots.add(slot);
+        String name = "advparted";
+        connectors.add(name);
+        Map<String, String> config = WalFixture.walConfig(db, name, "public\\.parted", slot, "initial");
+        config.put("snapshot.chunk.size", "25");
+        config.put("batch.max.rows", "200");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicLong commits = new AtomicLong();
+        AtomicLong moves = new AtomicLong();
+        // Fresh keys: writer w takes keys congruent to w mod 2 from a counter of its own, spread over the partitions.
+        Throwable[] failure = new Throwable[1];
+        List<Thread> writers = new ArrayList<>();
+        for (int w = 0; w < 2; w++) {
+            int writer = w;
+            long writerSeed = random.nextLong();
+            writers.add(new Thread(() -> {
+                Random r = new Random(writerSeed);
+                long fresh = 0;
+                try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                    c.setAutoCommit(false);
+                    while (!stop.get()) {
+                        long rid = 1 + r.nextInt(rows);
+                        int pick = r.nextInt(100);
+                        if (pick < 70) {
+                            st.execute("UPDATE parted SET v = v + 1 WHERE rid = " + rid);
+                        } else if (pick < 95) {
+                            // A fresh key below 0 (already read), in the middle (maybe the chunk being
+                            // read) or far above (a future chunk, another partition).
+                            fresh++;
+                            long key = switch (r.nextInt(3)) {
+                                case 0 -> -(fresh * 2 + writer);
+                                case 1 -> (long) rows * 10 + fresh * 2 + writer;
+                                default -> (long) rows * 1_000_000 + fresh * 2 + writer;
+                            };
+                            st.execute("UPDATE parted SET id = " + key + ", v = v + 1 WHERE rid = " + rid);
+                            moves.incrementAndGet();
+                        } else {
+                            st.execute("DELETE FROM parted WHERE rid = " + rid);
+                        }
+                        c.commit();
+                        commits.incrementAndGet();
+                    }
+                } catch (java.sql.SQLException e) {
+                    if (!"40P01".equals(e.getSQLState())) {
+                        failure[0] = e;
+                    }
+                } catch (Throwable e) {
+                    failure[0] = e;
+                }
+            }, "parted-writer-" + w));
+        }
+        connect.configureConnector(name, config);
+        writers.forEach(Thread::start);
+        java.util.Map<String, Long> lastV = new java.util.HashMap<>();
+        java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> last = new java.util.HashMap<>();
+        java.util.Set<String> tombstoned = new java.util.HashSet<>();
+        List<String> violations = new ArrayList<>();
+        AtomicLong records = new AtomicLong();
+        String topic = name + ".public.parted";
+        try (TopicReader reader = new TopicReader(connect.kafka().bootstrapServers(), List.of(topic))) {
+            java.util.function.Consumer<TopicReader.Row> check = row -> {
+                records.incrementAndGet();
+                String key = row.key().toString();
+                if (tombstoned.contains(key)) {
+                    violations.add("key " + key + " came back after its tombstone: op " + row.op() + " " + row.value());
+                }
+                if (row.value() == null) {
+                    tombstoned.add(key);
+                    last.put(key, null);
+                    return;
+                }
+                long v = row.value().get("v").asLong();
+                Long before = lastV.put(key, v);
+                if (before != null && v < before) {
+                    violations.add("key " + key + ": v " + v + " (op " + row.op() + ") after v " + before);
+                }
+                last.put(key, row.value());
+            };
+            reader.readUntil(() -> snapshotDone(name), TIMEOUT, check);
+            stop.set(true);
+            for (Thread writer : writers) {
+                writer.join(30_000);
+            }
+            if (failure[0] != null) {
+                throw new AssertionError("a writer failed", failure[0]);
+            }
+            db.execute("INSERT INTO parted VALUES (-999999999999, -1, 0)");
+            reader.readUntil(() -> last.values().stream().anyMatch(n -> n != null && n.get("rid").asLong() == -1),
+                    TIMEOUT, check);
+        }
+        System.out.println("partitions: " + records.get() + " records, " + commits.get() + " commits, " + moves.get()
+                + " key moves, " + violations.size() + " violation(s)");
+        assertEquals(List.of(), violations.subList(0, Math.min(20, violations.size())),
+                "records going back or coming back (" + violations.size() + " in all)");
+        java.util.Map<Long, com.fasterxml.jackson.databind.JsonNode> liveByRid = new java.util.HashMap<>();
+        List<String> wrong = new ArrayList<>();
+        last.forEach((key, value) -> {
+            if (value != null && liveByRid.put(value.get("rid").asLong(), value) != null) {
+                wrong.add("rid " + value.get("rid") + " alive under two keys");
+            }
+        });
+        int tableRows = 0;
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, rid, v FROM parted")) {
+            while (rs.next()) {
+                tableRows++;
+                com.fasterxml.jackson.databind.JsonNode record = liveByRid.get(rs.getLong(2));
+                if (record == null || record.get("id").asLong() != rs.getLong(1) || record.get("v").asLong() != rs.getLong(3)) {
+                    wrong.add("row id " + rs.getLong(1) + " rid " + rs.getLong(2) + " v " + rs.getLong(3)
+                            + ", last live record " + record);
+                }
+            }
+        }
+        if (tableRows != liveByRid.size()) {
+            wrong.add(liveByRid.size() + " live keys for " + tableRows + " rows");
+        }
+        assertEquals(List.of(), wrong.subList(0, Math.min(20, wrong.size())), "last records against the table ("
+                + wrong.size() + " in all)");
+        assertTrue(moves.get() > 100, "rows moved: " + moves.get());
+        db.execute("DROP TABLE parted");
+    }
+
     /** The task's snapshot-progress-percent gauge of a table says 100 (its last chunk was handed over). */
     private static boolean snapshotDone(String connector) {
         try {
