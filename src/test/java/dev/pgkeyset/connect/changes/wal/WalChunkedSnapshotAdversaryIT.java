@@ -255,17 +255,30 @@ class WalChunkedSnapshotAdversaryIT {
      */
     @Test
     void concurrentWritersAroundEachChunksSnapshotNeverMakeACounterGoBack() throws Exception {
+        raceWriters("advrace", false);
+    }
+
+    /**
+     * The same workload, with the task restarted three times during the snapshot
+     * (PUT /connectors/advrestart/restart?includeTasks=true): each start resumes the table after
+     * its last committed key and the stream from its committed offset.
+     */
+    @Test
+    void taskRestartsDuringTheSnapshotUnderConcurrentWritersLoseNothingAndNeverGoBack() throws Exception {
+        raceWriters("advrestart", true);
+    }
+
+    private void raceWriters(String name, boolean restartTasks) throws Exception {
         long seed = Long.getLong("adv15.seed", System.nanoTime());
         Random random = new Random(seed);
         int rows = 6_000 + random.nextInt(4_000);
-        System.out.println("concurrentWriters seed " + seed + " (-Dadv15.seed=" + seed + "): " + rows + " rows");
+        System.out.println(name + " seed " + seed + " (-Dadv15.seed=" + seed + "): " + rows + " rows");
         db.execute("DROP TABLE IF EXISTS raced",
                 "CREATE TABLE raced (id int PRIMARY KEY, v bigint NOT NULL)",
                 "INSERT INTO raced SELECT g, 0 FROM generate_series(1, " + rows + ") g",
                 "ANALYZE raced");
         String slot = WalFixture.uniqueName("race");
         slots.add(slot);
-        String name = "advrace";
         connectors.add(name);
         Map<String, String> config = WalFixture.walConfig(db, name, "public\\.raced", slot, "initial");
         config.put("snapshot.chunk.size", "10");
@@ -332,7 +345,10 @@ class WalChunkedSnapshotAdversaryIT {
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
             while ((lastV.size() < rows || !snapshotDone(name)) && System.nanoTime() < deadline) {
                 reader.readFor(Duration.ofMillis(700), check);
-                if (kills < 12) {
+                if (restartTasks && kills < 3 && !snapshotDone(name)) {
+                    kills++;
+                    connect.restartConnectorAndTasks(name, false, true, false);
+                } else if (!restartTasks && kills < 12) {
                     kills++;
                     // Alternately the walsender and any of the connector's other sessions (the chunk's).
                     db.execute(kills % 2 == 0
@@ -354,7 +370,7 @@ class WalChunkedSnapshotAdversaryIT {
             db.execute("INSERT INTO raced VALUES (-1, 0)");
             reader.readUntil(() -> lastV.containsKey(-1L), TIMEOUT, check);
         }
-        System.out.println("concurrentWriters: " + records.get() + " records, " + commits.get() + " commits, " + kills
+        System.out.println(name + ": " + records.get() + " records, " + commits.get() + " commits, " + kills
                 + " kills, " + violations.size() + " violation(s)");
         assertEquals(List.of(), violations.subList(0, Math.min(20, violations.size())),
                 "counters going back (" + violations.size() + " in all)");
