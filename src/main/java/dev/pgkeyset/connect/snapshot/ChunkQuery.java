@@ -34,6 +34,12 @@ public final class ChunkQuery {
     /** The message prefix of watermarks, for anyone reading the WAL with messages on. */
     public static final String WATERMARK_PREFIX = "pgkeyset-watermark";
 
+    /** How long a chunk waits for its table's lock before it is given up and taken again later. */
+    public static final int LOCK_WAIT_MILLIS = 50;
+
+    /** SQLSTATE lock_not_available: the lock was not granted within {@link #LOCK_WAIT_MILLIS}. */
+    public static final String LOCK_NOT_AVAILABLE = "55P03";
+
     /**
      * @param chunk          null when the chunk was given up: {@code seen} holds a transaction S does not see
      * @param columnsChanged the plan under the table's new columns when they changed; null otherwise
@@ -64,6 +70,18 @@ public final class ChunkQuery {
             TablePlan current = changed == null ? plan : changed;
             try (Statement st = connection.createStatement()) {
                 st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                // The table's lock before the snapshot (LOCK takes none): a table rewrite (ALTER
+                // TABLE ... TYPE, ADD COLUMN with a volatile default) or a TRUNCATE is not MVCC-safe,
+                // and one running when S is taken would commit before the SELECT gets its lock; the
+                // SELECT would then read the new heap, whose every row carries the rewrite's xid,
+                // which S does not see: an empty chunk, taken for the end of the table. Locked first,
+                // S sees the rewrite's result or the rewrite waits until the chunk commits.
+                // Not waited for long: the stream is read on this thread, and a session holding a
+                // conflicting lock (VACUUM FULL, CLUSTER, LOCK TABLE, an ALTER queued behind a reader)
+                // would stall every captured table's stream and the slot meanwhile. The chunk is
+                // taken again a moment later (LOCK_NOT_AVAILABLE).
+                st.execute("SET LOCAL lock_timeout = '" + LOCK_WAIT_MILLIS + "ms'");
+                st.execute("LOCK TABLE " + current.id().quoted() + " IN ACCESS SHARE MODE");
             }
             PgSnapshot snapshot;
             try (Statement st = connection.createStatement();

@@ -80,6 +80,9 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     /** How long a chunk given up (a transaction committed but still running) waits before it is taken again. */
     private static final Duration RETAKE_AFTER = Duration.ofMillis(5);
 
+    /** How long a chunk whose table is locked by another session waits before it is taken again. */
+    private static final Duration LOCK_RETRY = Duration.ofMillis(200);
+
     /** One table still to snapshot, and where its next chunk starts. */
     private static final class TableToCopy {
         TablePlan plan;
@@ -90,6 +93,8 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         final ReadFailures failures;
         long chunks;
         long dropped;
+        /** Whether the wait for a lock held by another session was logged (once per wait). */
+        boolean lockWaitLogged;
 
         TableToCopy(TablePlan plan, Object[] position, TableStats stats, ReaderSettings settings) {
             this.plan = plan;
@@ -191,6 +196,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             session = OwnSessions.enter(connection);
             ChunkQuery.Result result = query.take(connection, table.plan, table.position, seen, watermark);
             table.failures.readSucceeded();
+            table.lockWaitLogged = false;
             if (result.columnsChanged() != null) {
                 table.plan = result.columnsChanged();
             }
@@ -202,6 +208,18 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             }
             waiting = result.chunk();
         } catch (SQLException e) {
+            if (ChunkQuery.LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+                // Another session holds a lock on the table: the stream goes on, the chunk waits.
+                if (!table.lockWaitLogged) {
+                    table.lockWaitLogged = true;
+                    log.info("Table {}: another session holds a lock that conflicts with reading it; its snapshot "
+                            + "waits (taken again every {} ms) while the stream goes on", table.plan.id(),
+                            LOCK_RETRY.toMillis());
+                }
+                notBeforeNanos = System.nanoTime() + LOCK_RETRY.toNanos();
+                return;
+            }
+            table.lockWaitLogged = false;
             Duration wait = table.failures.failed(e, false, 0);
             if (wait == null) {
                 tables.removeFirst();
