@@ -23,7 +23,7 @@ class CaptureChoiceTest {
     private static ReplicationServer.Facts facts(String walLevel, boolean superuser, boolean replication,
                                                  boolean inRecovery, int version) {
         return new ReplicationServer.Facts(walLevel, version, inRecovery, "alice", superuser, replication, 10, 0,
-                List.of(), 10, 0, true, "postgres");
+                List.of(), 10, 0, true, "postgres", true);
     }
 
     @Test
