@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import dev.pgkeyset.connect.testing.ConnectFixture;
+import dev.pgkeyset.connect.testing.ConnectorGauges;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TestDatabase;
 import dev.pgkeyset.connect.testing.TopicReader;
@@ -343,9 +344,9 @@ class WalChunkedSnapshotAdversaryIT {
                 }
             };
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while ((lastV.size() < rows || !snapshotDone(name)) && System.nanoTime() < deadline) {
+            while ((lastV.size() < rows || !ConnectorGauges.snapshotDone(name)) && System.nanoTime() < deadline) {
                 reader.readFor(Duration.ofMillis(700), check);
-                if (restartTasks && kills < 3 && !snapshotDone(name)) {
+                if (restartTasks && kills < 3 && !ConnectorGauges.snapshotDone(name)) {
                     kills++;
                     connect.restartConnectorAndTasks(name, false, true, false);
                 } else if (!restartTasks && kills < 12) {
@@ -359,7 +360,7 @@ class WalChunkedSnapshotAdversaryIT {
                                     + dev.pgkeyset.connect.pg.ConnectionFactory.APPLICATION_NAME + "%'");
                 }
             }
-            assertTrue(snapshotDone(name), "the snapshot of raced did not end within " + TIMEOUT);
+            assertTrue(ConnectorGauges.snapshotDone(name), "the snapshot of raced did not end within " + TIMEOUT);
             stop.set(true);
             for (Thread writer : writers) {
                 writer.join(30_000);
@@ -490,7 +491,7 @@ class WalChunkedSnapshotAdversaryIT {
                 }
                 last.put(key, row.value());
             };
-            reader.readUntil(() -> snapshotDone(name), TIMEOUT, check);
+            reader.readUntil(() -> ConnectorGauges.snapshotDone(name), TIMEOUT, check);
             stop.set(true);
             for (Thread writer : writers) {
                 writer.join(30_000);
@@ -534,22 +535,6 @@ class WalChunkedSnapshotAdversaryIT {
         db.execute("DROP TABLE parted");
     }
 
-    /** The task's snapshot-progress-percent gauge of a table says 100 (its last chunk was handed over). */
-    private static boolean snapshotDone(String connector) {
-        try {
-            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
-            for (javax.management.ObjectName gauge : jmx.queryNames(new javax.management.ObjectName(
-                    "kafka.connect:type=plugins,connector=" + connector + ",*"), null)) {
-                if (gauge.getKeyProperty("table") != null
-                        && ((Double) jmx.getAttribute(gauge, "snapshot-progress-percent")) >= 100.0) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (javax.management.JMException e) {
-            return false;
-        }
-    }
 
     private long confirmed(String slot) {
         return db.queryLong("SELECT coalesce(confirmed_flush_lsn - '0/0', 0) FROM pg_replication_slots WHERE slot_name = '"

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.TestInstance;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.pgkeyset.connect.testing.ConnectFixture;
+import dev.pgkeyset.connect.testing.ConnectorGauges;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TestDatabase;
 import dev.pgkeyset.connect.testing.TopicReader;
@@ -190,7 +191,7 @@ class WalChunkedSnapshotIT {
                 last.put(key, row.value());
             };
             // The snapshot's rows, while the workload runs; then the workload stops and a sentinel ends the stream.
-            reader.readUntil(() -> snapshotDone(name) || violations.size() > 20, TIMEOUT, check);
+            reader.readUntil(() -> ConnectorGauges.snapshotDone(name) || violations.size() > 20, TIMEOUT, check);
             stop.set(true);
             writer.join(30_000);
             if (workload.failure != null) {
@@ -200,9 +201,9 @@ class WalChunkedSnapshotIT {
             reader.readUntil(() -> last.keySet().stream().anyMatch(k -> last.get(k) != null
                     && last.get(k).get("id").asLong() == -1), TIMEOUT, check);
         }
-        long chunks = slotGauge(name, slot, "snapshot-chunks-total");
-        long dropped = slotGauge(name, slot, "snapshot-chunk-rows-dropped-total");
-        long retaken = slotGauge(name, slot, "snapshot-chunks-retaken-total");
+        long chunks = ConnectorGauges.slotGauge(name, slot, "snapshot-chunks-total");
+        long dropped = ConnectorGauges.slotGauge(name, slot, "snapshot-chunk-rows-dropped-total");
+        long retaken = ConnectorGauges.slotGauge(name, slot, "snapshot-chunks-retaken-total");
         System.out.println("WalChunkedSnapshotIT: " + chunks + " chunks, " + dropped + " rows dropped, " + retaken
                 + " retaken (JMX)");
         assertTrue(chunks >= ROWS / chunkSize, "chunks counted over JMX: " + chunks);
@@ -284,7 +285,7 @@ class WalChunkedSnapshotIT {
             startLsn = db.queryLong("SELECT pg_current_wal_lsn() - '0/0'");
             startNanos = System.nanoTime();
             long deadline = startNanos + TIMEOUT.toNanos();
-            while (!snapshotDone(name)) {
+            while (!ConnectorGauges.snapshotDone(name)) {
                 assertTrue(System.nanoTime() < deadline, "the snapshot of 1,000,000 rows did not end within " + TIMEOUT);
                 long behind = db.queryLong("SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots "
                         + "WHERE slot_name = '" + slot + "'");
@@ -313,46 +314,8 @@ class WalChunkedSnapshotIT {
         db.execute("DROP TABLE filler", "DROP TABLE million");
     }
 
-    private static long slotGauge(String connector, String slot, String gauge) throws Exception {
-        javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
-        javax.management.ObjectName name = jmx.queryNames(new javax.management.ObjectName(
-                "kafka.connect:type=plugins,connector=" + connector + ",*"), null).stream()
-                .filter(n -> slot.equals(n.getKeyProperty("slot"))).findFirst().orElseThrow();
-        return (Long) jmx.getAttribute(name, gauge);
-    }
 
-    /** The snapshot rows the task has handed over so far (the table's rows-read-total gauge); 0 before it. */
-    private static long rowsRead(String connector) {
-        try {
-            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
-            for (javax.management.ObjectName gauge : jmx.queryNames(new javax.management.ObjectName(
-                    "kafka.connect:type=plugins,connector=" + connector + ",*"), null)) {
-                if (gauge.getKeyProperty("table") != null) {
-                    return (Long) jmx.getAttribute(gauge, "rows-read-total");
-                }
-            }
-        } catch (javax.management.JMException e) {
-            // not registered yet
-        }
-        return 0;
-    }
 
-    /** The task's snapshot-progress-percent gauge of the table says 100 (its last chunk was handed over). */
-    private static boolean snapshotDone(String connector) {
-        try {
-            javax.management.MBeanServer jmx = java.lang.management.ManagementFactory.getPlatformMBeanServer();
-            for (javax.management.ObjectName gauge : jmx.queryNames(new javax.management.ObjectName(
-                    "kafka.connect:type=plugins,connector=" + connector + ",*"), null)) {
-                if (gauge.getKeyProperty("table") != null
-                        && ((Double) jmx.getAttribute(gauge, "snapshot-progress-percent")) >= 100.0) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (javax.management.JMException e) {
-            return false;
-        }
-    }
 
     /** Transactions of one to three changes, until stopped: mostly counter updates. */
     private final class Workload implements Runnable {
@@ -411,7 +374,7 @@ class WalChunkedSnapshotIT {
             if (pick < 40 && (keyType == KeyType.INT || keyType == KeyType.NUMERIC)) {
                 // Where the snapshot reads now (ids in key order here): the rows of the chunk waiting
                 // for its watermark and of the next one, so the stream changes many of them meanwhile.
-                long read = rowsRead(connector);
+                long read = ConnectorGauges.rowsRead(connector);
                 id = read + 1 + random.nextInt(2 * chunkSize);
                 st.execute("UPDATE counted SET v = v + 1, pad = md5(random()::text) WHERE id = " + id);
                 return;
