@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.errors.ConnectException;
@@ -111,17 +110,17 @@ public final class WalCapture implements AutoCloseable {
             plans.put(info.id(), new TablePlan(resolution.table(), config));
         }
         String slot = config.slotName();
-        WalOffset committed = committedOffset(offsets, slot);
+        WalOffset committed = WalStart.committedOffset(offsets, slot);
         Map<Map<String, Object>, Map<String, Object>> tableOffsets = plans.isEmpty() ? Map.of()
                 : offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
         try {
-            Set<TableId> snapshotted = tablesWithOffsets(tableOffsets, plans);
+            Set<TableId> snapshotted = WalStart.tablesWithOffsets(tableOffsets, plans);
             server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
                     + config.slotName() + "': " + SqlErrors.describe(e), e);
         }
-        failIfAheadOfTheServer(server, slot, committed);
+        WalStart.failIfAheadOfTheServer(server, slot, committed);
         WalStats stats = new WalStats();
         stats.register(metrics, slot);
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
@@ -129,8 +128,8 @@ public final class WalCapture implements AutoCloseable {
         TableSet snapshot = null;
         ChunkedSnapshot chunks = null;
         if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {
-            if (config.snapshotChunked() && streamsWatermarks(server, slot)) {
-                chunks = ChunkedSnapshot.open(inSliceOrder(slices, plans), tableOffsets, connections,
+            if (config.snapshotChunked() && WalStart.streamsWatermarks(server, slot)) {
+                chunks = ChunkedSnapshot.open(WalStart.inSliceOrder(slices, plans), tableOffsets, connections,
                         ReaderSettings.of(config), config.snapshotChunkSize(), config.batchMaxBytes(), metrics, stats);
                 reader.interleave(chunks);
             } else {
@@ -151,80 +150,6 @@ public final class WalCapture implements AutoCloseable {
                 tables.stream().filter(t -> plans.containsKey(t.id())).toList());
     }
 
-    private static boolean streamsWatermarks(WalServer server, String slot) {
-        try {
-            return server.streamsWatermarks();
-        } catch (SQLException e) {
-            throw new ConnectException("Could not read the server version for slot '" + slot + "': "
-                    + SqlErrors.describe(e), e);
-        }
-    }
-
-    /** The plans in the order the tables were assigned (largest first). */
-    private static List<TablePlan> inSliceOrder(List<TableSlice> slices, Map<TableId, TablePlan> plans) {
-        Map<TableId, TablePlan> left = new LinkedHashMap<>(plans);
-        List<TablePlan> ordered = new java.util.ArrayList<>();
-        for (TableSlice slice : slices) {
-            TablePlan plan = left.remove(slice.table());
-            if (plan != null) {
-                ordered.add(plan);
-            }
-        }
-        ordered.addAll(left.values());
-        return ordered;
-    }
-
-    /** The captured tables with a committed offset: their snapshot began on the slot that exists now. */
-    private static Set<TableId> tablesWithOffsets(Map<Map<String, Object>, Map<String, Object>> committed,
-                                                  Map<TableId, TablePlan> plans) {
-        Set<TableId> found = new TreeSet<>();
-        // A worker's reader maps a partition without an offset to null rather than leaving it out.
-        for (TablePlan plan : plans.values()) {
-            if (committed != null && committed.get(plan.partition()) != null) {
-                found.add(plan.id());
-            }
-        }
-        return found;
-    }
-
-    /**
-     * A committed offset past the server's current WAL position cannot have come from this server
-     * (an offset altered over REST with a typo, or the offsets of another server): followed, it
-     * would pass over every change until the WAL reaches it, and confirm them to the slot.
-     */
-    private static void failIfAheadOfTheServer(WalServer server, String slot, WalOffset committed) {
-        if (committed == null) {
-            return;
-        }
-        long[] positions;
-        try {
-            positions = server.positions();
-        } catch (SQLException e) {
-            throw new ConnectException("Could not read the WAL position of the server for slot '" + slot + "': "
-                    + SqlErrors.describe(e), e);
-        }
-        if (positions != null && Long.compareUnsigned(committed.commitLsn(), positions[0]) > 0) {
-            throw new ConnectException("The committed offset of slot '" + slot + "' (commit_lsn "
-                    + WalOffset.formatLsn(committed.commitLsn()) + ") is ahead of the server's current WAL position "
-                    + WalOffset.formatLsn(positions[0]) + ": it was not written by this server's stream, and following "
-                    + "it would pass over every change until then. Correct it with PATCH /connectors/<name>/offsets "
-                    + "(GET shows it), or delete the connector's offsets and snapshot again.");
-        }
-    }
-
-    private static WalOffset committedOffset(OffsetStorageReader offsets, String slot) {
-        Map<String, Object> partition = WalOffset.partition(slot);
-        Map<String, Object> offset = offsets.offset(partition);
-        if (offset == null) {
-            return null;
-        }
-        try {
-            return WalOffset.fromMap(offset);
-        } catch (IllegalArgumentException e) {
-            throw new ConnectException("The committed offset of slot '" + slot + "' is malformed (" + e.getMessage()
-                    + "): " + offset + ". Correct or delete it with PATCH/DELETE /connectors/<name>/offsets.");
-        }
-    }
 
     /** The next batch, or null when there is nothing now. */
     public List<SourceRecord> poll() {
