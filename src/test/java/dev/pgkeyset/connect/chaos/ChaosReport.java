@@ -92,7 +92,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
 
     String table() {
         StringBuilder out = new StringBuilder();
-        String line = "+------------------------------------------+------------------+%n";
+        String line = "+--------------------------------------------------+------------------------+%n";
         out.append(String.format("chaos run: %s, seed %d (replay: -Dchaos.seed=%d), faults for %d s%n",
                 settings.variant(), settings.seed(), settings.seed(), chaosMillis / 1000));
         out.append(String.format(line));
@@ -121,7 +121,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
     }
 
     private static void row(StringBuilder out, String name, String value) {
-        out.append(String.format("| %-40s | %16s |%n", name, value));
+        out.append(String.format("| %-48s | %22s |%n", name, value));
     }
 
     static List<String> unmodifiable(List<String> items) {
