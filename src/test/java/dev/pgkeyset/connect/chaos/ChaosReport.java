@@ -17,7 +17,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
                    int duplicates, int duplicatesNotAfterAFault, List<String> regressions, long[] lagMillis,
                    int taskRestarts, List<String> taskFailures) {
 
-    /** A duplicate received within this long after a fault began counts as caused by it. */
+    /** A duplicate received during a fault or within this long after it ended counts as caused by it. */
     static final long FAULT_SHADOW_MILLIS = 60_000;
 
     static Map<FaultKind, Integer> countByKind(List<FaultSchedule.Fault> faults) {
@@ -29,7 +29,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
         return counts;
     }
 
-    /** Duplicates received more than {@link #FAULT_SHADOW_MILLIS} after the latest fault began (or before any). */
+    /** Duplicates received neither during a fault nor within {@link #FAULT_SHADOW_MILLIS} after one ended. */
     static int notAfterAFault(List<DeliveryObserver.Duplicate> duplicates, List<FaultSchedule.Fault> faults) {
         int count = 0;
         for (DeliveryObserver.Duplicate d : duplicates) {
