@@ -1,0 +1,89 @@
+package dev.pgkeyset.connect.chaos;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chaos checker must be able to fail: records fed to it by hand (no broker) with a lost key,
+ * a stale version, a missing tombstone, a duplicate and a counter going back, each seen.
+ */
+class DeliveryObserverTest {
+
+    private static final String TOPIC = "chaos.public.t";
+    private DeliveryObserver observer;
+    private long offset;
+
+    @BeforeEach
+    void setUp() {
+        // Never started: the consumer is made but does not connect.
+        observer = new DeliveryObserver("127.0.0.1:1", List.of(TOPIC), false);
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        observer.close();
+    }
+
+    private void feed(long id, Long v, String op) throws Exception {
+        byte[] key = ("{\"payload\":{\"id\":" + id + "}}").getBytes(StandardCharsets.UTF_8);
+        byte[] value = v == null ? null
+                : ("{\"payload\":{\"id\":" + id + ",\"v\":" + v + ",\"note\":\"n" + v + "\"}}")
+                        .getBytes(StandardCharsets.UTF_8);
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("pgkeyset.op", op.getBytes(StandardCharsets.UTF_8));
+        observer.take(new ConsumerRecord<>(TOPIC, 0, offset++, 0L, TimestampType.CREATE_TIME, 0, 0, key, value,
+                headers, java.util.Optional.empty()), System.currentTimeMillis());
+    }
+
+    private static ChaosTables.RowState row(long v) {
+        return new ChaosTables.RowState(v, "n" + v);
+    }
+
+    @Test
+    void aTopicEqualToItsTableHasNoDifferences() throws Exception {
+        feed(1, 0L, "r");
+        feed(1, 1L, "u");
+        feed(2, 0L, "c");
+        feed(2, null, "d");
+        assertEquals(List.of(), observer.differences(TOPIC, Map.of(1L, row(1))));
+        assertEquals(0, observer.duplicates().size());
+        assertEquals(0, observer.regressions().size());
+    }
+
+    @Test
+    void aMissingKeyAStaleVersionAndAMissingTombstoneAreDifferences() throws Exception {
+        feed(1, 0L, "r");
+        feed(1, 1L, "u");
+        feed(3, 0L, "c");
+        List<String> differences = observer.differences(TOPIC, Map.of(1L, row(2), 2L, row(0)));
+        assertEquals(3, differences.size(), differences.toString());
+        assertTrue(differences.stream().anyMatch(d -> d.contains("id 1: last record v=1")), differences.toString());
+        assertTrue(differences.stream().anyMatch(d -> d.contains("id 2: never delivered")), differences.toString());
+        assertTrue(differences.stream().anyMatch(d -> d.contains("id 3: deleted")), differences.toString());
+    }
+
+    @Test
+    void aRepeatedVersionIsADuplicateAndALowerNewVersionARegression() throws Exception {
+        feed(1, 5L, "r");
+        feed(1, 2L, "u"); // the stream after a snapshot: older changes come, not a regression
+        feed(1, 3L, "u");
+        feed(1, 2L, "u"); // re-delivered: a duplicate, not a regression
+        feed(1, 1L, "u"); // never seen and below 3: the history out of order
+        assertEquals(1, observer.duplicates().size());
+        assertEquals(1, observer.regressions().size());
+        assertEquals(1L, observer.regressions().get(0).v());
+        assertTrue(observer.changeDelivered(TOPIC, 1, 3));
+        assertTrue(!observer.changeDelivered(TOPIC, 1, 4));
+    }
+}
