@@ -31,6 +31,8 @@ final class DebeziumTemporals {
     static final String ZONED_TIMESTAMP = "io.debezium.time.ZonedTimestamp";
     static final String ZONED_TIME = "io.debezium.time.ZonedTime";
 
+    /** PostgreSQL's precision of a time or timestamp declared without one. */
+    private static final int DEFAULT_PRECISION = 6;
     /** Debezium's adaptive mode switches from milliseconds to microseconds above this precision. */
     private static final int MILLIS_UP_TO_PRECISION = 3;
 
@@ -47,6 +49,7 @@ final class DebeziumTemporals {
 
     static SimpleConverter forType(PgType type, boolean optional) {
         boolean millis = type.typmod() >= 0 && type.typmod() <= MILLIS_UP_TO_PRECISION;
+        DateTimeFormatter fraction = zonedTimestampFormat(type.typmod() < 0 ? DEFAULT_PRECISION : type.typmod());
         return switch (type.oid()) {
             case PgTypes.DATE -> new SimpleConverter(schema(SchemaBuilder.int32(), DATE, optional),
                     (rs, i) -> rs.getObject(i, LocalDate.class),
@@ -70,7 +73,7 @@ final class DebeziumTemporals {
                     .with(Temporals::parseTimestamp, null);
             case PgTypes.TIMESTAMPTZ -> new SimpleConverter(schema(SchemaBuilder.string(), ZONED_TIMESTAMP, optional),
                     (rs, i) -> rs.getObject(i, OffsetDateTime.class),
-                    v -> zonedTimestamp((OffsetDateTime) v), v -> Temporals.pgText((OffsetDateTime) v),
+                    v -> zonedTimestamp((OffsetDateTime) v, fraction), v -> Temporals.pgText((OffsetDateTime) v),
                     v -> SerializedSize.TEMPORAL_TEXT).with(Temporals::parseTimestamptz, null);
             case PgTypes.TIMETZ -> new SimpleConverter(schema(SchemaBuilder.string(), ZONED_TIME, optional),
                     (rs, i) -> rs.getString(i), v -> zonedTime((String) v), v -> v,
@@ -80,17 +83,30 @@ final class DebeziumTemporals {
     }
 
     /**
-     * An instant in UTC, ISO 8601 ({@code 2024-05-01T08:00:00.123456Z}); PostgreSQL's infinities
-     * stay the words {@code infinity} and {@code -infinity}, as Debezium writes them.
+     * An instant in UTC, ISO 8601, its fraction as wide as the column's precision (as Debezium 3.7
+     * writes it, seen in DebeziumSideBySideIT): {@code 1900-01-01T00:00:00.000000Z} for a
+     * {@code timestamptz}; precision 0 has no fraction. PostgreSQL's infinities stay the words
+     * {@code infinity} and {@code -infinity}, as Debezium writes them.
      */
-    static String zonedTimestamp(OffsetDateTime value) {
+    static String zonedTimestamp(OffsetDateTime value, DateTimeFormatter format) {
         if (value.equals(OffsetDateTime.MAX)) {
             return "infinity";
         }
         if (value.equals(OffsetDateTime.MIN)) {
             return "-infinity";
         }
-        return DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(value.withOffsetSameInstant(ZoneOffset.UTC));
+        return format.format(value.withOffsetSameInstant(ZoneOffset.UTC));
+    }
+
+    /** ISO 8601 with exactly {@code precision} digits of fraction (none for 0) and the offset ({@code Z}). */
+    static DateTimeFormatter zonedTimestampFormat(int precision) {
+        java.time.format.DateTimeFormatterBuilder builder = new java.time.format.DateTimeFormatterBuilder()
+                .append(DateTimeFormatter.ISO_LOCAL_DATE).appendLiteral('T')
+                .appendPattern("HH:mm:ss");
+        if (precision > 0) {
+            builder.appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, precision, precision, true);
+        }
+        return builder.appendOffsetId().toFormatter(java.util.Locale.ROOT);
     }
 
     /**

@@ -30,7 +30,7 @@ import dev.pgkeyset.connect.testing.WalFixture;
 /**
  * Dates and times in record.format=envelope are Debezium's adaptive ones (time(0..3) and
  * timestamp(0..3) in milliseconds, wider ones in microseconds, days for dates, ISO text in UTC
- * for timestamptz and timetz), in capture.mode=query's snapshot and in capture.mode=wal's snapshot
+ * for timestamptz, its fraction as wide as the column's precision, and timetz), in capture.mode=query's snapshot and in capture.mode=wal's snapshot
  * and stream. Edge values (the infinities, 24:00:00, just before the epoch, year 1, offsets with
  * seconds) and random ones with a printed seed. Every expected number or text is PostgreSQL's
  * own ({@code extract(epoch ...)}, {@code AT TIME ZONE 'UTC'}); only the infinities of date and
@@ -179,7 +179,7 @@ class TemporalEnvelopeIT {
                 + ms("t0") + " AS t0, " + ms("t3") + " AS t3, " + us("t4") + " AS t4, " + us("t6") + " AS t6, "
                 + stamp("ts0", "1000") + " AS ts0, " + stamp("ts3", "1000") + " AS ts3, "
                 + stamp("ts4", "1000000") + " AS ts4, " + stamp("ts6", "1000000") + " AS ts6, "
-                + zoned("tz") + " AS tz, " + zoned("tz3") + " AS tz3, "
+                + zoned("tz", ".US") + " AS tz, " + zoned("tz3", ".MS") + " AS tz3, "
                 + "regexp_replace((ttz AT TIME ZONE 'UTC')::text, '\\+00$', 'Z') AS ttz FROM tenv";
         Map<Integer, Map<String, String>> rows = new HashMap<>();
         try (Connection c = db.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
@@ -210,9 +210,9 @@ class TemporalEnvelopeIT {
                 + perSecond + ")::bigint::text END";
     }
 
-    /** PostgreSQL's UTC text, shaped as ISO 8601 ({@code T}, {@code Z}); it drops trailing zeros as Java does. */
-    private static String zoned(String column) {
-        return "CASE WHEN isfinite(" + column + ") THEN replace((" + column + " AT TIME ZONE 'UTC')::text, ' ', 'T')"
-                + " || 'Z' ELSE " + column + "::text END";
+    /** ISO 8601 in UTC with as many digits of fraction as the column's precision ({@code fraction}). */
+    private static String zoned(String column, String fraction) {
+        return "CASE WHEN isfinite(" + column + ") THEN to_char(" + column + " AT TIME ZONE 'UTC',"
+                + " 'YYYY-MM-DD\"T\"HH24:MI:SS" + fraction + "') || 'Z' ELSE " + column + "::text END";
     }
 }

@@ -65,6 +65,12 @@ class DebeziumTemporalsTest {
         ColumnConverter zoned = converter(1184, -1, true);
         assertEquals("1969-12-31T22:59:59.999999Z",
                 zoned.toConnect(OffsetDateTime.of(1969, 12, 31, 23, 59, 59, 999_999_000, ZoneOffset.ofHours(1))));
+        assertEquals("2024-05-01T10:00:00.000000Z",
+                zoned.toConnect(OffsetDateTime.of(2024, 5, 1, 10, 0, 0, 0, ZoneOffset.UTC)), "6 digits, as the column");
+        assertEquals("2024-05-01T10:00:00.100Z", converter(1184, 3, true)
+                .toConnect(OffsetDateTime.of(2024, 5, 1, 10, 0, 0, 100_000_000, ZoneOffset.UTC)));
+        assertEquals("2024-05-01T10:00:00Z", converter(1184, 0, true)
+                .toConnect(OffsetDateTime.of(2024, 5, 1, 10, 0, 0, 0, ZoneOffset.UTC)));
         assertEquals("infinity", zoned.toConnect(OffsetDateTime.MAX));
         assertEquals("-infinity", zoned.toConnect(OffsetDateTime.MIN));
         // The offset keeps PostgreSQL's text, whatever the record format.
