@@ -36,6 +36,16 @@ final class DebeziumTemporals {
     /** Debezium's adaptive mode switches from milliseconds to microseconds above this precision. */
     private static final int MILLIS_UP_TO_PRECISION = 3;
 
+    /*
+     * PostgreSQL's infinities as Debezium 3.7 writes them (seen in DebeziumSideBySideIT): its own
+     * constants for a date and for a millisecond timestamp; Long.MAX/MIN for a microsecond one, as
+     * Temporals does; the words for a timestamptz.
+     */
+    static final int DATE_INFINITY = 2_146_033_979;
+    static final int DATE_MINUS_INFINITY = -2_147_472_691;
+    static final long MILLIS_INFINITY = 9_223_372_036_825_200_000L;
+    static final long MILLIS_MINUS_INFINITY = -9_223_372_036_832_400_000L;
+
     private DebeziumTemporals() {
     }
 
@@ -53,7 +63,7 @@ final class DebeziumTemporals {
         return switch (type.oid()) {
             case PgTypes.DATE -> new SimpleConverter(schema(SchemaBuilder.int32(), DATE, optional),
                     (rs, i) -> rs.getObject(i, LocalDate.class),
-                    v -> (int) Temporals.epochDays((LocalDate) v), v -> Temporals.pgText((LocalDate) v),
+                    v -> days((LocalDate) v), v -> Temporals.pgText((LocalDate) v),
                     v -> SerializedSize.INT32).with(Temporals::parseDate, null);
             case PgTypes.TIME -> millis
                     ? new SimpleConverter(schema(SchemaBuilder.int32(), TIME, optional),
@@ -67,7 +77,7 @@ final class DebeziumTemporals {
             case PgTypes.TIMESTAMP -> new SimpleConverter(
                     schema(SchemaBuilder.int64(), millis ? TIMESTAMP : MICRO_TIMESTAMP, optional),
                     (rs, i) -> rs.getObject(i, LocalDateTime.class),
-                    millis ? v -> Temporals.epochMillis(Temporals.instant((LocalDateTime) v))
+                    millis ? v -> epochMillis((LocalDateTime) v)
                             : v -> Temporals.epochMicros(Temporals.instant((LocalDateTime) v)),
                     v -> Temporals.pgText((LocalDateTime) v), v -> SerializedSize.INT64)
                     .with(Temporals::parseTimestamp, null);
@@ -80,6 +90,26 @@ final class DebeziumTemporals {
                     v -> SerializedSize.TEMPORAL_TEXT, t -> t, Converters.TEXT);
             default -> throw new IllegalArgumentException("not a date/time type: " + type);
         };
+    }
+
+    private static int days(LocalDate date) {
+        if (date.equals(LocalDate.MAX)) {
+            return DATE_INFINITY;
+        }
+        if (date.equals(LocalDate.MIN)) {
+            return DATE_MINUS_INFINITY;
+        }
+        return Math.toIntExact(date.toEpochDay());
+    }
+
+    private static long epochMillis(LocalDateTime timestamp) {
+        if (timestamp.equals(LocalDateTime.MAX)) {
+            return MILLIS_INFINITY;
+        }
+        if (timestamp.equals(LocalDateTime.MIN)) {
+            return MILLIS_MINUS_INFINITY;
+        }
+        return Temporals.epochMillis(Temporals.instant(timestamp));
     }
 
     /**

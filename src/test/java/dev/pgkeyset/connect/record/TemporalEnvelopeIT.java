@@ -34,7 +34,7 @@ import dev.pgkeyset.connect.testing.WalFixture;
  * and stream. Edge values (the infinities, 24:00:00, just before the epoch, year 1, offsets with
  * seconds) and random ones with a printed seed. Every expected number or text is PostgreSQL's
  * own ({@code extract(epoch ...)}, {@code AT TIME ZONE 'UTC'}); only the infinities of date and
- * timestamp, which have no epoch value, are this connector's documented extremes.
+ * timestamp, which have no epoch value, are the numbers Debezium 3.7 wrote in DebeziumSideBySideIT.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TemporalEnvelopeIT {
@@ -173,12 +173,13 @@ class TemporalEnvelopeIT {
 
     /** What a Debezium consumer reads for each row, from PostgreSQL's own arithmetic. */
     private Map<Integer, Map<String, String>> expected() throws Exception {
-        String days = "CASE WHEN d = 'infinity' THEN '2147483647' WHEN d = '-infinity' THEN '-2147483647'"
+        String days = "CASE WHEN d = 'infinity' THEN '2146033979' WHEN d = '-infinity' THEN '-2147472691'"
                 + " ELSE (d - date '1970-01-01')::text END";
         String sql = "SELECT id, " + days + " AS d, "
                 + ms("t0") + " AS t0, " + ms("t3") + " AS t3, " + us("t4") + " AS t4, " + us("t6") + " AS t6, "
-                + stamp("ts0", "1000") + " AS ts0, " + stamp("ts3", "1000") + " AS ts3, "
-                + stamp("ts4", "1000000") + " AS ts4, " + stamp("ts6", "1000000") + " AS ts6, "
+                + stamp("ts0", "1000", MILLIS_INFINITIES) + " AS ts0, " + stamp("ts3", "1000", MILLIS_INFINITIES)
+                + " AS ts3, " + stamp("ts4", "1000000", MICROS_INFINITIES) + " AS ts4, "
+                + stamp("ts6", "1000000", MICROS_INFINITIES) + " AS ts6, "
                 + zoned("tz", ".US") + " AS tz, " + zoned("tz3", ".MS") + " AS tz3, "
                 + "regexp_replace((ttz AT TIME ZONE 'UTC')::text, '\\+00$', 'Z') AS ttz FROM tenv";
         Map<Integer, Map<String, String>> rows = new HashMap<>();
@@ -203,10 +204,14 @@ class TemporalEnvelopeIT {
         return "(extract(epoch FROM " + column + ") * 1000000)::bigint::text";
     }
 
-    /** Since the epoch in the unit; the infinities, which have none, as Long.MAX/MIN. */
-    private static String stamp(String column, String perSecond) {
-        return "CASE WHEN " + column + " = 'infinity' THEN '9223372036854775807' WHEN " + column
-                + " = '-infinity' THEN '-9223372036854775808' ELSE (extract(epoch FROM " + column + ") * "
+    /** Debezium 3.7's values for +/-infinity (DebeziumSideBySideIT), which have no epoch value. */
+    private static final String[] MILLIS_INFINITIES = {"9223372036825200000", "-9223372036832400000"};
+    private static final String[] MICROS_INFINITIES = {"9223372036854775807", "-9223372036854775808"};
+
+    /** Since the epoch in the unit; the infinities as Debezium writes them. */
+    private static String stamp(String column, String perSecond, String[] infinities) {
+        return "CASE WHEN " + column + " = 'infinity' THEN '" + infinities[0] + "' WHEN " + column
+                + " = '-infinity' THEN '" + infinities[1] + "' ELSE (extract(epoch FROM " + column + ") * "
                 + perSecond + ")::bigint::text END";
     }
 
