@@ -49,21 +49,34 @@ public final class Converters {
 
     public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping,
                                             TimePrecisionMode timePrecision) {
+        return forColumn(table, column, numericMapping, timePrecision, false);
+    }
+
+    /**
+     * @param debeziumTemporals date/time columns as Debezium's adaptive mode writes them
+     *                          (record.format=envelope), whatever {@code timePrecision} says
+     */
+    public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping,
+                                            TimePrecisionMode timePrecision, boolean debeziumTemporals) {
         String where = table.canonical() + "." + column.name();
         PgType type = column.type();
         if (type.isArray()) {
             // Elements may be NULL whatever the column says: their schema is always optional.
-            ColumnConverter element = forType(where, type.element(), true, numericMapping, timePrecision);
+            ColumnConverter element = forType(where, type.element(), true, numericMapping, timePrecision,
+                    debeziumTemporals);
             return new ArrayConverter(where, element, Math.max(1, column.dimensions()), !column.notNull(),
                     type.element().oid() == PgTypes.BOX ? ';' : ',',
                     type.element().oid() == PgTypes.MONEY ? "pg_catalog.numeric[]" : null);
         }
-        return forType(where, type, !column.notNull(), numericMapping, timePrecision);
+        return forType(where, type, !column.notNull(), numericMapping, timePrecision, debeziumTemporals);
     }
 
     /** The converter of one value of a (non-array) type. */
     private static ColumnConverter forType(String where, PgType type, boolean optional, NumericMapping numericMapping,
-                                           TimePrecisionMode timePrecision) {
+                                           TimePrecisionMode timePrecision, boolean debeziumTemporals) {
+        if (debeziumTemporals && DebeziumTemporals.handles(type)) {
+            return DebeziumTemporals.forType(type, optional);
+        }
         switch (type.typtype()) {
             case 'e':
                 return textForm(SchemaBuilder.string().name(SemanticTypes.ENUM), optional);
