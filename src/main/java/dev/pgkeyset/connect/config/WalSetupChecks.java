@@ -144,7 +144,7 @@ public final class WalSetupChecks {
                 + "pg_logical_emit_message, which writes the watermarks of the snapshot read in chunks beside the "
                 + "stream (snapshot.chunked=true) and the heartbeats (heartbeat.interval.ms). Run GRANT EXECUTE ON "
                 + "FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, bytea) TO " + Sql.quoteIdentifier(role)
-                + " as a superuser, or set snapshot.chunked=false (every snapshot then runs before the stream) and "
+                + " as a superuser (from PostgreSQL 17: pg_logical_emit_message(boolean, text, bytea, boolean)), or set snapshot.chunked=false (every snapshot then runs before the stream) and "
                 + "heartbeat.interval.ms=0."));
     }
 

@@ -21,7 +21,9 @@ public final class ReplicationServer {
                    current_setting('max_replication_slots')::int, (SELECT count(*) FROM pg_replication_slots),
                    current_setting('max_wal_senders')::int, (SELECT count(*) FROM pg_stat_replication),
                    has_database_privilege(current_database(), 'CREATE'), current_database(),
-                   has_function_privilege('pg_catalog.pg_logical_emit_message(boolean, text, bytea)', 'EXECUTE')
+                   (SELECT coalesce(bool_or(has_function_privilege(p.oid, 'EXECUTE')), false) FROM pg_proc p
+                     WHERE p.proname = 'pg_logical_emit_message' AND p.pronamespace = 'pg_catalog'::regnamespace
+                       AND 'bytea'::regtype::oid = ANY (p.proargtypes::oid[]))
               FROM pg_roles r WHERE r.rolname = current_user
             """;
 
@@ -38,7 +40,8 @@ public final class ReplicationServer {
      * @param slotsInUse      rows of pg_replication_slots (each holds one of max_replication_slots)
      * @param walSendersInUse rows of pg_stat_replication (each holds one of max_wal_senders)
      * @param inactiveSlots   names of slots no walsender streams now (candidates to drop)
-     * @param canEmitMessages whether the role may run pg_logical_emit_message (PUBLIC may, unless revoked):
+     * @param canEmitMessages whether the role may run pg_logical_emit_message's bytea form (PUBLIC may, unless
+     *                        revoked; its signature gained a fourth argument, flush, in PostgreSQL 17):
      *                        the chunked snapshot's watermarks and the heartbeats need it
      */
     public record Facts(String walLevel, int serverVersion, boolean inRecovery, String role, boolean superuser,

@@ -272,7 +272,10 @@ class WalCaptureIT {
                     "the writes ran during the snapshot (records so far: " + last.size() + ")");
             ConnectFixture.throttleProducers(connect.kafka().bootstrapServers(), null);
             db.execute("INSERT INTO snap (id, note) VALUES (-1, 'sentinel')");
-            reader.readUntil(() -> lastOp.containsKey(-1), TIMEOUT, keep);
+            // The snapshot runs beside the stream: the sentinel can arrive before its last chunk.
+            reader.readUntil(() -> lastOp.containsKey(-1) && dev.pgkeyset.connect.testing.ConnectorGauges
+                    .snapshotDone("walsnap"), TIMEOUT, keep);
+            reader.readFor(java.time.Duration.ofSeconds(1), keep);
         } finally {
             ConnectFixture.throttleProducers(connect.kafka().bootstrapServers(), null);
         }
