@@ -219,6 +219,20 @@ public class PgKeysetConfig extends AbstractConfig {
             + "record.format=row the delete is the tombstone, always.";
     public static final boolean TOMBSTONES_ON_DELETE_DEFAULT = true;
 
+    public static final String PROVIDE_TRANSACTION_METADATA = "provide.transaction.metadata";
+    public static final String PROVIDE_TRANSACTION_METADATA_DOC = "capture.mode=wal: as Debezium's option of the "
+            + "same name. true adds a BEGIN and an END event for each PostgreSQL transaction that changes a captured "
+            + "table to the topic '<topic.prefix>.<topic.transaction>' (key: the transaction id; END counts the "
+            + "transaction's events per table), and each change event its place in the transaction (the envelope's "
+            + "'transaction' block in record.format=envelope; the headers pgkeyset.tx.id, pgkeyset.tx.total_order "
+            + "and pgkeyset.tx.data_collection_order in record.format=row). Snapshot reads belong to no transaction.";
+    public static final boolean PROVIDE_TRANSACTION_METADATA_DEFAULT = false;
+
+    public static final String TOPIC_TRANSACTION = "topic.transaction";
+    public static final String TOPIC_TRANSACTION_DOC = "With provide.transaction.metadata: the transaction topic is "
+            + "'<topic.prefix>.<topic.transaction>', as in Debezium.";
+    public static final String TOPIC_TRANSACTION_DEFAULT = "transaction";
+
     public static final String TRUNCATE_HANDLING = "truncate.handling";
     public static final String TRUNCATE_HANDLING_DOC = "capture.mode=wal: what a TRUNCATE of a captured table "
             + "becomes. 'event': one record on the table's topic with header pgkeyset.op=t and a null key and value "
@@ -238,6 +252,11 @@ public class PgKeysetConfig extends AbstractConfig {
         keyColumns();
         incrementalColumns();
         tableFilter();
+        if (provideTransactionMetadata() && captureMode() != CaptureMode.WAL) {
+            throw new ConfigException(PROVIDE_TRANSACTION_METADATA, true, "transaction metadata needs capture.mode="
+                    + "wal: a query sees rows, not the transactions that wrote them. Set capture.mode=wal, or "
+                    + PROVIDE_TRANSACTION_METADATA + "=false");
+        }
     }
 
     private static ConfigDef configDef() {
@@ -319,6 +338,11 @@ public class PgKeysetConfig extends AbstractConfig {
                 RECORD_FORMAT_DOC, GROUP_TYPES, ++order, Width.SHORT, "Record format");
         def.define(TOMBSTONES_ON_DELETE, Type.BOOLEAN, TOMBSTONES_ON_DELETE_DEFAULT, Importance.LOW,
                 TOMBSTONES_ON_DELETE_DOC, GROUP_TYPES, ++order, Width.SHORT, "Tombstones on delete");
+        def.define(PROVIDE_TRANSACTION_METADATA, Type.BOOLEAN, PROVIDE_TRANSACTION_METADATA_DEFAULT,
+                Importance.LOW, PROVIDE_TRANSACTION_METADATA_DOC, GROUP_TYPES, ++order, Width.SHORT,
+                "Transaction metadata");
+        def.define(TOPIC_TRANSACTION, Type.STRING, TOPIC_TRANSACTION_DEFAULT, new ConfigDef.NonEmptyString(),
+                Importance.LOW, TOPIC_TRANSACTION_DOC, GROUP_TYPES, ++order, Width.MEDIUM, "Transaction topic");
         order = 0;
         def.define(CAPTURE_MODE, Type.STRING, CAPTURE_MODE_DEFAULT,
                 EnumValidator.of(CaptureMode.names(), CaptureMode::parse), Importance.HIGH, CAPTURE_MODE_DOC,
@@ -439,6 +463,15 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public RecordFormat recordFormat() {
         return RecordFormat.parse(getString(RECORD_FORMAT));
+    }
+
+    public boolean provideTransactionMetadata() {
+        return getBoolean(PROVIDE_TRANSACTION_METADATA);
+    }
+
+    /** The topic of BEGIN and END events (provide.transaction.metadata). */
+    public String transactionTopic() {
+        return TopicNames.sanitize(topicPrefix() + "." + getString(TOPIC_TRANSACTION));
     }
 
     public boolean tombstonesOnDelete() {

@@ -17,6 +17,10 @@ import java.util.Map;
  * {@code record.format=envelope} a delete is an op=d event (sub 0) and its tombstone (sub 1). It is
  * written only when not 0, so the offsets of {@code record.format=row} are as they always were.
  *
+ * <p>With {@code provide.transaction.metadata} a transaction has two records more: its BEGIN event
+ * at event {@value #BEGIN_EVENT}, before all of its changes, and its END event at {@code 2 × n}
+ * for a transaction of n changes, after all of them.
+ *
  * <p>As Kafka Connect stores it: partition {@code {"slot": "<slot>"}}, offset
  * {@code {"commit_lsn": "16/B374D848", "event": 3}} (the LSN in PostgreSQL's own text form, so a
  * person can compare it with {@code pg_replication_slots}). Reading is defensive, as for
@@ -29,12 +33,16 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
     public static final String EVENT = "event";
     public static final String SUB = "sub";
 
+    /** The event of a transaction's BEGIN record (provide.transaction.metadata): before its first change. */
+    public static final long BEGIN_EVENT = -1;
+
     private static final String[] KEYS = {COMMIT_LSN, EVENT};
     private static final String[] KEYS_WITH_SUB = {COMMIT_LSN, EVENT, SUB};
 
     public WalOffset {
-        if (event < 0) {
-            throw new IllegalArgumentException("'" + EVENT + "' must be 0 or more, found " + event);
+        if (event < BEGIN_EVENT) {
+            throw new IllegalArgumentException("'" + EVENT + "' must be " + BEGIN_EVENT + " (a transaction's BEGIN "
+                    + "event) or more, found " + event);
         }
         if (sub < 0) {
             throw new IllegalArgumentException("'" + SUB + "' must be 0 or more, found " + sub);
@@ -43,6 +51,16 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
 
     public WalOffset(long commitLsn, long event) {
         this(commitLsn, event, 0);
+    }
+
+    /** Where the BEGIN record of the transaction committed at {@code commitLsn} goes. */
+    public static WalOffset beginOf(long commitLsn) {
+        return new WalOffset(commitLsn, BEGIN_EVENT);
+    }
+
+    /** Where the END record of a transaction of {@code changes} changes goes: after every one of them. */
+    public static WalOffset endOf(long commitLsn, long changes) {
+        return new WalOffset(commitLsn, 2 * changes);
     }
 
     /** The record that follows this one at the same event (a delete event's tombstone). */

@@ -16,7 +16,8 @@ public final class Envelope {
     /** Debezium's operation codes. */
     public static final String READ = "r", CREATE = "c", UPDATE = "u", DELETE = "d", TRUNCATE = "t";
 
-    private static final int BEFORE = 0, AFTER = 1, SOURCE = 2, OP = 3, TS_MS = 4, TS_US = 5, TS_NS = 6;
+    private static final int BEFORE = 0, AFTER = 1, SOURCE = 2, TRANSACTION = 3, OP = 4, TS_MS = 5, TS_US = 6,
+            TS_NS = 7;
 
     private final Schema schema;
     private final Field[] fields;
@@ -29,10 +30,13 @@ public final class Envelope {
         if (!valueSchema.isOptional()) {
             throw new IllegalArgumentException("before and after may be null: the row schema must be optional");
         }
-        this.schema = SchemaBuilder.struct().name(topic + ".Envelope")
+        // Debezium's envelope, version 2: the transaction block is always declared, set only with
+        // provide.transaction.metadata.
+        this.schema = SchemaBuilder.struct().name(topic + ".Envelope").version(2)
                 .field("before", valueSchema)
                 .field("after", valueSchema)
                 .field("source", SourceInfo.SCHEMA)
+                .field("transaction", TransactionSchemas.BLOCK)
                 .field("op", Schema.STRING_SCHEMA)
                 .field("ts_ms", Schema.OPTIONAL_INT64_SCHEMA)
                 .field("ts_us", Schema.OPTIONAL_INT64_SCHEMA)
@@ -53,8 +57,10 @@ public final class Envelope {
     /**
      * One event. {@code before} and {@code after} are Structs of the row schema (either may be
      * null); the event's own times are now, when the connector made it, as Debezium's are.
+     *
+     * @param transaction the change's place in its transaction ({@link TransactionSchemas#block}), or null
      */
-    public Struct struct(Struct before, Struct after, String op, Struct sourceStruct) {
+    public Struct struct(Struct before, Struct after, String op, Struct sourceStruct, Struct transaction) {
         java.time.Instant now = java.time.Instant.now();
         long micros = Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000L), now.getNano() / 1000);
         Struct envelope = new Struct(schema);
@@ -66,6 +72,9 @@ public final class Envelope {
             PrevalidatedStruct.set(envelope, values, fields, AFTER, after);
         }
         PrevalidatedStruct.set(envelope, values, fields, SOURCE, sourceStruct);
+        if (transaction != null) {
+            PrevalidatedStruct.set(envelope, values, fields, TRANSACTION, transaction);
+        }
         PrevalidatedStruct.set(envelope, values, fields, OP, op);
         PrevalidatedStruct.set(envelope, values, fields, TS_MS, now.toEpochMilli());
         PrevalidatedStruct.set(envelope, values, fields, TS_US, micros);

@@ -407,7 +407,7 @@ public final class TablePlan {
             headers.addString(OP_HEADER, "d");
             if (envelope != null) {
                 // The row as last read is what was deleted; its tombstone follows (tombstoneFollowing).
-                Struct event = envelope.struct(structs.value(raw), null, Envelope.DELETE, readSource(phase));
+                Struct event = envelope.struct(structs.value(raw), null, Envelope.DELETE, readSource(phase), null);
                 return new SourceRecord(partition, offset, topic, null, keySchema, key, envelope.schema(), event,
                         null, headers);
             }
@@ -418,7 +418,7 @@ public final class TablePlan {
         headers.addString(OP_HEADER, op);
         if (envelope != null) {
             // A query cannot tell an insert from an update, nor show the row before: op u, before null.
-            Struct event = envelope.struct(null, value, op, readSource(phase));
+            Struct event = envelope.struct(null, value, op, readSource(phase), null);
             return new SourceRecord(partition, offset, topic, null, keySchema, key, envelope.schema(), event, null,
                     headers);
         }
@@ -543,15 +543,18 @@ public final class TablePlan {
     public SourceRecord toTableRecord(Map<String, ?> partition, Map<String, ?> offset, Headers headers,
                                       WalSource source) {
         if (envelope != null) {
-            Struct event = envelope.struct(null, null, Envelope.TRUNCATE, walSource(source));
+            Struct event = envelope.struct(null, null, Envelope.TRUNCATE, walSource(source), source.transaction());
             return new SourceRecord(partition, offset, topic, null, null, null, envelope.schema(), event, null,
                     headers);
         }
         return new SourceRecord(partition, offset, topic, null, null, null, null, null, null, headers);
     }
 
-    /** Where in the WAL a change was read: what its envelope's source says beyond the table. */
-    public record WalSource(long commitEpochMicros, long txId, long lsn) {
+    /**
+     * Where in the WAL a change was read: what its envelope's source says beyond the table, and
+     * its transaction block (null unless provide.transaction.metadata).
+     */
+    public record WalSource(long commitEpochMicros, long txId, long lsn, Struct transaction) {
     }
 
     private Struct walSource(WalSource source) {
@@ -569,7 +572,7 @@ public final class TablePlan {
                                          Map<String, ?> partition, Map<String, ?> offset, Headers headers) {
         Struct key = structs.key(after != null ? after : before);
         Struct event = envelope.struct(before == null ? null : structs.value(before),
-                after == null ? null : structs.value(after), op, walSource(source));
+                after == null ? null : structs.value(after), op, walSource(source), source.transaction());
         return new SourceRecord(partition, offset, topic, null, keySchema, key, envelope.schema(), event, null,
                 headers);
     }

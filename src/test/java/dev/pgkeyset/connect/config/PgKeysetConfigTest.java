@@ -102,6 +102,19 @@ class PgKeysetConfigTest {
         assertEquals(java.util.List.of(odd, new TableId("public", "t")), new TaskConfig(props).tables());
     }
 
+    @Test
+    void transactionMetadataOnlyInWalMode() {
+        assertRefused("provide.transaction.metadata", "true", "capture.mode=wal");
+        Map<String, String> props = minimal();
+        props.put("provide.transaction.metadata", "true");
+        props.put("capture.mode", "wal");
+        props.put("topic.transaction", "tx events");
+        PgKeysetConfig config = new PgKeysetConfig(props);
+        assertTrue(config.provideTransactionMetadata());
+        assertEquals("shop.tx_events", config.transactionTopic());
+        assertEquals("shop.transaction", new PgKeysetConfig(minimal()).transactionTopic());
+    }
+
     private static void assertRefused(String key, String value, String fragment) {
         Map<String, String> props = minimal();
         props.put(key, value);

@@ -69,6 +69,23 @@ class WalOffsetTest {
     }
 
     @Test
+    void aTransactionsBeginComesBeforeItsChangesAndItsEndAfterThem() {
+        WalOffset begin = WalOffset.beginOf(0x20);
+        assertEquals(Map.of("commit_lsn", "0/20", "event", -1L), new HashMap<>(begin.toMap()));
+        assertEquals(begin, WalOffset.fromMap(Map.of("commit_lsn", "0/20", "event", -1)));
+        // After the previous transaction's last record, before this one's first change.
+        assertTrue(new WalOffset(0x1F, 99).compareTo(begin) < 0);
+        assertTrue(begin.compareTo(new WalOffset(0x20, 0)) < 0);
+        // A committed BEGIN covers none of the changes.
+        assertFalse(new WalOffset(0x20, 0).coveredBy(begin));
+        // 3 changes: events up to 2 x 2 + 1 (an update's row), sub 1 (a tombstone) included.
+        WalOffset end = WalOffset.endOf(0x20, 3);
+        assertTrue(new WalOffset(0x20, 5).compareTo(end) < 0);
+        assertTrue(new WalOffset(0x20, 4).next().compareTo(end) < 0);
+        assertTrue(end.compareTo(WalOffset.beginOf(0x21)) < 0);
+    }
+
+    @Test
     void refusesMalformedOffsetsNamingTheField() {
         for (Map<String, ?> bad : List.<Map<String, ?>>of(
                 Map.of("event", 1L),
@@ -77,7 +94,7 @@ class WalOffsetTest {
                 Map.of("commit_lsn", "-1/0", "event", 1L),
                 Map.of("commit_lsn", "1/123456789", "event", 1L),
                 Map.of("commit_lsn", "1/0", "event", "1"),
-                Map.of("commit_lsn", "1/0", "event", -1L),
+                Map.of("commit_lsn", "1/0", "event", -2L),
                 Map.of("commit_lsn", "1/0", "event", 1L, "phase", "snapshot"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WalOffset.fromMap(bad),
                     bad.toString());

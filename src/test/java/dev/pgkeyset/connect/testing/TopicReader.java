@@ -32,13 +32,14 @@ public final class TopicReader implements AutoCloseable {
 
     /**
      * One record: key and value payloads (value null for a tombstone), the op header, every
-     * header as text, and the record's partition and offset.
+     * header as text, the record's partition and offset, and the schemas JsonConverter wrote
+     * beside key and value (null where none).
      */
     public record Row(String topic, JsonNode key, JsonNode value, String op, Map<String, String> headers,
-                      int partition, long offset) {
+                      int partition, long offset, JsonNode keySchema, JsonNode valueSchema) {
 
         public Row(String topic, JsonNode key, JsonNode value, String op) {
-            this(topic, key, value, op, Map.of(), 0, -1);
+            this(topic, key, value, op, Map.of(), 0, -1, null, null);
         }
 
         public String header(String name) {
@@ -131,22 +132,27 @@ public final class TopicReader implements AutoCloseable {
         for (Header header : record.headers()) {
             headers.put(header.key(), header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8));
         }
-        return new Row(record.topic(), payload(record.key()), payload(record.value()),
+        JsonNode key = json(record.key()), value = json(record.value());
+        return new Row(record.topic(), part(key, "payload"), part(value, "payload"),
                 op == null ? null : new String(op.value(), StandardCharsets.UTF_8), headers, record.partition(),
-                record.offset());
+                record.offset(), part(key, "schema"), part(value, "schema"));
     }
 
-    private static JsonNode payload(byte[] bytes) {
+    private static JsonNode json(byte[] bytes) {
         if (bytes == null) {
             return null;
         }
         try {
-            JsonNode envelope = JSON.readTree(bytes);
-            JsonNode payload = envelope.get("payload");
-            return payload == null || payload.isNull() ? null : payload;
+            return JSON.readTree(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The payload or the schema of JsonConverter's {@code {"schema": ..., "payload": ...}}. */
+    private static JsonNode part(JsonNode converted, String name) {
+        JsonNode part = converted == null ? null : converted.get(name);
+        return part == null || part.isNull() ? null : part;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.pgkeyset.connect.changes.wal;
 
+import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.header.ConnectHeaders;
 import org.apache.kafka.connect.source.SourceRecord;
 
@@ -54,6 +55,8 @@ final class WalChange {
     Object[] otherKey;
     /** record.format=envelope only: the transaction and WAL position for the source block. */
     TablePlan.WalSource source;
+    /** provide.transaction.metadata only: the change's place in its transaction (in record.format=row, as headers). */
+    Struct transaction;
 
     /** A row read by a snapshot chunk ({@link #snapshotRow}): its record is made already. */
     private long prebuiltBytes = -1;
@@ -79,6 +82,14 @@ final class WalChange {
         this.commitLsnText = commitLsnText;
         this.xid = xid;
         this.missing = missing;
+    }
+
+    /** A BEGIN or END event of provide.transaction.metadata, at {@code offset} in its transaction. */
+    static WalChange transactionEvent(SourceRecord record, WalOffset offset) {
+        WalChange change = new WalChange(null, null, Kind.READ, offset, null, 0, null);
+        change.record = record;
+        change.prebuiltBytes = 160;
+        return change;
     }
 
     /** A snapshot chunk's row, handed over in stream order at the chunk's watermark. */
@@ -110,6 +121,12 @@ final class WalChange {
             headers.addLong(TXID_HEADER, xid);
             if (unavailable != null) {
                 headers.addString(UNAVAILABLE_HEADER, unavailable);
+            }
+            if (transaction != null && !plan.envelopeFormat()) {
+                headers.addString(TransactionMetadata.ID_HEADER, transaction.getString("id"));
+                headers.addLong(TransactionMetadata.TOTAL_ORDER_HEADER, transaction.getInt64("total_order"));
+                headers.addLong(TransactionMetadata.DATA_COLLECTION_ORDER_HEADER,
+                        transaction.getInt64("data_collection_order"));
             }
             java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText);
             if (plan.envelopeFormat() && kind != Kind.TOMBSTONE) {

@@ -8,6 +8,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.TransactionContext;
@@ -80,18 +81,23 @@ public final class WalChangeReader {
     private long nextChange;
     /** The snapshot read in chunks beside the stream, told what the stream changes; null when none runs. */
     private SnapshotBesideStream snapshot;
+    /** provide.transaction.metadata: BEGIN and END events and each change's place; null when off. */
+    private final TransactionMetadata transactionMetadata;
 
     /**
-     * @param committed the offset Kafka Connect committed for the slot's partition; null for none
+     * @param committed        the offset Kafka Connect committed for the slot's partition; null for none
+     * @param transactionTopic where BEGIN and END events go (provide.transaction.metadata); null for none
      */
     public WalChangeReader(Map<TableId, TablePlan> captured, ConnectionFactory connections,
-                           TruncateHandling truncateHandling, String slot, WalOffset committed, WalStats stats) {
+                           TruncateHandling truncateHandling, String slot, WalOffset committed, WalStats stats,
+                           String transactionTopic) {
         this.plans = new RelationPlans(captured);
         this.connections = connections;
         this.truncateHandling = truncateHandling;
         this.partition = WalOffset.partition(slot);
         this.producedThrough = committed;
         this.stats = stats;
+        this.transactionMetadata = transactionTopic == null ? null : new TransactionMetadata(transactionTopic);
     }
 
     /** From now on, tells {@code snapshot} what the stream changes and hands over its chunks at their watermarks. */
@@ -188,6 +194,10 @@ public final class WalChangeReader {
             commitTimeMicros = begin.commitTimeMicros();
             nextChange = 0;
             acks.begin(commitLsn);
+            if (transactionMetadata != null) {
+                transactionMetadata.transactionBegins(xid, Math.floorDiv(commitTimeMicros + PG_EPOCH_MICROS, 1000L),
+                        messageLsn);
+            }
             if (snapshot != null) {
                 snapshot.transactionBegins(xid);
             }
@@ -195,7 +205,9 @@ public final class WalChangeReader {
             // Only this transaction's own held record ends it. After a reconnect inside a large
             // transaction, the slot first re-sends earlier unconfirmed ones (all passed over):
             // their Commit must not end a Kafka transaction in the middle of the held one's.
-            if (held != null && held.offset.commitLsn() == commit.commitLsn()) {
+            if (transactionMetadata != null && transactionMetadata.anyEvent()) {
+                endTransactionEvent(commit);
+            } else if (held != null && held.offset.commitLsn() == commit.commitLsn()) {
                 held.lastOfTransaction = true;
                 addReady(held);
                 held = null;
@@ -369,6 +381,14 @@ public final class WalChangeReader {
                 snapshot.rowChanged(plan, raw, xid);
             }
         }
+        Struct transaction = null;
+        if (transactionMetadata != null && kind != WalChange.Kind.TOMBSTONE) {
+            if (!transactionMetadata.begun()) {
+                beginTransactionEvent();
+            }
+            // Numbered whether delivered already or not, so a re-delivered event has its numbers.
+            transaction = transactionMetadata.nextEvent(plan.id(), messageLsn);
+        }
         if (offset.coveredBy(producedThrough)) {
             return null;
         }
@@ -378,10 +398,47 @@ public final class WalChangeReader {
             addReady(held);
         }
         held = new WalChange(plan, raw, kind, offset, commitLsnText, xid, missing);
+        held.transaction = transaction;
         if (plan.envelopeFormat()) {
-            held.source = new TablePlan.WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn);
+            held.source = new TablePlan.WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
         }
         return held;
+    }
+
+    /** The open transaction's BEGIN event, before its first change: queued unless delivered already. */
+    private void beginTransactionEvent() {
+        WalOffset offset = WalOffset.beginOf(commitLsn);
+        SourceRecord record = transactionMetadata.beginRecord(partition, offset.toMap(commitLsnText));
+        if (offset.coveredBy(producedThrough)) {
+            return;
+        }
+        producedThrough = offset;
+        acks.recordCreated(commitLsn);
+        if (held != null) {
+            addReady(held);
+        }
+        held = WalChange.transactionEvent(record, offset);
+    }
+
+    /**
+     * The END event of a transaction with captured changes, after all of them: the last record of
+     * the transaction (a Kafka transaction may end after it), unless delivered already.
+     */
+    private void endTransactionEvent(PgOutputMessage.Commit commit) {
+        WalOffset offset = WalOffset.endOf(commitLsn, nextChange);
+        if (offset.coveredBy(producedThrough)) {
+            return;
+        }
+        producedThrough = offset;
+        acks.recordCreated(commitLsn);
+        if (held != null) {
+            addReady(held);
+            held = null;
+        }
+        WalChange end = WalChange.transactionEvent(
+                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText), messageLsn), offset);
+        end.lastOfTransaction = true;
+        addReady(end);
     }
 
     /**

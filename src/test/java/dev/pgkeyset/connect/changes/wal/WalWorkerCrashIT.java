@@ -38,7 +38,8 @@ import dev.pgkeyset.connect.testing.WalFixture;
  * kill arrives exactly once (re-delivery bounded by the committed offset). With an exactly-once
  * worker and connector-defined transaction boundaries, a read_committed consumer sees every
  * change once and each PostgreSQL transaction (a 1,000-row one among them) as one whole Kafka
- * transaction.
+ * transaction; with provide.transaction.metadata, each PostgreSQL transaction's BEGIN and END
+ * events arrive once too, END counting its rows, in the same Kafka transactions as the rows.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WalWorkerCrashIT {
@@ -120,8 +121,16 @@ class WalWorkerCrashIT {
         }
     }
 
-    private record Delivered(long id, String lsn, long offset) {
+    private record Delivered(long id, String lsn, long offset, long xid, long totalOrder) {
+        static Delivered of(TopicReader.Row row) {
+            String order = row.header("pgkeyset.tx.total_order");
+            return new Delivered(row.key().get("id").asLong(), row.header("pgkeyset.lsn"), row.offset(),
+                    Long.parseLong(row.header("pgkeyset.txid")), order == null ? -1 : Long.parseLong(order));
+        }
     }
+
+    /** The transaction topic's events read with the rows (provide.transaction.metadata). */
+    private final List<TopicReader.Row> transactionEvents = new ArrayList<>();
 
     @Test
     void nothingLostAndRedeliveryBoundedByTheCommittedOffset() throws Exception {
@@ -160,7 +169,8 @@ class WalWorkerCrashIT {
         List<Delivered> delivered = runKillingTheFirstWorker("waleos", slot,
                 Map.of("exactly.once.source.support", "enabled"),
                 Map.of("exactly.once.support", "required", "transaction.boundary", "connector",
-                        "batch.max.rows", "100"), Map.of("isolation.level", "read_committed"));
+                        "batch.max.rows", "100", "provide.transaction.metadata", "true"),
+                Map.of("isolation.level", "read_committed"));
         Map<Long, Integer> seen = new HashMap<>();
         for (Delivered d : delivered) {
             seen.merge(d.id, 1, Integer::sum);
@@ -186,6 +196,29 @@ class WalWorkerCrashIT {
         delivered.forEach(d -> sizes.merge(d.lsn, 1, Integer::sum));
         assertTrue(sizes.containsValue(1000), "the 1,000-row transaction arrived whole: " + sizes.values().stream()
                 .filter(n -> n != 10).toList());
+        // Transaction metadata: per PostgreSQL transaction (its xid, from the rows' header), one
+        // BEGIN and one END, END counting the rows the consumer saw; the rows numbered 1..n.
+        Map<Long, List<Long>> ordersByXid = new HashMap<>();
+        delivered.forEach(d -> ordersByXid.computeIfAbsent(d.xid, x -> new ArrayList<>()).add(d.totalOrder));
+        Map<Long, List<String>> statusesByXid = new HashMap<>();
+        Map<Long, Long> endCounts = new HashMap<>();
+        for (TopicReader.Row event : transactionEvents) {
+            long xid = Long.parseLong(event.value().get("id").asText().split(":")[0]);
+            statusesByXid.computeIfAbsent(xid, x -> new ArrayList<>()).add(event.value().get("status").asText());
+            if (event.value().get("status").asText().equals("END")) {
+                endCounts.put(xid, event.value().get("event_count").asLong());
+            }
+        }
+        assertEquals(ordersByXid.keySet(), statusesByXid.keySet(), "transactions with rows and with BEGIN/END");
+        for (Map.Entry<Long, List<Long>> transaction : ordersByXid.entrySet()) {
+            long xid = transaction.getKey();
+            assertEquals(List.of("BEGIN", "END"), statusesByXid.get(xid), "transaction " + xid + "'s events");
+            List<Long> orders = new ArrayList<>(transaction.getValue());
+            java.util.Collections.sort(orders);
+            assertEquals(java.util.stream.LongStream.rangeClosed(1, orders.size()).boxed().toList(), orders,
+                    "transaction " + xid + "'s rows numbered 1..n once each");
+            assertEquals((long) orders.size(), endCounts.get(xid), "transaction " + xid + "'s END counts its rows");
+        }
         System.out.printf("WAL exactly once: %d rows once each in %d transactions, committed offset before the kill %s%n",
                 lastWritten, sizes.size(), committedBeforeKill.toMap());
     }
@@ -217,23 +250,29 @@ class WalWorkerCrashIT {
                 first.kill();
             }
             Thread.sleep(1000);
+            transactionEvents.clear();
+            boolean metadata = "true".equals(connectorProps.get("provide.transaction.metadata"));
+            List<String> topics = metadata ? List.of(name + ".public.events", name + ".transaction")
+                    : List.of(name + ".public.events");
             try (ForkedWorker second = ForkedWorker.start(kafka.bootstrapServers(), group, dir, workerProps);
-                 TopicReader reader = new TopicReader(kafka.bootstrapServers(), List.of(name + ".public.events"),
-                         consumerProps)) {
+                 TopicReader reader = new TopicReader(kafka.bootstrapServers(), topics, consumerProps)) {
                 Thread.sleep(3000);
                 lastWritten = writer.finish();
                 writer = null;
                 AtomicLong distinct = new AtomicLong();
                 java.util.Set<Long> ids = new java.util.HashSet<>();
-                reader.readUntil(() -> distinct.get() == lastWritten, TIMEOUT, row -> {
-                    long id = row.key().get("id").asLong();
-                    if (ids.add(id)) {
+                java.util.function.Consumer<TopicReader.Row> each = row -> {
+                    if (row.topic().endsWith(".transaction")) {
+                        transactionEvents.add(row);
+                        return;
+                    }
+                    if (ids.add(row.key().get("id").asLong())) {
                         distinct.incrementAndGet();
                     }
-                    delivered.add(new Delivered(id, row.header("pgkeyset.lsn"), row.offset()));
-                });
-                reader.readFor(Duration.ofSeconds(2), row -> delivered.add(new Delivered(row.key().get("id").asLong(),
-                        row.header("pgkeyset.lsn"), row.offset())));
+                    delivered.add(Delivered.of(row));
+                };
+                reader.readUntil(() -> distinct.get() == lastWritten, TIMEOUT, each);
+                reader.readFor(Duration.ofSeconds(2), each);
                 second.get("/connectors/" + name); // keep the worker until read
             }
         } finally {
