@@ -45,6 +45,10 @@ public final class SourceInfo {
             .field("txId", Schema.OPTIONAL_INT64_SCHEMA)
             .field("lsn", Schema.OPTIONAL_INT64_SCHEMA)
             .field("xmin", Schema.OPTIONAL_INT64_SCHEMA)
+            // Debezium 3.7's replication origin of the change: declared so code reading it finds the
+            // field, always null here (pgoutput's Origin messages are not passed on).
+            .field("origin", Schema.OPTIONAL_STRING_SCHEMA)
+            .field("origin_lsn", Schema.OPTIONAL_INT64_SCHEMA)
             .build();
 
     private static final Field[] FIELDS = SCHEMA.fields().toArray(Field[]::new);

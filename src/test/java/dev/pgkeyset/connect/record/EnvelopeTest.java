@@ -67,7 +67,8 @@ class EnvelopeTest {
         Schema envelope = plan("envelope").envelopeSchema();
 
         assertEquals("pfx.inv.items.Envelope", envelope.name());
-        assertEquals(List.of("before", "after", "source", "op", "ts_ms", "ts_us", "ts_ns"),
+        // Debezium 3.7's fields and order, as its connector sends them (DebeziumTransactionMetadataIT compares).
+        assertEquals(List.of("before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"),
                 envelope.fields().stream().map(Field::name).toList());
         // before and after are the row format's own value schema, optional.
         assertEquals(rowValue, envelope.field("before").schema());
@@ -76,11 +77,14 @@ class EnvelopeTest {
         assertTrue(envelope.field("after").schema().isOptional());
         assertField(envelope, "op", Schema.Type.STRING, false);
         assertField(envelope, "ts_ms", Schema.Type.INT64, true);
+        assertEquals(2, envelope.version());
+        assertEquals("event.block", envelope.field("transaction").schema().name());
+        assertTrue(envelope.field("transaction").schema().isOptional());
 
         Schema source = envelope.field("source").schema();
         assertEquals("io.debezium.connector.postgresql.Source", source.name());
         assertEquals(List.of("version", "connector", "name", "ts_ms", "snapshot", "db", "sequence", "ts_us", "ts_ns",
-                "schema", "table", "txId", "lsn", "xmin"), source.fields().stream().map(Field::name).toList());
+                "schema", "table", "txId", "lsn", "xmin", "origin", "origin_lsn"), source.fields().stream().map(Field::name).toList());
         for (String required : List.of("version", "connector", "name", "db", "schema", "table")) {
             assertField(source, required, Schema.Type.STRING, false);
         }

@@ -120,6 +120,8 @@ class DebeziumTransactionMetadataIT {
             }
             assertEquals(fieldNames(theirEvents.get(0).valueSchema()), fieldNames(myEvents.get(0).valueSchema()),
                     table + ": the envelope's fields, in Debezium's order");
+            assertEquals(fieldNames(field(theirEvents.get(0).valueSchema(), "source")),
+                    fieldNames(field(myEvents.get(0).valueSchema(), "source")), table + ": the source block's fields");
             assertEquals(field(theirEvents.get(0).valueSchema(), "transaction"),
                     field(myEvents.get(0).valueSchema(), "transaction"), table + ": the transaction block's schema");
         }
