@@ -16,16 +16,20 @@ import java.util.Set;
  * use, one query per level of nesting (usually one or two), and remembers them: a reader that
  * looks at its table's columns before every cursor asks again only for types it has not seen.
  * What it keeps cannot change under it (a domain's base type and modifier, an array's element
- * type are fixed), except a domain's NOT NULL, which then shows at the next start.
+ * type are fixed), except a domain's NOT NULL and an enum's labels (ALTER TYPE … ADD VALUE), which
+ * then show at the next start.
  */
 public final class PgTypeResolver {
 
     private static final String TYPES = """
-            SELECT oid, typtype, typbasetype, typtypmod, typnotnull, typelem, typcategory
+            SELECT oid, typtype, typbasetype, typtypmod, typnotnull, typelem, typcategory, typname::text,
+                   CASE WHEN typtype = 'e' THEN ARRAY(SELECT enumlabel::text FROM pg_enum
+                                                       WHERE enumtypid = pg_type.oid ORDER BY enumsortorder) END
               FROM pg_type WHERE oid = ANY (?)
             """;
 
-    private record Row(char typtype, int baseType, int typtypmod, boolean notNull, int element, boolean array) {
+    private record Row(char typtype, int baseType, int typtypmod, boolean notNull, int element, boolean array,
+                       String name, java.util.List<String> labels) {
     }
 
     private final Map<Integer, Row> rows = new HashMap<>();
@@ -46,8 +50,11 @@ public final class PgTypeResolver {
                 Set<Integer> next = new HashSet<>();
                 try (ResultSet rs = st.executeQuery()) {
                     while (rs.next()) {
+                        java.sql.Array labels = rs.getArray(9);
                         Row row = new Row(rs.getString(2).charAt(0), rs.getInt(3), rs.getInt(4), rs.getBoolean(5),
-                                rs.getInt(6), "A".equals(rs.getString(7)));
+                                rs.getInt(6), "A".equals(rs.getString(7)), rs.getString(8),
+                                labels == null ? java.util.List.of()
+                                        : java.util.List.of((String[]) labels.getArray()));
                         rows.put(rs.getInt(1), row);
                         if (row.typtype == 'd') {
                             next.add(row.baseType);
@@ -73,7 +80,7 @@ public final class PgTypeResolver {
             return resolve(row.baseType, typmod != -1 ? typmod : row.typtypmod);
         }
         PgType element = row.array && row.element != 0 ? resolve(row.element, typmod) : null;
-        return new PgType(typeOid, row.typtype, typmod, element);
+        return new PgType(typeOid, row.typtype, typmod, element, row.name, row.labels);
     }
 
     /** Whether a domain anywhere in the chain of {@code typeOid} is declared NOT NULL. */

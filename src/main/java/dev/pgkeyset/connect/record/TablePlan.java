@@ -98,12 +98,12 @@ public final class TablePlan {
         List<ColumnInfo> columns = table.info().columns();
         this.converters = new ColumnConverter[columns.size()];
         SchemaBuilder value = SchemaBuilder.struct().name(topic + ".Value").optional();
-        // The envelope is read by consumers written for Debezium: its dates and times are Debezium's.
-        boolean debeziumTemporals = config.recordFormat() == RecordFormat.ENVELOPE;
+        // The envelope is read by consumers written for Debezium: its values are Debezium's.
+        boolean debeziumValues = config.recordFormat() == RecordFormat.ENVELOPE;
         for (int i = 0; i < columns.size(); i++) {
             ColumnInfo column = columns.get(i);
             converters[i] = Converters.forColumn(id, column, config.numericMapping(), config.timePrecisionMode(),
-                    debeziumTemporals);
+                    debeziumValues);
             value.field(column.name(), converters[i].schema());
             if (Converters.isTextFallback(column)) {
                 log.info("Column {}.{} of type {} is carried as its text form", id, column.name(), column.typeName());

@@ -53,22 +53,30 @@ public final class Converters {
     }
 
     /**
-     * @param debeziumTemporals date/time columns as Debezium's adaptive mode writes them
-     *                          (record.format=envelope), whatever {@code timePrecision} says
+     * @param debezium values as Debezium's PostgreSQL connector writes them (record.format=envelope):
+     *                 dates and times as its adaptive mode does, whatever {@code timePrecision}
+     *                 says, and the column types of {@link DebeziumTypes} (not array elements) in
+     *                 Debezium's form
      */
     public static ColumnConverter forColumn(TableId table, ColumnInfo column, NumericMapping numericMapping,
-                                            TimePrecisionMode timePrecision, boolean debeziumTemporals) {
+                                            TimePrecisionMode timePrecision, boolean debezium) {
         String where = table.canonical() + "." + column.name();
         PgType type = column.type();
         if (type.isArray()) {
             // Elements may be NULL whatever the column says: their schema is always optional.
             ColumnConverter element = forType(where, type.element(), true, numericMapping, timePrecision,
-                    debeziumTemporals);
+                    debezium);
             return new ArrayConverter(where, element, Math.max(1, column.dimensions()), !column.notNull(),
                     type.element().oid() == PgTypes.BOX ? ';' : ',',
                     type.element().oid() == PgTypes.MONEY ? "pg_catalog.numeric[]" : null);
         }
-        return forType(where, type, !column.notNull(), numericMapping, timePrecision, debeziumTemporals);
+        if (debezium) {
+            ColumnConverter own = DebeziumTypes.forType(where, type, !column.notNull(), numericMapping);
+            if (own != null) {
+                return own;
+            }
+        }
+        return forType(where, type, !column.notNull(), numericMapping, timePrecision, debezium);
     }
 
     /** The converter of one value of a (non-array) type. */
@@ -314,13 +322,9 @@ public final class Converters {
         return scale > 1000 ? -1 : scale;
     }
 
-    private static BigDecimal decimal(String where, String text, int scale) {
-        char first = text.charAt(0);
-        if (first == 'N' || first == 'I' || (first == '-' && text.charAt(1) == 'I')) {
-            if (WARNED.add(where)) {
-                log.warn("Column {} holds {}, which a Connect Decimal cannot represent: sent as null (logged once per "
-                        + "column; numeric.mapping=string keeps such values)", where, text);
-            }
+    static BigDecimal decimal(String where, String text, int scale) {
+        if (isSpecialNumeric(text)) {
+            warnSpecialNumeric(where, text);
             return null;
         }
         try {
@@ -328,6 +332,19 @@ public final class Converters {
         } catch (NumberFormatException | ArithmeticException e) {
             throw new DataException("Column " + where + " holds the numeric value '" + text
                     + "', which does not fit its declared scale " + scale);
+        }
+    }
+
+    /** numeric's NaN, Infinity and -Infinity, which no decimal form holds. */
+    static boolean isSpecialNumeric(String text) {
+        char first = text.charAt(0);
+        return first == 'N' || first == 'I' || (first == '-' && text.charAt(1) == 'I');
+    }
+
+    static void warnSpecialNumeric(String where, String text) {
+        if (WARNED.add(where)) {
+            log.warn("Column {} holds {}, which a Connect Decimal cannot represent: sent as null (logged once per "
+                    + "column; numeric.mapping=string keeps such values)", where, text);
         }
     }
 
