@@ -109,11 +109,29 @@ final class Chaos {
                     workload.changesCommitted.get(), workload.statementsUncertain.get(), observer.records(),
                     check.differences, check.missing, duplicates.size(),
                     ChaosReport.notAfterAFault(duplicates, schedule.faults()), regressions,
-                    lags(observer, workload), starts.restarts(), new ArrayList<>(starts.failures()));
+                    lags(observer, workload), starts.restarts(), new ArrayList<>(starts.failures()),
+                    settings.wal() ? resentBeforeCommitted(cluster, observer) : null);
         }
     }
 
     private record Check(List<String> differences, List<String> missing) {
+    }
+
+    /**
+     * How late an offset record may be written after the worker produced the records it covers,
+     * and before a restarted task reads it (a flush in flight while a task moves): a record is
+     * checked against what was committed this long before it was produced.
+     */
+    private static final long COMMIT_MARGIN_MILLIS = 5_000;
+
+    /** Wal mode: change records produced before a commit LSN committed earlier (the re-delivery bound). */
+    private static List<String> resentBeforeCommitted(ChaosCluster cluster, DeliveryObserver observer) {
+        CommittedWalPositions committed = CommittedWalPositions.read(cluster.bootstrapServers(),
+                cluster.offsetsTopic(), CONNECTOR);
+        List<String> found = observer.resentBeforeCommitted(committed, COMMIT_MARGIN_MILLIS);
+        System.out.printf("chaos: %d change records checked against %d offset commits of the slot: %d re-sent "
+                + "from before the committed offset%n", observer.walDeliveries(), committed.commits(), found.size());
+        return found;
     }
 
     /** Compares until every topic equals its table (and, in wal mode, every committed change arrived), or the time is up. */

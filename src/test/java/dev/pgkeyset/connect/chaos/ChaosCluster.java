@@ -82,6 +82,11 @@ final class ChaosCluster implements AutoCloseable {
         return connect;
     }
 
+    /** The workers' offsets topic (offset.storage.topic). */
+    String offsetsTopic() {
+        return group + "-offsets";
+    }
+
     String bootstrapServers() {
         return connect.kafka().bootstrapServers();
     }

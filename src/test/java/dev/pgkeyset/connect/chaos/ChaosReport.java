@@ -10,12 +10,14 @@ import java.util.Map;
  * What a chaos run found, and the table it prints. A run passes when nothing is lost (every
  * topic's final state equals its table; in wal mode also every committed change delivered), no
  * change record went back in a row's history, no task failed, and duplicates are none under
- * exactly-once, otherwise each one follows a fault.
+ * exactly-once, otherwise each one follows a fault; in wal mode no change record was re-sent
+ * from before the offset committed before it ({@code resentBeforeCommitted}, null in query mode,
+ * where it is not checked).
  */
 record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Integer> faults, long changesWritten,
                    long changesUncertain, long records, List<String> differences, List<String> missingChanges,
                    int duplicates, int duplicatesNotAfterAFault, List<String> regressions, long[] lagMillis,
-                   int taskRestarts, List<String> taskFailures) {
+                   int taskRestarts, List<String> taskFailures, List<String> resentBeforeCommitted) {
 
     /** A duplicate received during a fault or within this long after it ended counts as caused by it. */
     static final long FAULT_SHADOW_MILLIS = 60_000;
@@ -48,7 +50,8 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
 
     boolean passed() {
         boolean duplicatesOk = settings.exactlyOnce() ? duplicates == 0 : duplicatesNotAfterAFault == 0;
-        return lost() == 0 && regressions.isEmpty() && taskFailures.isEmpty() && duplicatesOk;
+        return lost() == 0 && regressions.isEmpty() && taskFailures.isEmpty() && duplicatesOk
+                && (resentBeforeCommitted == null || resentBeforeCommitted.isEmpty());
     }
 
     /** The reasons it failed, one a line; empty when it passed. */
@@ -74,6 +77,10 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
         }
         if (!taskFailures.isEmpty()) {
             problems.add("a task failed: " + first(taskFailures));
+        }
+        if (resentBeforeCommitted != null && !resentBeforeCommitted.isEmpty()) {
+            problems.add(resentBeforeCommitted.size() + " change records re-sent from before the committed offset, "
+                    + "e.g. " + first(resentBeforeCommitted));
         }
         return problems;
     }
@@ -107,6 +114,8 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
             row(out, "  of them not after a fault (must be 0)", Integer.toString(duplicatesNotAfterAFault));
         }
         row(out, "counter went back (must be 0)", Integer.toString(regressions.size()));
+        row(out, "re-sent from before the committed offset (must be 0)",
+                resentBeforeCommitted == null ? "not checked (query)" : Integer.toString(resentBeforeCommitted.size()));
         long[] lag = lagMillis.clone();
         java.util.Arrays.sort(lag);
         row(out, "end-to-end lag p50 / p99 / max", percentile(lag, 50) + " / " + percentile(lag, 99) + " / "

@@ -51,11 +51,16 @@ final class DeliveryObserver extends Thread implements AutoCloseable {
     record Regression(String topic, long id, long v, long after) {
     }
 
+    /** A change record read from the WAL: when the producer made it, and its transaction's commit LSN. */
+    record WalDelivery(String topic, long id, long v, long producedAt, long commitLsn) {
+    }
+
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final List<String> topics;
     private final Map<String, Map<Long, KeyHistory>> keys = new HashMap<>();
     private final List<Duplicate> duplicates = new ArrayList<>();
     private final List<Regression> regressions = new ArrayList<>();
+    private final List<WalDelivery> walDeliveries = new ArrayList<>();
     /** (topic:id:v) → first receive time, for the lag. */
     private final Map<String, Long> firstDelivery = new HashMap<>();
     private long records;
@@ -128,6 +133,11 @@ final class DeliveryObserver extends Thread implements AutoCloseable {
         KeyHistory history = keys.computeIfAbsent(record.topic(), t -> new HashMap<>())
                 .computeIfAbsent(id, k -> new KeyHistory());
         long v = value == null ? Workload.DELETED : value.get("v").asLong();
+        Header lsn = record.headers().lastHeader("pgkeyset.lsn");
+        if (lsn != null && !"r".equals(op)) {
+            walDeliveries.add(new WalDelivery(record.topic(), id, v, record.timestamp(), dev.pgkeyset.connect.offset
+                    .WalOffset.parseLsn(new String(lsn.value(), java.nio.charset.StandardCharsets.UTF_8))));
+        }
         // The op decides whether a repeated version is a duplicate: a row's snapshot read and its
         // change at the same version are two different records the design sends (README hand-off).
         long seenKey = v * 4 + opCode(op);
@@ -216,6 +226,28 @@ final class DeliveryObserver extends Thread implements AutoCloseable {
 
     synchronized List<Regression> regressions() {
         return new ArrayList<>(regressions);
+    }
+
+    /**
+     * Change records produced before a commit LSN committed at least {@code margin} ms earlier
+     * ({@link CommittedWalPositions}): re-sent from before the committed offset.
+     */
+    synchronized List<String> resentBeforeCommitted(CommittedWalPositions committed, long marginMillis) {
+        List<String> found = new ArrayList<>();
+        for (WalDelivery d : walDeliveries) {
+            long floor = committed.committedAt(d.producedAt() - marginMillis);
+            if (Long.compareUnsigned(d.commitLsn(), floor) < 0) {
+                found.add(d.topic() + " id " + d.id() + " v=" + d.v() + " (commit LSN "
+                        + dev.pgkeyset.connect.offset.WalOffset.formatLsn(d.commitLsn()) + ") produced at "
+                        + d.producedAt() + ", after " + dev.pgkeyset.connect.offset.WalOffset.formatLsn(floor)
+                        + " was committed");
+            }
+        }
+        return found;
+    }
+
+    synchronized int walDeliveries() {
+        return walDeliveries.size();
     }
 
     /** When (topic, id, v) was first received, or null. */

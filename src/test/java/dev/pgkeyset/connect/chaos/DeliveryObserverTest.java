@@ -86,4 +86,34 @@ class DeliveryObserverTest {
         assertTrue(observer.changeDelivered(TOPIC, 1, 3));
         assertTrue(!observer.changeDelivered(TOPIC, 1, 4));
     }
+
+    private void feedWal(long id, long v, String commitLsn, long producedAt) throws Exception {
+        byte[] key = ("{\"payload\":{\"id\":" + id + "}}").getBytes(StandardCharsets.UTF_8);
+        byte[] value = ("{\"payload\":{\"id\":" + id + ",\"v\":" + v + ",\"note\":\"n\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("pgkeyset.op", "u".getBytes(StandardCharsets.UTF_8));
+        headers.add("pgkeyset.lsn", commitLsn.getBytes(StandardCharsets.UTF_8));
+        observer.take(new ConsumerRecord<>(TOPIC, 0, offset++, producedAt, TimestampType.CREATE_TIME, 0, 0, key,
+                value, headers, java.util.Optional.empty()), producedAt + 10);
+    }
+
+    @Test
+    void aChangeProducedBeforeAPositionCommittedEarlierWasReSentFromBeforeTheCommittedOffset() throws Exception {
+        // Committed: 0/100 at t=1000, 0/300 at t=5000, then an older offset flushed late (t=6000) changes nothing.
+        CommittedWalPositions committed = new CommittedWalPositions(List.of(new long[] {5000, 0x300},
+                new long[] {1000, 0x100}, new long[] {6000, 0x200}));
+        assertEquals(0, committed.committedAt(999));
+        assertEquals(0x100, committed.committedAt(4999));
+        assertEquals(0x300, committed.committedAt(6500));
+        feedWal(1, 1, "0/100", 2000);  // the committed transaction itself, re-sent: allowed
+        feedWal(2, 1, "0/300", 7000);  // at the committed position: allowed
+        feedWal(3, 1, "0/400", 7000);  // after it: allowed
+        feedWal(4, 1, "0/200", 7000);  // before 0/300, committed 2 s before it was produced: beyond the bound
+        feedWal(5, 1, "0/200", 5500);  // the same, but within the margin of 1 s: allowed
+        List<String> found = observer.resentBeforeCommitted(committed, 1000);
+        assertEquals(1, found.size(), found.toString());
+        assertTrue(found.get(0).contains("id 4"), found.toString());
+        assertEquals(5, observer.walDeliveries());
+    }
 }
