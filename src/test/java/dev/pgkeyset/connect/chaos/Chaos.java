@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.pgkeyset.connect.testing.ConnectFixture;
+import dev.pgkeyset.connect.testing.OffsetsTopic;
 import dev.pgkeyset.connect.testing.PrivateCluster;
 import dev.pgkeyset.connect.testing.TestDatabase;
 import dev.pgkeyset.connect.testing.WalFixture;
@@ -110,7 +111,7 @@ final class Chaos {
                     check.differences, check.missing, duplicates.size(),
                     ChaosReport.notAfterAFault(duplicates, schedule.faults()), regressions,
                     lags(observer, workload), starts.restarts(), new ArrayList<>(starts.failures()),
-                    settings.wal() ? resentBeforeCommitted(cluster, observer) : null);
+                    resentBeforeCommitted(settings, cluster, observer));
         }
     }
 
@@ -124,13 +125,30 @@ final class Chaos {
      */
     private static final long COMMIT_MARGIN_MILLIS = 5_000;
 
-    /** Wal mode: change records produced before a commit LSN committed earlier (the re-delivery bound). */
-    private static List<String> resentBeforeCommitted(ChaosCluster cluster, DeliveryObserver observer) {
-        CommittedWalPositions committed = CommittedWalPositions.read(cluster.bootstrapServers(),
-                cluster.offsetsTopic(), CONNECTOR);
-        List<String> found = observer.resentBeforeCommitted(committed, COMMIT_MARGIN_MILLIS);
-        System.out.printf("chaos: %d change records checked against %d offset commits of the slot: %d re-sent "
-                + "from before the committed offset%n", observer.walDeliveries(), committed.commits(), found.size());
+    /** Records produced before a position committed earlier: the re-delivery bound of at-least-once. */
+    private static List<String> resentBeforeCommitted(ChaosSettings settings, ChaosCluster cluster,
+                                                      DeliveryObserver observer) throws InterruptedException {
+        List<OffsetsTopic.Committed> history;
+        try (OffsetsTopic offsets = new OffsetsTopic(cluster.bootstrapServers(), cluster.offsetsTopic(), CONNECTOR,
+                settings.exactlyOnce())) {
+            history = offsets.history();
+        }
+        List<String> found;
+        int checked;
+        int commits;
+        if (settings.wal()) {
+            CommittedWalPositions committed = CommittedWalPositions.of(history);
+            found = observer.resentBeforeCommitted(committed, COMMIT_MARGIN_MILLIS);
+            checked = observer.walDeliveries();
+            commits = committed.commits();
+        } else {
+            CommittedQueryPositions committed = CommittedQueryPositions.of(history);
+            found = observer.resentBeforeCommitted(committed, COMMIT_MARGIN_MILLIS);
+            checked = observer.queryDeliveries();
+            commits = committed.commits();
+        }
+        System.out.printf("chaos: %d records checked against %d offset commits: %d re-sent from before the "
+                + "committed offset%n", checked, commits, found.size());
         return found;
     }
 

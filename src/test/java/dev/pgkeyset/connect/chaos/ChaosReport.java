@@ -10,9 +10,9 @@ import java.util.Map;
  * What a chaos run found, and the table it prints. A run passes when nothing is lost (every
  * topic's final state equals its table; in wal mode also every committed change delivered), no
  * change record went back in a row's history, no task failed, and duplicates are none under
- * exactly-once, otherwise each one follows a fault; in wal mode no change record was re-sent
- * from before the offset committed before it ({@code resentBeforeCommitted}, null in query mode,
- * where it is not checked).
+ * exactly-once, otherwise each one follows a fault; and no record was re-sent from before the
+ * offset committed before it was produced ({@code resentBeforeCommitted}: the bound of
+ * at-least-once re-delivery).
  */
 record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Integer> faults, long changesWritten,
                    long changesUncertain, long records, List<String> differences, List<String> missingChanges,
@@ -51,7 +51,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
     boolean passed() {
         boolean duplicatesOk = settings.exactlyOnce() ? duplicates == 0 : duplicatesNotAfterAFault == 0;
         return lost() == 0 && regressions.isEmpty() && taskFailures.isEmpty() && duplicatesOk
-                && (resentBeforeCommitted == null || resentBeforeCommitted.isEmpty());
+                && resentBeforeCommitted.isEmpty();
     }
 
     /** The reasons it failed, one a line; empty when it passed. */
@@ -78,7 +78,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
         if (!taskFailures.isEmpty()) {
             problems.add("a task failed: " + first(taskFailures));
         }
-        if (resentBeforeCommitted != null && !resentBeforeCommitted.isEmpty()) {
+        if (!resentBeforeCommitted.isEmpty()) {
             problems.add(resentBeforeCommitted.size() + " change records re-sent from before the committed offset, "
                     + "e.g. " + first(resentBeforeCommitted));
         }
@@ -115,7 +115,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
         }
         row(out, "counter went back (must be 0)", Integer.toString(regressions.size()));
         row(out, "re-sent from before the committed offset (must be 0)",
-                resentBeforeCommitted == null ? "not checked (query)" : Integer.toString(resentBeforeCommitted.size()));
+                Integer.toString(resentBeforeCommitted.size()));
         long[] lag = lagMillis.clone();
         java.util.Arrays.sort(lag);
         row(out, "end-to-end lag p50 / p99 / max", percentile(lag, 50) + " / " + percentile(lag, 99) + " / "

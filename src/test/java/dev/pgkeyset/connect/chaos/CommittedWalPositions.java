@@ -1,24 +1,14 @@
 package dev.pgkeyset.connect.chaos;
 
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.pgkeyset.connect.offset.WalOffset;
+import dev.pgkeyset.connect.testing.OffsetsTopic;
 
 /**
  * The history of the offsets Kafka Connect committed for a wal-mode connector's slot, read from
@@ -30,8 +20,6 @@ import dev.pgkeyset.connect.offset.WalOffset;
  * at-least-once allows.
  */
 final class CommittedWalPositions {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Offset-record time → the highest commit LSN committed up to then (unsigned order). */
     private final TreeMap<Long, Long> highestByTime = new TreeMap<>();
@@ -49,55 +37,17 @@ final class CommittedWalPositions {
         }
     }
 
-    /** Reads every committed offset of {@code connector}'s slot partitions from the offsets topic. */
-    static CommittedWalPositions read(String bootstrapServers, String offsetsTopic, String connector) {
-        Map<String, Object> props = new HashMap<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.GROUP_ID_CONFIG, "chaos-offsets-" + UUID.randomUUID(),
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
-                // Under exactly-once the offsets are written in the records' transactions.
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"));
+    /** Every committed offset of the slot partitions in {@code offsets} (the connector's). */
+    static CommittedWalPositions of(List<OffsetsTopic.Committed> offsets) {
         List<long[]> commits = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo info : consumer.partitionsFor(offsetsTopic, Duration.ofSeconds(30))) {
-                partitions.add(new TopicPartition(info.topic(), info.partition()));
+        for (OffsetsTopic.Committed committed : offsets) {
+            if (committed.partition().has(WalOffset.SLOT) && committed.offset() != null
+                    && committed.offset().has(WalOffset.COMMIT_LSN)) {
+                commits.add(new long[] {committed.timestamp(),
+                        WalOffset.parseLsn(committed.offset().get(WalOffset.COMMIT_LSN).asText())});
             }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("the offsets topic " + offsetsTopic + " was not read within a minute");
-                }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                    Long lsn = slotCommitLsn(record, connector);
-                    if (lsn != null) {
-                        commits.add(new long[] {record.timestamp(), lsn});
-                    }
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
         return new CommittedWalPositions(commits);
-    }
-
-    /** The commit LSN of an offset record of {@code connector}'s slot partition; null for any other. */
-    private static Long slotCommitLsn(ConsumerRecord<byte[], byte[]> record, String connector)
-            throws java.io.IOException {
-        if (record.key() == null || record.value() == null) {
-            return null; // a tombstone: an offset reset, never by the chaos run
-        }
-        JsonNode key = JSON.readTree(record.key());
-        if (!key.isArray() || key.size() != 2 || !connector.equals(key.get(0).asText())
-                || !key.get(1).has(WalOffset.SLOT)) {
-            return null;
-        }
-        JsonNode lsn = JSON.readTree(record.value()).get(WalOffset.COMMIT_LSN);
-        return lsn == null ? null : WalOffset.parseLsn(lsn.asText());
     }
 
     /** The highest commit LSN committed at or before {@code millis}; 0 when none was. */

@@ -55,12 +55,17 @@ final class DeliveryObserver extends Thread implements AutoCloseable {
     record WalDelivery(String topic, long id, long v, long producedAt, long commitLsn) {
     }
 
+    /** A record read by a query: when the producer made it, its op and tracking value (ms; 0 for none). */
+    record QueryDelivery(String topic, long id, long v, String op, long updatedAtMillis, long producedAt) {
+    }
+
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final List<String> topics;
     private final Map<String, Map<Long, KeyHistory>> keys = new HashMap<>();
     private final List<Duplicate> duplicates = new ArrayList<>();
     private final List<Regression> regressions = new ArrayList<>();
     private final List<WalDelivery> walDeliveries = new ArrayList<>();
+    private final List<QueryDelivery> queryDeliveries = new ArrayList<>();
     /** (topic:id:v) → first receive time, for the lag. */
     private final Map<String, Long> firstDelivery = new HashMap<>();
     private long records;
@@ -137,6 +142,9 @@ final class DeliveryObserver extends Thread implements AutoCloseable {
         if (lsn != null && !"r".equals(op)) {
             walDeliveries.add(new WalDelivery(record.topic(), id, v, record.timestamp(), dev.pgkeyset.connect.offset
                     .WalOffset.parseLsn(new String(lsn.value(), java.nio.charset.StandardCharsets.UTF_8))));
+        } else if (lsn == null && value != null && value.has("updated_at")) {
+            queryDeliveries.add(new QueryDelivery(record.topic(), id, v, op, value.get("updated_at").asLong(),
+                    record.timestamp()));
         }
         // The op decides whether a repeated version is a duplicate: a row's snapshot read and its
         // change at the same version are two different records the design sends (README hand-off).
@@ -248,6 +256,29 @@ final class DeliveryObserver extends Thread implements AutoCloseable {
 
     synchronized int walDeliveries() {
         return walDeliveries.size();
+    }
+
+    /**
+     * Query mode: records produced before what was committed for their partition at least
+     * {@code margin} ms earlier ({@link CommittedQueryPositions}): read again from before the
+     * committed offset, or a snapshot started over.
+     */
+    synchronized List<String> resentBeforeCommitted(CommittedQueryPositions committed, long marginMillis) {
+        List<String> found = new ArrayList<>();
+        for (QueryDelivery d : queryDeliveries) {
+            String table = d.topic().substring(d.topic().indexOf('.') + 1);
+            String why = committed.beforeCommitted(table, d.id(), d.op(), d.updatedAtMillis(), d.producedAt(),
+                    marginMillis);
+            if (why != null) {
+                found.add(d.topic() + " id " + d.id() + " v=" + d.v() + " op " + d.op() + " produced at "
+                        + d.producedAt() + ": " + why);
+            }
+        }
+        return found;
+    }
+
+    synchronized int queryDeliveries() {
+        return queryDeliveries.size();
     }
 
     /** When (topic, id, v) was first received, or null. */

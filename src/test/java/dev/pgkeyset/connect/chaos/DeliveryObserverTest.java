@@ -116,4 +116,40 @@ class DeliveryObserverTest {
         assertTrue(found.get(0).contains("id 4"), found.toString());
         assertEquals(5, observer.walDeliveries());
     }
+
+    private void feedQuery(long id, long v, String op, long updatedAtMillis, long producedAt) throws Exception {
+        byte[] key = ("{\"payload\":{\"id\":" + id + "}}").getBytes(StandardCharsets.UTF_8);
+        byte[] value = ("{\"payload\":{\"id\":" + id + ",\"v\":" + v + ",\"note\":\"n\",\"updated_at\":"
+                + updatedAtMillis + "}}").getBytes(StandardCharsets.UTF_8);
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("pgkeyset.op", op.getBytes(StandardCharsets.UTF_8));
+        observer.take(new ConsumerRecord<>(TOPIC, 0, offset++, producedAt, TimestampType.CREATE_TIME, 0, 0, key,
+                value, headers, java.util.Optional.empty()), producedAt + 10);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode json(String text) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
+    }
+
+    @Test
+    void aQueryReadBeforeTheCommittedPositionOrASnapshotStartedOverIsFound() throws Exception {
+        CommittedQueryPositions committed = new CommittedQueryPositions();
+        // public.t read whole: snapshot up to key 50 at t=1000, its change phase at t=5000 (2024-05-01T10:00:07.5Z).
+        committed.add(json("{\"table\":\"public.t\"}"),
+                json("{\"phase\":\"snapshot\",\"key_columns\":\"[\\\"id\\\"]\",\"key\":\"[50]\"}"), 1000);
+        committed.add(json("{\"table\":\"public.t\"}"), json("{\"phase\":\"incremental\",\"key_columns\":"
+                + "\"[\\\"updated_at\\\",\\\"id\\\"]\",\"key\":\"[\\\"2024-05-01T10:00:07.5Z\\\",42]\"}"), 5000);
+        long changed = java.time.Instant.parse("2024-05-01T10:00:07.5Z").toEpochMilli();
+        feedQuery(60, 0, "r", 0, 2500);           // after key 50: allowed
+        feedQuery(50, 0, "r", 0, 2500);           // key 50 again after it was committed: found
+        feedQuery(70, 0, "r", 0, 7000);           // a snapshot read after the change phase: found
+        feedQuery(1, 1, "u", changed, 7000);      // at the committed tracking value (its millisecond): allowed
+        feedQuery(2, 1, "u", changed - 1, 7000);  // a millisecond before it: found
+        feedQuery(3, 1, "u", changed - 1, 5500);  // the same within the margin: allowed
+        List<String> found = observer.resentBeforeCommitted(committed, 1000);
+        assertEquals(3, found.size(), found.toString());
+        assertTrue(found.get(0).contains("id 50") && found.get(0).contains("after key 50"), found.toString());
+        assertTrue(found.get(1).contains("id 70") && found.get(1).contains("started over"), found.toString());
+        assertTrue(found.get(2).contains("id 2 "), found.toString());
+    }
 }

@@ -30,6 +30,12 @@ public final class OffsetsTopic implements AutoCloseable {
     private final String connector;
     /** Latest offset per source partition (as JSON text) of {@link #connector}; null after a tombstone. */
     private final Map<String, JsonNode> latest = new HashMap<>();
+    /** Every offset of {@link #connector} read, in topic order, with its record's timestamp. */
+    private final List<Committed> history = new java.util.ArrayList<>();
+
+    /** One offset record: its source partition, offset (null for a tombstone) and the time it was written. */
+    public record Committed(JsonNode partition, JsonNode offset, long timestamp) {
+    }
 
     /** Opens the topic; waits for it to exist (the first worker creates it). */
     public OffsetsTopic(String bootstrapServers, String topic, String connector) throws InterruptedException {
@@ -72,7 +78,9 @@ public final class OffsetsTopic implements AutoCloseable {
             for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
                 JsonNode key = parse(record.key());
                 if (key != null && key.isArray() && connector.equals(key.get(0).asText())) {
-                    latest.put(key.get(1).toString(), record.value() == null ? null : parse(record.value()));
+                    JsonNode offset = record.value() == null ? null : parse(record.value());
+                    latest.put(key.get(1).toString(), offset);
+                    history.add(new Committed(key.get(1), offset, record.timestamp()));
                 }
             }
         }
@@ -83,6 +91,12 @@ public final class OffsetsTopic implements AutoCloseable {
             }
         });
         return offsets;
+    }
+
+    /** Reads up to the topic's current end and returns every offset of the connector written so far, in order. */
+    public List<Committed> history() {
+        read();
+        return List.copyOf(history);
     }
 
     /** The latest offset of the partition that has {@code field} = {@code value}, or null. */
