@@ -80,13 +80,25 @@ final class CommittedQueryPositions {
         JsonNode position = parse(value.path("key").asText("[]"));
         long keyValue = Long.MIN_VALUE, tracking = Long.MIN_VALUE;
         if (phase.equals("incremental") && position.size() == 2) {
-            Instant instant = Instant.parse(position.get(0).asText());
+            Instant instant = instant(position.get(0).asText());
             tracking = instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1000;
             keyValue = position.get(1).asLong();
         } else if (position.size() == 1) {
             keyValue = position.get(0).asLong();
         }
         add(name, at, new Commit(phase, keyValue, tracking));
+    }
+
+    /**
+     * A timestamptz as the offset holds it: PostgreSQL's text form ({@code 2026-12-02
+     * 18:07:35.789589+00}, the offset in hours where it is whole) or ISO 8601.
+     */
+    static Instant instant(String text) {
+        String iso = text.replace(' ', 'T');
+        if (iso.matches(".*[+-]\\d\\d$")) {
+            iso += ":00";
+        }
+        return java.time.OffsetDateTime.parse(iso).toInstant();
     }
 
     private static JsonNode parse(String json) {

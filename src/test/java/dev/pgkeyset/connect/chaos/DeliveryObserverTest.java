@@ -132,6 +132,15 @@ class DeliveryObserverTest {
     }
 
     @Test
+    void theOffsetsTimestampsAreReadInPostgresqlsTextFormAndIso() {
+        assertEquals(java.time.Instant.parse("2026-12-02T18:07:35.789589Z"),
+                CommittedQueryPositions.instant("2026-12-02 18:07:35.789589+00"));
+        assertEquals(java.time.Instant.parse("2026-12-02T12:37:35Z"),
+                CommittedQueryPositions.instant("2026-12-02 18:07:35+05:30"));
+        assertEquals(java.time.Instant.parse("2024-05-01T10:00:07.5Z"), CommittedQueryPositions.instant("2024-05-01T10:00:07.5Z"));
+    }
+
+    @Test
     void aQueryReadBeforeTheCommittedPositionOrASnapshotStartedOverIsFound() throws Exception {
         CommittedQueryPositions committed = new CommittedQueryPositions();
         // public.t read whole: snapshot up to key 50 at t=1000, its change phase at t=5000 (2024-05-01T10:00:07.5Z).
