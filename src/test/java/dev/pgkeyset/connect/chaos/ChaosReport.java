@@ -114,7 +114,7 @@ record ChaosReport(ChaosSettings settings, long chaosMillis, Map<FaultKind, Inte
             row(out, "  of them not after a fault (must be 0)", Integer.toString(duplicatesNotAfterAFault));
         }
         row(out, "counter went back (must be 0)", Integer.toString(regressions.size()));
-        row(out, "re-sent from before the committed offset (must be 0)",
+        row(out, "re-sent before the committed offset (must be 0)",
                 Integer.toString(resentBeforeCommitted.size()));
         long[] lag = lagMillis.clone();
         java.util.Arrays.sort(lag);
