@@ -389,13 +389,8 @@ public final class WalChangeReader {
             // Numbered whether delivered already or not, so a re-delivered event has its numbers.
             transaction = transactionMetadata.nextEvent(plan.id(), messageLsn);
         }
-        if (offset.coveredBy(producedThrough)) {
+        if (!produce(offset)) {
             return null;
-        }
-        producedThrough = offset;
-        acks.recordCreated(commitLsn);
-        if (held != null) {
-            addReady(held);
         }
         held = new WalChange(plan, raw, kind, offset, commitLsnText, xid, missing);
         held.transaction = transaction;
@@ -409,15 +404,9 @@ public final class WalChangeReader {
     private void beginTransactionEvent() {
         WalOffset offset = WalOffset.beginOf(commitLsn);
         SourceRecord record = transactionMetadata.beginRecord(partition, offset.toMap(commitLsnText));
-        if (offset.coveredBy(producedThrough)) {
-            return;
+        if (produce(offset)) {
+            held = WalChange.transactionEvent(record, offset);
         }
-        producedThrough = offset;
-        acks.recordCreated(commitLsn);
-        if (held != null) {
-            addReady(held);
-        }
-        held = WalChange.transactionEvent(record, offset);
     }
 
     /**
@@ -426,19 +415,31 @@ public final class WalChangeReader {
      */
     private void endTransactionEvent(PgOutputMessage.Commit commit) {
         WalOffset offset = WalOffset.endOf(commitLsn, nextChange);
-        if (offset.coveredBy(producedThrough)) {
+        if (!produce(offset)) {
             return;
+        }
+        held = null;
+        WalChange end = WalChange.transactionEvent(
+                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText), messageLsn), offset);
+        end.lastOfTransaction = true;
+        addReady(end);
+    }
+
+    /**
+     * A record of the open transaction is about to be made at {@code offset}: false when it was
+     * produced already (it is passed over); otherwise it is counted for the slot's confirmation
+     * and the record held before it is ready to go (the new one takes its place).
+     */
+    private boolean produce(WalOffset offset) {
+        if (offset.coveredBy(producedThrough)) {
+            return false;
         }
         producedThrough = offset;
         acks.recordCreated(commitLsn);
         if (held != null) {
             addReady(held);
-            held = null;
         }
-        WalChange end = WalChange.transactionEvent(
-                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText), messageLsn), offset);
-        end.lastOfTransaction = true;
-        addReady(end);
+        return true;
     }
 
     /**

@@ -318,26 +318,7 @@ class DebeziumSideBySideIT {
     }
 
     private Map<String, String> debeziumConfig() {
-        Map<String, String> config = new java.util.HashMap<>();
-        config.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        java.net.URI url = java.net.URI.create(db.jdbcUrl().substring("jdbc:".length()));
-        config.put("database.hostname", url.getHost());
-        config.put("database.port", Integer.toString(url.getPort() < 0 ? 5432 : url.getPort()));
-        config.put("database.user", db.user());
-        if (db.password() != null) {
-            config.put("database.password", db.password());
-        }
-        config.put("database.dbname", db.name());
-        config.put("topic.prefix", "dbz");
-        config.put("table.include.list", "public.sbs,public.sbs_types");
-        config.put("plugin.name", "pgoutput");
-        config.put("slot.name", debeziumSlot);
-        config.put("publication.name", debeziumSlot);
-        config.put("publication.autocreate.mode", "filtered");
-        config.put("snapshot.mode", "initial");
-        config.put("tasks.max", "1");
-        config.put("topic.creation.default.replication.factor", "1");
-        config.put("topic.creation.default.partitions", "1");
+        Map<String, String> config = DebeziumConnector.config(db, debeziumSlot, "public.sbs,public.sbs_types", "initial");
         return config;
     }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -180,27 +179,8 @@ class DebeziumTransactionMetadataIT {
     }
 
     private Map<String, String> debeziumConfig() {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        java.net.URI url = java.net.URI.create(db.jdbcUrl().substring("jdbc:".length()));
-        config.put("database.hostname", url.getHost());
-        config.put("database.port", Integer.toString(url.getPort() < 0 ? 5432 : url.getPort()));
-        config.put("database.user", db.user());
-        if (db.password() != null) {
-            config.put("database.password", db.password());
-        }
-        config.put("database.dbname", db.name());
-        config.put("topic.prefix", "dbz");
-        config.put("table.include.list", "public.a,public.b");
-        config.put("plugin.name", "pgoutput");
-        config.put("slot.name", debeziumSlot);
-        config.put("publication.name", debeziumSlot);
-        config.put("publication.autocreate.mode", "filtered");
-        config.put("snapshot.mode", "no_data");
+        Map<String, String> config = DebeziumConnector.config(db, debeziumSlot, "public.a,public.b", "no_data");
         config.put("provide.transaction.metadata", "true");
-        config.put("tasks.max", "1");
-        config.put("topic.creation.default.replication.factor", "1");
-        config.put("topic.creation.default.partitions", "1");
         return config;
     }
 
