@@ -47,6 +47,7 @@ import dev.pgkeyset.connect.tables.TableDiscovery;
 import dev.pgkeyset.connect.snapshot.CommittedSplits;
 import dev.pgkeyset.connect.snapshot.RememberedSplits;
 import dev.pgkeyset.connect.snapshot.TaskAssignment;
+import dev.pgkeyset.connect.task.RetryPolicy;
 
 /**
  * Kafka Connect source connector for PostgreSQL tables, read by keyset over server-side cursors.
@@ -89,13 +90,7 @@ public class PgKeysetSourceConnector extends SourceConnector {
             WalPreconditions.warnIgnoredKeys(config);
         }
         long start = System.nanoTime();
-        TableDiscovery.Result found;
-        try {
-            found = discover();
-        } catch (SQLException e) {
-            throw new ConnectException("Could not list the tables of " + JdbcUrls.redact(config.connectionUrl()) + ": "
-                    + SqlErrors.describe(e), e);
-        }
+        TableDiscovery.Result found = discoverRetrying();
         if (!found.problems().isEmpty()) {
             throw new ConnectException(Summary.join(found.problems(), "; ", Summary.PROBLEMS_SHOWN));
         }
@@ -118,6 +113,37 @@ public class PgKeysetSourceConnector extends SourceConnector {
                 return thread;
             });
             discovery.scheduleWithFixedDelay(this::rediscover, interval, interval, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * The tables, listed as the tasks read: a transient error (the server restarting, a
+     * connection refused or cut) is tried again with the tasks' backoff, up to connection.attempts
+     * times, so a connector started (or moved to another worker) while PostgreSQL restarts comes
+     * up once it is back instead of staying FAILED until someone restarts it.
+     */
+    private TableDiscovery.Result discoverRetrying() {
+        RetryPolicy retry = RetryPolicy.of(config);
+        for (int failures = 1; ; failures++) {
+            try {
+                return discover();
+            } catch (SQLException e) {
+                String what = "Could not list the tables of " + JdbcUrls.redact(config.connectionUrl()) + ": "
+                        + SqlErrors.describe(e);
+                if (!SqlErrors.isTransient(e) || retry.exhausted(failures)) {
+                    throw new ConnectException(what + (SqlErrors.isTransient(e) ? " (" + failures
+                            + " attempts, connection.attempts)" : ""), e);
+                }
+                java.time.Duration wait = retry.backoff(failures);
+                log.warn("{} (attempt {} of {}); trying again in {} ms", what, failures, retry.maxAttempts(),
+                        wait.toMillis());
+                try {
+                    Thread.sleep(wait.toMillis());
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new ConnectException(what + " (stopped while waiting to try again)", e);
+                }
+            }
         }
     }
 

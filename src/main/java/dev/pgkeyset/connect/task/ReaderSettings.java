@@ -17,7 +17,7 @@ public record ReaderSettings(int fetchSize, long fetchMaxBytes, Duration cursorM
     public static ReaderSettings of(PgKeysetConfig config) {
         return new ReaderSettings(config.fetchSize(), config.batchMaxBytes(), config.cursorMaxAge(), config.pollInterval(),
                 snapshotReaderMode(config), config.incrementalStart(),
-                new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax()));
+                RetryPolicy.of(config));
     }
 
     /**

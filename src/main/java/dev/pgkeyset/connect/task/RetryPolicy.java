@@ -9,7 +9,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * cluster do not reconnect in step, and at most {@code connection.attempts} failures in a row
  * before the task fails with the last error.
  */
-record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
+
+    /** connection.attempts, retry.backoff.ms and retry.backoff.max.ms. */
+    public static RetryPolicy of(dev.pgkeyset.connect.config.PgKeysetConfig config) {
+        return new RetryPolicy(config.connectionAttempts(), config.retryBackoff(), config.retryBackoffMax());
+    }
 
     /** The wait after the {@code failures}-th failure in a row (1-based). */
     Duration backoff(int failures, double random) {
@@ -18,11 +23,11 @@ record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff
         return Duration.ofMillis(Math.max(1, Math.round(capped * (0.5 + random))));
     }
 
-    Duration backoff(int failures) {
+    public Duration backoff(int failures) {
         return backoff(failures, ThreadLocalRandom.current().nextDouble());
     }
 
-    boolean exhausted(int failures) {
+    public boolean exhausted(int failures) {
         return failures >= maxAttempts;
     }
 }
