@@ -1,0 +1,342 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.assertNumbered;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.collections;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.place;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.statuses;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.transactionEvents;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.xidOf;
+import static dev.pgkeyset.connect.changes.wal.TransactionEvents.add;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.TaskHarness;
+import dev.pgkeyset.connect.testing.TestDatabase;
+import dev.pgkeyset.connect.testing.WalFixture;
+
+/**
+ * Adversarial checks of provide.transaction.metadata (capture.mode=wal): TRUNCATE, savepoints
+ * rolled back, captured and uncaptured tables in one transaction, a walsender ended inside a
+ * large transaction, the feature switched on over offsets written without it. Expectations come
+ * from the SQL run (which rows each transaction changed, its xid from PostgreSQL), not from the
+ * connector.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class WalTransactionMetadataAdversaryIT {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(120);
+    private static final String TX_TOPIC_SUFFIX = ".transaction";
+
+    private TestDatabase db;
+    private final List<String> slots = new ArrayList<>();
+
+    @BeforeAll
+    void setUp() {
+        db = PostgresFixture.createDatabase("tx_meta_adv");
+    }
+
+    @AfterAll
+    void tearDown() {
+        try {
+            for (String slot : slots) {
+                WalFixture.dropSlotAndPublication(db, slot);
+            }
+        } finally {
+            if (db != null) {
+                db.close();
+            }
+        }
+    }
+
+    private String slot(String purpose) {
+        String name = WalFixture.uniqueName(purpose);
+        slots.add(name);
+        return name;
+    }
+
+    /**
+     * One transaction with inserts on c, a savepoint rolled back (its rows never happened), a row
+     * of an uncaptured table, a TRUNCATE of c and of the uncaptured table together, an insert on
+     * d, a key change and a delete; then a transaction with only a TRUNCATE of d; then one with
+     * only a TRUNCATE of the uncaptured table. The task restarts after every record.
+     */
+    @ParameterizedTest(name = "record.format={0}, truncate.handling={1}")
+    @CsvSource({"row,event", "envelope,event", "row,skip", "envelope,skip"})
+    void truncatesSavepointsAndUncapturedTablesCountAsTheSqlMadeThemThroughRestarts(String format, String truncate)
+            throws Exception {
+        String suffix = format.charAt(0) + truncate.substring(0, 2);
+        String c = "c_" + suffix, d = "d_" + suffix, u = "u_" + suffix;
+        db.execute("CREATE TABLE " + c + " (id int PRIMARY KEY, v text)", "CREATE TABLE " + d + " (id int PRIMARY KEY)",
+                "CREATE TABLE " + u + " (id int PRIMARY KEY)");
+        String name = slot("txtr" + suffix);
+        String prefix = "txtr" + suffix;
+        Map<String, String> config = WalFixture.walConfig(db, prefix, "public\\.(" + c + "|" + d + ")", name, "never");
+        config.put("poll.interval.ms", "10");
+        config.put("batch.max.rows", "1");
+        config.put("record.format", format);
+        config.put("truncate.handling", truncate);
+        config.put("provide.transaction.metadata", "true");
+        boolean truncates = truncate.equals("event");
+        try (TaskHarness harness = new TaskHarness(config).withConnectorTransactions()) {
+            harness.start();
+            TransactionEvents.awaitStreaming(db, harness, name, TIMEOUT);
+            long big = TransactionEvents.inTransaction(db, "INSERT INTO " + c + " VALUES (1, 'a'), (2, 'b')",
+                    "SAVEPOINT s", "INSERT INTO " + c + " VALUES (3, 'gone')", "INSERT INTO " + d + " VALUES (9)",
+                    "ROLLBACK TO SAVEPOINT s",
+                    "INSERT INTO " + u + " VALUES (1)",
+                    "TRUNCATE " + c + ", " + u,
+                    "INSERT INTO " + d + " VALUES (1)",
+                    "INSERT INTO " + c + " VALUES (5, 'e')",
+                    "UPDATE " + c + " SET id = 6 WHERE id = 5",
+                    "DELETE FROM " + c + " WHERE id = 6");
+            long onlyTruncateOfD = TransactionEvents.inTransaction(db, "TRUNCATE " + d);
+            TransactionEvents.inTransaction(db, "TRUNCATE " + u);
+            long last = TransactionEvents.inTransaction(db, "INSERT INTO " + d + " VALUES (7)");
+
+            List<SourceRecord> delivered = pollRestartingAfterEach(harness, prefix + TX_TOPIC_SUFFIX, last);
+
+            // c: 2 inserts, [the truncate], the insert of 5, the key change's two halves, the delete.
+            long cEvents = 2 + (truncates ? 1 : 0) + 1 + 2 + 1;
+            List<String> expected = new ArrayList<>(List.of("BEGIN " + big, "END " + big));
+            if (truncates) {
+                expected.addAll(List.of("BEGIN " + onlyTruncateOfD, "END " + onlyTruncateOfD));
+            }
+            expected.addAll(List.of("BEGIN " + last, "END " + last));
+            List<SourceRecord> events = transactionEvents(delivered, prefix + TX_TOPIC_SUFFIX);
+            assertEquals(expected, statuses(events), "BEGIN and END per transaction with a captured change");
+            Struct bigEnd = (Struct) events.get(1).value();
+            assertEquals(cEvents + 1, bigEnd.getInt64("event_count"), "END's event_count of " + big);
+            assertEquals(List.of("public." + c + "=" + cEvents, "public." + d + "=1"), collections(bigEnd));
+            assertNumbered(delivered, big, cEvents + 1, events.get(0), events.get(1));
+            if (truncates) {
+                assertEquals(List.of("public." + d + "=1"), collections((Struct) events.get(3).value()));
+                assertNumbered(delivered, onlyTruncateOfD, 1, events.get(2), events.get(3));
+            }
+            List<String> ends = harness.transactionEnds().stream().map(r -> r.topic() + " "
+                    + (r.value() instanceof Struct v && v.schema().field("status") != null ? v.getString("status")
+                    : r.value())).toList();
+            assertEquals(expected.size() / 2, ends.size(), "one Kafka transaction per PostgreSQL one: " + ends);
+            assertTrue(ends.stream().allMatch(e -> e.equals(prefix + TX_TOPIC_SUFFIX + " END")),
+                    "a Kafka transaction ends only on an END: " + ends);
+        }
+    }
+
+    /**
+     * The chunked snapshot (snapshot.mode=initial) beside the stream while transactions of 3
+     * inserts and 1 update run between polls, the task restarted every few polls, under
+     * connector-defined Kafka transactions: snapshot rows carry no transaction block and never
+     * sit between a BEGIN and its END; each writer transaction has one BEGIN, its 4 events and
+     * one END; a Kafka transaction ends only on an END or on a chunk's last row.
+     */
+    @Test
+    void theChunkedSnapshotBesideTheStreamNeverSitsInsideATransaction() throws Exception {
+        int rows = 1_000;
+        db.execute("CREATE TABLE snap (id int PRIMARY KEY, v int)",
+                "INSERT INTO snap SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        String name = slot("txsn");
+        Map<String, String> config = WalFixture.walConfig(db, "txsn", "public\\.snap", name, "initial");
+        config.put("poll.interval.ms", "10");
+        config.put("snapshot.chunked", "true");
+        config.put("snapshot.chunk.size", "50");
+        config.put("batch.max.rows", "7");
+        config.put("record.format", "envelope");
+        config.put("provide.transaction.metadata", "true");
+        List<SourceRecord> seen = new ArrayList<>();
+        List<Long> writers = new ArrayList<>();
+        Set<Integer> snapshotIds = new HashSet<>();
+        try (TaskHarness harness = new TaskHarness(config).withConnectorTransactions()) {
+            harness.start();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            int polls = 0, next = rows + 1;
+            while (snapshotIds.size() < rows || writers.size() < 20) {
+                assertTrue(System.nanoTime() < deadline, "snapshot rows " + snapshotIds.size() + ", writers "
+                        + writers.size());
+                List<SourceRecord> records = harness.poll();
+                add(records, seen);
+                if (records != null) {
+                    for (SourceRecord r : records) {
+                        if (r.value() instanceof Struct v && v.schema().field("op") != null
+                                && "r".equals(v.getString("op"))) {
+                            snapshotIds.add(v.getStruct("after").getInt32("id"));
+                        }
+                    }
+                }
+                if (++polls % 3 == 0 && writers.size() < 40) {
+                    writers.add(TransactionEvents.inTransaction(db,
+                            "INSERT INTO snap VALUES (" + next + ", 1), (" + (next + 1) + ", 1), (" + (next + 2)
+                                    + ", 1)",
+                            "UPDATE snap SET v = v + 1 WHERE id = " + (1 + (polls * 37) % rows)));
+                    next += 3;
+                }
+                if (polls % 11 == 0) {
+                    harness.stop();
+                    harness.start();
+                }
+            }
+            long lastWriter = writers.get(writers.size() - 1);
+            while (transactionEvents(seen, "txsn.transaction").stream().noneMatch(r -> statuses(List.of(r))
+                    .get(0).equals("END " + lastWriter))) {
+                assertTrue(System.nanoTime() < deadline, "END of the last writer transaction");
+                add(harness.poll(), seen);
+            }
+        }
+        int firstEnd = -1, lastSnapshotRow = -1;
+        for (int i = 0; i < seen.size(); i++) {
+            if (firstEnd < 0 && seen.get(i).topic().equals("txsn.transaction")) {
+                firstEnd = i;
+            }
+            if (seen.get(i).value() instanceof Struct v && v.schema().field("op") != null
+                    && "r".equals(v.getString("op"))) {
+                lastSnapshotRow = i;
+            }
+        }
+        assertTrue(firstEnd >= 0 && firstEnd < lastSnapshotRow, "the stream's transactions came while the snapshot"
+                + " ran (first transaction event " + firstEnd + ", last snapshot row " + lastSnapshotRow + ")");
+        // Walk the records in delivery order: inside BEGIN x .. END x only x's own change events.
+        Long open = null;
+        List<String> problems = new ArrayList<>();
+        for (SourceRecord r : seen) {
+            Struct value = r.value() instanceof Struct v ? v : null;
+            if (r.topic().equals("txsn.transaction")) {
+                String status = statuses(List.of(r)).get(0);
+                long xid = xidOf(value.getString("id"));
+                if (status.startsWith("BEGIN")) {
+                    if (open != null) {
+                        problems.add("BEGIN " + xid + " inside " + open);
+                    }
+                    open = xid;
+                } else {
+                    if (open == null || open != xid) {
+                        problems.add("END " + xid + " while " + open + " is open");
+                    }
+                    assertEquals(4L, value.getInt64("event_count"), "END of " + xid);
+                    open = null;
+                }
+            } else if (value != null && "r".equals(value.getString("op"))) {
+                if (value.get("transaction") != null) {
+                    problems.add("snapshot row with a transaction block: " + value);
+                }
+                if (open != null) {
+                    problems.add("snapshot row " + value.getStruct("after") + " inside transaction " + open);
+                }
+            } else if (value != null) {
+                long xid = xidOf(place(r));
+                if (open == null || open != xid) {
+                    problems.add("event of " + xid + " while " + open + " is open");
+                }
+            }
+        }
+        assertTrue(problems.isEmpty(), problems.size() + " problems, first: "
+                + problems.subList(0, Math.min(10, problems.size())));
+        List<SourceRecord> events = transactionEvents(seen, "txsn.transaction");
+        List<String> expected = new ArrayList<>();
+        for (long xid : writers) {
+            expected.add("BEGIN " + xid);
+            expected.add("END " + xid);
+        }
+        assertEquals(expected, statuses(events), "one BEGIN and one END per writer transaction, in commit order");
+        for (int i = 0; i < events.size(); i += 2) {
+            assertNumbered(seen, writers.get(i / 2), 4, events.get(i), events.get(i + 1));
+        }
+    }
+
+    /**
+     * The walsender is ended while a large transaction T is being read, after a small one S
+     * whose records are not acknowledged (so the slot re-sends S first). Each gets one BEGIN and
+     * one END, T's events are numbered 1..n once, and the Kafka transactions end on the two ENDs.
+     */
+    @Test
+    void aWalsenderEndedInsideALargeTransactionKeepsOneBeginAndEndAndTheNumbering() throws Exception {
+        int large = 20_000;
+        db.execute("CREATE TABLE big (id int PRIMARY KEY, pad text)");
+        String name = slot("txrc");
+        Map<String, String> config = WalFixture.walConfig(db, "txrc", "public\\.big", name, "never");
+        config.put("poll.interval.ms", "10");
+        config.put("batch.max.rows", "500");
+        config.put("retry.backoff.ms", "50");
+        config.put("provide.transaction.metadata", "true");
+        try (TaskHarness harness = new TaskHarness(config).withConnectorTransactions()) {
+            harness.start();
+            TransactionEvents.awaitStreaming(db, harness, name, TIMEOUT);
+            long small = TransactionEvents.inTransaction(db, "INSERT INTO big SELECT g, 's' FROM generate_series(1, 3) g");
+            long t = TransactionEvents.inTransaction(db, "INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(4, "
+                    + (large + 3) + ") g");
+            List<SourceRecord> seen = new ArrayList<>();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (seen.stream().noneMatch(r -> r.topic().equals("txrc.public.big") && xidOf(place(r)) == t)) {
+                assertTrue(System.nanoTime() < deadline, "first records of T");
+                add(harness.poll(), seen);
+            }
+            assertTrue(seen.size() < large, "T not read whole before the reconnect: " + seen.size());
+            assertEquals(1, db.queryLong("SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots "
+                    + "WHERE slot_name = '" + name + "' AND active_pid IS NOT NULL"), "walsender terminated");
+            while (transactionEvents(seen, "txrc.transaction").size() < 4) {
+                assertTrue(System.nanoTime() < deadline, "all records; seen " + seen.size());
+                add(harness.poll(), seen);
+            }
+            Set<Map<String, ?>> offsets = new HashSet<>();
+            for (SourceRecord r : seen) {
+                assertTrue(offsets.add(r.sourceOffset()), "delivered once: " + r.topic() + " " + r.sourceOffset());
+            }
+            List<SourceRecord> events = transactionEvents(seen, "txrc.transaction");
+            assertEquals(List.of("BEGIN " + small, "END " + small, "BEGIN " + t, "END " + t), statuses(events));
+            assertEquals(large, ((Struct) events.get(3).value()).getInt64("event_count"));
+            assertNumbered(seen, small, 3, events.get(0), events.get(1));
+            assertNumbered(seen, t, large, events.get(2), events.get(3));
+            assertEquals(List.of(events.get(1), events.get(3)), harness.transactionEnds(),
+                    "the Kafka transactions end on S's END and T's END");
+        }
+    }
+
+    // ---- helpers ----
+
+    /**
+     * Polls, restarting the task after every poll that returned records, until END of
+     * transaction {@code lastXid} came and nothing more for 2 s; fails on a record delivered twice.
+     */
+    private static List<SourceRecord> pollRestartingAfterEach(TaskHarness harness, String txTopic, long lastXid)
+            throws InterruptedException {
+        List<SourceRecord> delivered = new ArrayList<>();
+        Set<Map<String, ?>> offsets = new HashSet<>();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        boolean lastEnded = false;
+        long quietSince = System.nanoTime();
+        while (!lastEnded || System.nanoTime() - quietSince < Duration.ofSeconds(2).toNanos()) {
+            assertTrue(System.nanoTime() < deadline, "records; seen " + delivered.size());
+            List<SourceRecord> records = harness.poll();
+            if (records == null) {
+                continue;
+            }
+            quietSince = System.nanoTime();
+            for (SourceRecord r : records) {
+                assertTrue(offsets.add(Map.of("p", r.sourcePartition(), "o", r.sourceOffset())),
+                        "delivered twice: " + r.topic() + " " + r.sourceOffset());
+                delivered.add(r);
+                if (r.topic().equals(txTopic) && ((Struct) r.value()).getString("status").equals("END")
+                        && xidOf(((Struct) r.value()).getString("id")) == lastXid) {
+                    lastEnded = true;
+                }
+            }
+            harness.stop();
+            harness.start();
+        }
+        return delivered;
+    }
+}
