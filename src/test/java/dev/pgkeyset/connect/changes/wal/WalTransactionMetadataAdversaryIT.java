@@ -139,6 +139,110 @@ class WalTransactionMetadataAdversaryIT {
     }
 
     /**
+     * A publication made by hand that carries an uncaptured table too (publication.autocreate=
+     * disabled): the slot sends that table's changes, interleaved with the captured ones, first
+     * and last in the transaction, and in one TRUNCATE with a captured table. They get no number
+     * and no place in END; a transaction of only them has no BEGIN or END. Restart after each record.
+     */
+    @ParameterizedTest(name = "record.format={0}")
+    @CsvSource({"row", "envelope"})
+    void changesOfAPublishedUncapturedTableAreNeitherNumberedNorCounted(String format) throws Exception {
+        String c = "pc_" + format.charAt(0), u = "pu_" + format.charAt(0);
+        db.execute("CREATE TABLE " + c + " (id int PRIMARY KEY)", "CREATE TABLE " + u + " (id int PRIMARY KEY)");
+        String name = slot("txpu" + format.charAt(0));
+        db.execute("CREATE PUBLICATION " + name + " FOR TABLE " + c + ", " + u);
+        String prefix = "txpu" + format.charAt(0);
+        Map<String, String> config = WalFixture.walConfig(db, prefix, "public\\." + c, name, "never");
+        config.put("publication.autocreate", "disabled");
+        config.put("poll.interval.ms", "10");
+        config.put("batch.max.rows", "1");
+        config.put("record.format", format);
+        config.put("truncate.handling", "event");
+        config.put("provide.transaction.metadata", "true");
+        try (TaskHarness harness = new TaskHarness(config).withConnectorTransactions()) {
+            harness.start();
+            TransactionEvents.awaitStreaming(db, harness, name, TIMEOUT);
+            long mixed = TransactionEvents.inTransaction(db, "INSERT INTO " + u + " VALUES (1)",
+                    "INSERT INTO " + c + " VALUES (1)", "INSERT INTO " + u + " VALUES (2)",
+                    "UPDATE " + c + " SET id = 2 WHERE id = 1", "TRUNCATE " + u + ", " + c,
+                    "INSERT INTO " + c + " VALUES (3)", "INSERT INTO " + u + " VALUES (3)",
+                    "DELETE FROM " + u + " WHERE id = 3");
+            TransactionEvents.inTransaction(db, "INSERT INTO " + u + " VALUES (10)", "TRUNCATE " + u);
+            long last = TransactionEvents.inTransaction(db, "INSERT INTO " + c + " VALUES (20)");
+            List<SourceRecord> delivered = pollRestartingAfterEach(harness, prefix + TX_TOPIC_SUFFIX, last);
+            List<SourceRecord> events = transactionEvents(delivered, prefix + TX_TOPIC_SUFFIX);
+            assertEquals(List.of("BEGIN " + mixed, "END " + mixed, "BEGIN " + last, "END " + last), statuses(events));
+            // c: the insert, the key change's two halves, the truncate, the insert of 3.
+            assertEquals(List.of("public." + c + "=5"), collections((Struct) events.get(1).value()));
+            assertEquals(5L, ((Struct) events.get(1).value()).getInt64("event_count"));
+            assertNumbered(delivered, mixed, 5, events.get(0), events.get(1));
+            assertNumbered(delivered, last, 1, events.get(2), events.get(3));
+            assertEquals(2, harness.transactionEnds().size(), "one Kafka transaction per PostgreSQL one");
+        }
+    }
+
+    /**
+     * An offset altered (as over REST: the connector's alterOffsets accepts it) to a transaction's
+     * BEGIN, event -1: the next start sends that transaction's changes, numbered as the first
+     * time, and its END, not its BEGIN again. Altered to its END (event 2n): nothing of it.
+     */
+    @Test
+    void anOffsetAlteredToABeginResendsTheChangesAndTheEndOnly() throws Exception {
+        db.execute("CREATE TABLE alt (id int PRIMARY KEY)");
+        String name = slot("txal");
+        Map<String, String> config = WalFixture.walConfig(db, "txal", "public\\.alt", name, "never");
+        config.put("poll.interval.ms", "10");
+        config.put("provide.transaction.metadata", "true");
+        try (TaskHarness harness = new TaskHarness(config)) {
+            harness.start();
+            TransactionEvents.awaitStreaming(db, harness, name, TIMEOUT);
+            long t = TransactionEvents.inTransaction(db, "INSERT INTO alt VALUES (1), (2), (3)");
+            List<SourceRecord> first = pollUntilEndOf(harness, "txal.transaction", t);
+            assertEquals(5, first.size(), "BEGIN, 3 changes, END: " + first);
+            Map<String, ?> partition = first.get(0).sourcePartition();
+            Map<String, Object> begin = new java.util.HashMap<>(first.get(0).sourceOffset());
+            assertEquals(-1L, ((Number) begin.get("event")).longValue(), "BEGIN's offset " + begin);
+            Map<String, Object> end = new java.util.HashMap<>(first.get(4).sourceOffset());
+
+            assertTrue(new dev.pgkeyset.connect.PgKeysetSourceConnector().alterOffsets(config,
+                    Map.of(partition, begin)), "alterOffsets accepts a BEGIN's offset");
+            harness.stop();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> slotPartition = (Map<String, Object>) partition;
+            harness.committed().put(slotPartition, begin);
+            harness.start();
+            List<SourceRecord> again = pollUntilEndOf(harness, "txal.transaction", t);
+            assertEquals(first.subList(1, 5).stream().map(r -> r.topic() + r.sourceOffset() + r.value()).toList(),
+                    again.stream().map(r -> r.topic() + r.sourceOffset() + r.value()).toList(),
+                    "the changes and END as the first time, no BEGIN");
+            for (int i = 1; i < 4; i++) {
+                assertEquals(List.of(place(first.get(i))), List.of(place(again.get(i - 1))), "numbers of change " + i);
+            }
+
+            harness.stop();
+            harness.committed().put(slotPartition, end);
+            harness.start();
+            long next = TransactionEvents.inTransaction(db, "INSERT INTO alt VALUES (4)");
+            List<SourceRecord> after = pollUntilEndOf(harness, "txal.transaction", next);
+            assertEquals(List.of("BEGIN " + next, "END " + next), statuses(transactionEvents(after,
+                    "txal.transaction")), "nothing of " + t + " after its END's offset");
+            assertEquals(3, after.size(), "BEGIN, the insert of 4, END: " + after);
+        }
+    }
+
+    private static List<SourceRecord> pollUntilEndOf(TaskHarness harness, String txTopic, long xid)
+            throws InterruptedException {
+        List<SourceRecord> seen = new ArrayList<>();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (transactionEvents(seen, txTopic).stream().noneMatch(r -> statuses(List.of(r)).get(0)
+                .equals("END " + xid))) {
+            assertTrue(System.nanoTime() < deadline, "END of " + xid + "; seen " + seen);
+            add(harness.poll(), seen);
+        }
+        return seen;
+    }
+
+    /**
      * The chunked snapshot (snapshot.mode=initial) beside the stream while transactions of 3
      * inserts and 1 update run between polls, the task restarted every few polls, under
      * connector-defined Kafka transactions: snapshot rows carry no transaction block and never

@@ -89,4 +89,82 @@ class WalTransactionMetadataSwitchIT {
                     "txsw.transaction")), "transaction " + before + " was delivered before the switch without BEGIN");
         }
     }
+
+    /**
+     * provide.transaction.metadata switched off over its offsets: committed at a BEGIN (only it
+     * was delivered), the transaction's changes all come, once; committed at an END, none of
+     * that transaction comes again.
+     */
+    @Test
+    void switchedOffOverABeginOrAnEndOffsetNeitherSkipsNorRepeatsChanges() throws Exception {
+        db.execute("CREATE TABLE off (id int PRIMARY KEY)");
+        String slot = name + "_off";
+        Map<String, String> config = WalFixture.walConfig(db, "txoff", "public\\.off", slot, "never");
+        config.put("poll.interval.ms", "10");
+        config.put("batch.max.rows", "1");
+        config.put("provide.transaction.metadata", "true");
+        try (TaskHarness harness = new TaskHarness(config)) {
+            harness.start();
+            TransactionEvents.awaitStreaming(db, harness, slot, TIMEOUT);
+            long t = TransactionEvents.inTransaction(db, "INSERT INTO off VALUES (1), (2), (3)");
+            List<SourceRecord> first = new ArrayList<>();
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (first.isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "BEGIN of " + t);
+                add(harness.poll(), first);
+            }
+            assertEquals(List.of("BEGIN " + t), statuses(first), "only the BEGIN delivered");
+            harness.stop();
+            config.put("provide.transaction.metadata", "false");
+            config.put("batch.max.rows", "100");
+            harness.reconfigure(config);
+            harness.start();
+            List<SourceRecord> rows = new ArrayList<>();
+            while (rows.size() < 3) {
+                assertTrue(System.nanoTime() < deadline, "the 3 rows of " + t + "; seen " + rows);
+                add(harness.poll(), rows);
+            }
+            long u = TransactionEvents.inTransaction(db, "INSERT INTO off VALUES (4)");
+            while (rows.size() < 4) {
+                assertTrue(System.nanoTime() < deadline, "the row of " + u + "; seen " + rows);
+                add(harness.poll(), rows);
+            }
+            Thread.sleep(500);
+            add(harness.poll(), rows);
+            assertEquals(List.of(1, 2, 3, 4), rows.stream().map(r -> ((Struct) r.key()).getInt32("id")).toList(),
+                    "each row once, none of them skipped");
+
+            // On again until the END of a new transaction, then off over that END's offset.
+            harness.stop();
+            config.put("provide.transaction.metadata", "true");
+            harness.reconfigure(config);
+            harness.start();
+            long v = TransactionEvents.inTransaction(db, "INSERT INTO off VALUES (5)");
+            List<SourceRecord> on = new ArrayList<>();
+            // (The slot sends u again too, which got a lone END: the other test's finding.)
+            while (transactionEvents(on, "txoff.transaction").stream().noneMatch(r -> statuses(List.of(r)).get(0)
+                    .equals("END " + v))) {
+                assertTrue(System.nanoTime() < deadline, "BEGIN and END of " + v + "; seen " + on);
+                add(harness.poll(), on);
+            }
+            assertEquals(List.of(5), on.stream().filter(r -> r.topic().equals("txoff.public.off"))
+                    .map(r -> ((Struct) r.key()).getInt32("id")).toList(), "only the new row");
+            harness.stop();
+            config.put("provide.transaction.metadata", "false");
+            harness.reconfigure(config);
+            harness.start();
+            long w = TransactionEvents.inTransaction(db, "INSERT INTO off VALUES (6)");
+            List<SourceRecord> last = new ArrayList<>();
+            while (last.isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "the row of " + w);
+                add(harness.poll(), last);
+            }
+            Thread.sleep(500);
+            add(harness.poll(), last);
+            assertEquals(List.of(6), last.stream().map(r -> ((Struct) r.key()).getInt32("id")).toList(),
+                    "nothing of " + v + " again after its END's offset");
+        } finally {
+            WalFixture.dropSlotAndPublication(db, slot);
+        }
+    }
 }
