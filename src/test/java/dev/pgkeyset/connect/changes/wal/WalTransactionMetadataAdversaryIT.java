@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -249,22 +250,25 @@ class WalTransactionMetadataAdversaryIT {
      * sit between a BEGIN and its END; each writer transaction has one BEGIN, its 4 events and
      * one END; a Kafka transaction ends only on an END or on a chunk's last row.
      */
-    @Test
-    void theChunkedSnapshotBesideTheStreamNeverSitsInsideATransaction() throws Exception {
+    @ParameterizedTest(name = "record.format={0}")
+    @CsvSource({"envelope", "row"})
+    void theChunkedSnapshotBesideTheStreamNeverSitsInsideATransaction(String format) throws Exception {
         int rows = 1_000;
-        db.execute("CREATE TABLE snap (id int PRIMARY KEY, v int)",
-                "INSERT INTO snap SELECT g, 0 FROM generate_series(1, " + rows + ") g");
-        String name = slot("txsn");
-        Map<String, String> config = WalFixture.walConfig(db, "txsn", "public\\.snap", name, "initial");
+        db.execute("CREATE TABLE snap_" + format + " (id int PRIMARY KEY, v int)",
+                "INSERT INTO snap_" + format + " SELECT g, 0 FROM generate_series(1, " + rows + ") g");
+        String name = slot("txsn" + format.charAt(0));
+        String prefix = "txsn" + format.charAt(0), txTopic = prefix + TX_TOPIC_SUFFIX;
+        Map<String, String> config = WalFixture.walConfig(db, prefix, "public\\.snap_" + format, name, "initial");
         config.put("poll.interval.ms", "10");
         config.put("snapshot.chunked", "true");
         config.put("snapshot.chunk.size", "50");
         config.put("batch.max.rows", "7");
-        config.put("record.format", "envelope");
+        config.put("record.format", format);
         config.put("provide.transaction.metadata", "true");
         List<SourceRecord> seen = new ArrayList<>();
         List<Long> writers = new ArrayList<>();
         Set<Integer> snapshotIds = new HashSet<>();
+        List<SourceRecord> ends = new ArrayList<>();
         try (TaskHarness harness = new TaskHarness(config).withConnectorTransactions()) {
             harness.start();
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
@@ -276,17 +280,16 @@ class WalTransactionMetadataAdversaryIT {
                 add(records, seen);
                 if (records != null) {
                     for (SourceRecord r : records) {
-                        if (r.value() instanceof Struct v && v.schema().field("op") != null
-                                && "r".equals(v.getString("op"))) {
-                            snapshotIds.add(v.getStruct("after").getInt32("id"));
+                        if (snapshotRow(r)) {
+                            snapshotIds.add(((Struct) r.key()).getInt32("id"));
                         }
                     }
                 }
                 if (++polls % 3 == 0 && writers.size() < 40) {
                     writers.add(TransactionEvents.inTransaction(db,
-                            "INSERT INTO snap VALUES (" + next + ", 1), (" + (next + 1) + ", 1), (" + (next + 2)
+                            "INSERT INTO snap_" + format + " VALUES (" + next + ", 1), (" + (next + 1) + ", 1), (" + (next + 2)
                                     + ", 1)",
-                            "UPDATE snap SET v = v + 1 WHERE id = " + (1 + (polls * 37) % rows)));
+                            "UPDATE snap_" + format + " SET v = v + 1 WHERE id = " + (1 + (polls * 37) % rows)));
                     next += 3;
                 }
                 if (polls % 11 == 0) {
@@ -295,19 +298,26 @@ class WalTransactionMetadataAdversaryIT {
                 }
             }
             long lastWriter = writers.get(writers.size() - 1);
-            while (transactionEvents(seen, "txsn.transaction").stream().noneMatch(r -> statuses(List.of(r))
+            while (transactionEvents(seen, txTopic).stream().noneMatch(r -> statuses(List.of(r))
                     .get(0).equals("END " + lastWriter))) {
                 assertTrue(System.nanoTime() < deadline, "END of the last writer transaction");
                 add(harness.poll(), seen);
             }
+            ends.addAll(harness.transactionEnds());
         }
+        for (SourceRecord end : ends) {
+            assertTrue(snapshotRow(end) || (end.topic().equals(txTopic)
+                    && ((Struct) end.value()).getString("status").equals("END")),
+                    "a Kafka transaction ends on an END or a snapshot row: " + end);
+        }
+        assertTrue(ends.stream().filter(r -> r.topic().equals(txTopic)).count() == writers.size(),
+                "each END ends a Kafka transaction: " + ends.size());
         int firstEnd = -1, lastSnapshotRow = -1;
         for (int i = 0; i < seen.size(); i++) {
-            if (firstEnd < 0 && seen.get(i).topic().equals("txsn.transaction")) {
+            if (firstEnd < 0 && seen.get(i).topic().equals(txTopic)) {
                 firstEnd = i;
             }
-            if (seen.get(i).value() instanceof Struct v && v.schema().field("op") != null
-                    && "r".equals(v.getString("op"))) {
+            if (snapshotRow(seen.get(i))) {
                 lastSnapshotRow = i;
             }
         }
@@ -318,7 +328,7 @@ class WalTransactionMetadataAdversaryIT {
         List<String> problems = new ArrayList<>();
         for (SourceRecord r : seen) {
             Struct value = r.value() instanceof Struct v ? v : null;
-            if (r.topic().equals("txsn.transaction")) {
+            if (r.topic().equals(txTopic)) {
                 String status = statuses(List.of(r)).get(0);
                 long xid = xidOf(value.getString("id"));
                 if (status.startsWith("BEGIN")) {
@@ -333,14 +343,14 @@ class WalTransactionMetadataAdversaryIT {
                     assertEquals(4L, value.getInt64("event_count"), "END of " + xid);
                     open = null;
                 }
-            } else if (value != null && "r".equals(value.getString("op"))) {
-                if (value.get("transaction") != null) {
-                    problems.add("snapshot row with a transaction block: " + value);
+            } else if (snapshotRow(r)) {
+                if (place(r) != null) {
+                    problems.add("snapshot row with a transaction block or headers: " + r);
                 }
                 if (open != null) {
-                    problems.add("snapshot row " + value.getStruct("after") + " inside transaction " + open);
+                    problems.add("snapshot row " + r.key() + " inside transaction " + open);
                 }
-            } else if (value != null) {
+            } else if (r.key() != null) {
                 long xid = xidOf(place(r));
                 if (open == null || open != xid) {
                     problems.add("event of " + xid + " while " + open + " is open");
@@ -349,7 +359,7 @@ class WalTransactionMetadataAdversaryIT {
         }
         assertTrue(problems.isEmpty(), problems.size() + " problems, first: "
                 + problems.subList(0, Math.min(10, problems.size())));
-        List<SourceRecord> events = transactionEvents(seen, "txsn.transaction");
+        List<SourceRecord> events = transactionEvents(seen, txTopic);
         List<String> expected = new ArrayList<>();
         for (long xid : writers) {
             expected.add("BEGIN " + xid);
@@ -359,6 +369,15 @@ class WalTransactionMetadataAdversaryIT {
         for (int i = 0; i < events.size(); i += 2) {
             assertNumbered(seen, writers.get(i / 2), 4, events.get(i), events.get(i + 1));
         }
+    }
+
+    /** A snapshot chunk's row: op r (the envelope's op, or row format's pgkeyset.op header). */
+    private static boolean snapshotRow(SourceRecord r) {
+        if (r.value() instanceof Struct v && v.schema().field("op") != null) {
+            return "r".equals(v.getString("op"));
+        }
+        Header op = r.headers().lastWithName("pgkeyset.op");
+        return op != null && "r".equals(op.value()) && !r.topic().endsWith(TX_TOPIC_SUFFIX);
     }
 
     /**
