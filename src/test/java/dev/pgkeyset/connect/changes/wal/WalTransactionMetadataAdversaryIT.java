@@ -244,6 +244,39 @@ class WalTransactionMetadataAdversaryIT {
     }
 
     /**
+     * A column added to a captured table inside the transaction, between its changes (a Relation
+     * message in the middle of the transaction, and the task restarted after every record, so
+     * the plan read from today's catalog meets the transaction's older Relation first): the
+     * events keep their numbers and END counts them.
+     */
+    @ParameterizedTest(name = "record.format={0}")
+    @CsvSource({"row", "envelope"})
+    void aColumnAddedInsideTheTransactionKeepsTheNumbering(String format) throws Exception {
+        String c = "ddl_c_" + format.charAt(0), d = "ddl_d_" + format.charAt(0);
+        db.execute("CREATE TABLE " + c + " (id int PRIMARY KEY, v text)", "CREATE TABLE " + d + " (id int PRIMARY KEY)");
+        String name = slot("txdd" + format.charAt(0));
+        String prefix = "txdd" + format.charAt(0);
+        Map<String, String> config = WalFixture.walConfig(db, prefix, "public\\.(" + c + "|" + d + ")", name, "never");
+        config.put("poll.interval.ms", "10");
+        config.put("batch.max.rows", "1");
+        config.put("record.format", format);
+        config.put("provide.transaction.metadata", "true");
+        try (TaskHarness harness = new TaskHarness(config).withConnectorTransactions()) {
+            harness.start();
+            TransactionEvents.awaitStreaming(db, harness, name, TIMEOUT);
+            long t = TransactionEvents.inTransaction(db, "INSERT INTO " + c + " VALUES (1, 'a')",
+                    "INSERT INTO " + d + " VALUES (1)", "ALTER TABLE " + c + " ADD COLUMN w int",
+                    "INSERT INTO " + c + " VALUES (2, 'b', 5)", "UPDATE " + c + " SET w = 6 WHERE id = 1");
+            long last = TransactionEvents.inTransaction(db, "INSERT INTO " + d + " VALUES (2)");
+            List<SourceRecord> delivered = pollRestartingAfterEach(harness, prefix + TX_TOPIC_SUFFIX, last);
+            List<SourceRecord> events = transactionEvents(delivered, prefix + TX_TOPIC_SUFFIX);
+            assertEquals(List.of("BEGIN " + t, "END " + t, "BEGIN " + last, "END " + last), statuses(events));
+            assertEquals(List.of("public." + c + "=3", "public." + d + "=1"), collections((Struct) events.get(1).value()));
+            assertNumbered(delivered, t, 4, events.get(0), events.get(1));
+        }
+    }
+
+    /**
      * The chunked snapshot (snapshot.mode=initial) beside the stream while transactions of 3
      * inserts and 1 update run between polls, the task restarted every few polls, under
      * connector-defined Kafka transactions: snapshot rows carry no transaction block and never
