@@ -21,6 +21,7 @@ import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -53,12 +54,19 @@ class WalTransactionMetadataAdversaryIT {
         db = PostgresFixture.createDatabase("tx_meta_adv");
     }
 
+    /** Each test's slot goes with it: the shared server has few replication slots. */
+    @AfterEach
+    void dropSlots() {
+        for (String slot : slots) {
+            WalFixture.dropSlotAndPublication(db, slot);
+        }
+        slots.clear();
+    }
+
     @AfterAll
     void tearDown() {
         try {
-            for (String slot : slots) {
-                WalFixture.dropSlotAndPublication(db, slot);
-            }
+            dropSlots();
         } finally {
             if (db != null) {
                 db.close();
