@@ -223,6 +223,58 @@ class WalWorkerCrashIT {
                 lastWritten, sizes.size(), committedBeforeKill.toMap());
     }
 
+    /**
+     * At-least-once (no exactly-once worker) with provide.transaction.metadata, the worker killed
+     * mid-stream: every row arrives, a re-delivered row carries the total_order it had the first
+     * time, and each PostgreSQL transaction with rows has a BEGIN (its first transaction event)
+     * and an END counting its distinct rows; no transaction without rows has either.
+     */
+    @Test
+    void atLeastOnceWithTransactionMetadataLosesNoBeginOrEnd() throws Exception {
+        String slot = WalFixture.uniqueName("alotx");
+        List<Delivered> delivered = runKillingTheFirstWorker("walalotx", slot, Map.of(),
+                Map.of("provide.transaction.metadata", "true", "batch.max.rows", "100"), Map.of());
+        Map<Long, Long> orderOfId = new HashMap<>();
+        Map<Long, java.util.Set<Long>> idsByXid = new HashMap<>();
+        for (Delivered d : delivered) {
+            Long first = orderOfId.putIfAbsent(d.id, d.totalOrder);
+            if (first != null) {
+                assertEquals(first, d.totalOrder, "id " + d.id + " re-delivered with another total_order");
+            }
+            idsByXid.computeIfAbsent(d.xid, x -> new java.util.HashSet<>()).add(d.id);
+        }
+        for (long id = 1; id <= lastWritten; id++) {
+            assertTrue(orderOfId.containsKey(id), "id " + id + " delivered");
+        }
+        Map<Long, List<String>> statusesByXid = new HashMap<>();
+        Map<Long, Long> endCounts = new HashMap<>();
+        for (TopicReader.Row event : transactionEvents) {
+            long xid = Long.parseLong(event.value().get("id").asText().split(":")[0]);
+            String status = event.value().get("status").asText();
+            statusesByXid.computeIfAbsent(xid, x -> new ArrayList<>()).add(status);
+            if (status.equals("END")) {
+                Long before = endCounts.put(xid, event.value().get("event_count").asLong());
+                if (before != null) {
+                    assertEquals(before, endCounts.get(xid), "a re-delivered END of " + xid + " counts the same");
+                }
+            }
+        }
+        assertEquals(idsByXid.keySet(), statusesByXid.keySet(), "transactions with rows and with BEGIN/END");
+        int redelivered = 0;
+        for (Map.Entry<Long, java.util.Set<Long>> transaction : idsByXid.entrySet()) {
+            long xid = transaction.getKey();
+            List<String> statuses = statusesByXid.get(xid);
+            assertEquals("BEGIN", statuses.get(0), "transaction " + xid + "'s first event: " + statuses);
+            assertTrue(statuses.contains("END"), "transaction " + xid + " has an END: " + statuses);
+            redelivered += statuses.size() - 2;
+            assertEquals((long) transaction.getValue().size(), endCounts.get(xid),
+                    "transaction " + xid + "'s END counts its rows");
+        }
+        System.out.printf("WAL kill -9 with transaction metadata: %d rows, %d transactions, %d transaction events "
+                + "re-delivered, committed offset before the kill %s%n", lastWritten, idsByXid.size(), redelivered,
+                committedBeforeKill.toMap());
+    }
+
     private WalOffset committedBeforeKill;
     private long lastWritten;
 
