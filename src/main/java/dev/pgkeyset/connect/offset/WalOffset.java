@@ -36,8 +36,17 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
     /** The event of a transaction's BEGIN record (provide.transaction.metadata): before its first change. */
     public static final long BEGIN_EVENT = -1;
 
+    /**
+     * {@code true} in the offsets of records made with provide.transaction.metadata: a restart
+     * then knows whether the transaction it resumes inside had its BEGIN sent (absent: the
+     * feature was off, and that transaction gets no END either).
+     */
+    public static final String TRANSACTION_METADATA = "transaction_metadata";
+
     private static final String[] KEYS = {COMMIT_LSN, EVENT};
     private static final String[] KEYS_WITH_SUB = {COMMIT_LSN, EVENT, SUB};
+    private static final String[] KEYS_MARKED = {COMMIT_LSN, EVENT, TRANSACTION_METADATA};
+    private static final String[] KEYS_WITH_SUB_MARKED = {COMMIT_LSN, EVENT, SUB, TRANSACTION_METADATA};
 
     public WalOffset {
         if (event < BEGIN_EVENT) {
@@ -97,6 +106,20 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
                 : new OffsetMap(KEYS_WITH_SUB, new Object[] {commitLsnText, event, (long) sub});
     }
 
+    /** The same, marked {@link #TRANSACTION_METADATA} when {@code transactionMetadata}. */
+    public Map<String, Object> toMap(String commitLsnText, boolean transactionMetadata) {
+        if (!transactionMetadata) {
+            return toMap(commitLsnText);
+        }
+        return sub == 0 ? new OffsetMap(KEYS_MARKED, new Object[] {commitLsnText, event, true})
+                : new OffsetMap(KEYS_WITH_SUB_MARKED, new Object[] {commitLsnText, event, (long) sub, true});
+    }
+
+    /** Whether a stored offset was made with provide.transaction.metadata ({@link #TRANSACTION_METADATA}). */
+    public static boolean markedWithTransactionMetadata(Map<String, ?> map) {
+        return map != null && Boolean.TRUE.equals(map.get(TRANSACTION_METADATA));
+    }
+
     /** The source partition of every WAL record of a slot (a HashMap for the reason in {@link TablePartition}). */
     public static Map<String, Object> partition(String slot) {
         Map<String, Object> partition = new HashMap<>(2);
@@ -112,10 +135,14 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
             throw new IllegalArgumentException("the offset is null");
         }
         for (String key : map.keySet()) {
-            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key) && !SUB.equals(key)) {
+            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key) && !SUB.equals(key) && !TRANSACTION_METADATA.equals(key)) {
                 throw new IllegalArgumentException("a WAL offset has only '" + COMMIT_LSN + "', '" + EVENT
-                        + "' and '" + SUB + "', found '" + key + "'");
+                        + "', '" + SUB + "' and '" + TRANSACTION_METADATA + "', found '" + key + "'");
             }
+        }
+        Object marker = map.get(TRANSACTION_METADATA);
+        if (marker != null && !(marker instanceof Boolean)) {
+            throw new IllegalArgumentException("'" + TRANSACTION_METADATA + "' must be true or false, found " + marker);
         }
         Object lsn = map.get(COMMIT_LSN);
         if (!(lsn instanceof String text)) {

@@ -124,7 +124,8 @@ public final class WalCapture implements AutoCloseable {
         WalStats stats = new WalStats();
         stats.register(metrics, slot);
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
-                stats, config.provideTransactionMetadata() ? config.transactionTopic() : null);
+                WalOffset.markedWithTransactionMetadata(offsets.offset(WalOffset.partition(slot))), stats,
+                config.provideTransactionMetadata() ? config.transactionTopic() : null);
         TableSet snapshot = null;
         ChunkedSnapshot chunks = null;
         if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {

@@ -86,6 +86,22 @@ class WalOffsetTest {
     }
 
     @Test
+    void offsetsMadeWithTransactionMetadataSaySo() {
+        WalOffset offset = new WalOffset(0x20, 4);
+        Map<String, Object> marked = offset.toMap("0/20", true);
+        assertEquals(Map.of("commit_lsn", "0/20", "event", 4L, "transaction_metadata", true), new HashMap<>(marked));
+        assertEquals(Map.of("commit_lsn", "0/20", "event", 4L, "sub", 1L, "transaction_metadata", true),
+                new HashMap<>(offset.next().toMap("0/20", true)));
+        assertEquals(offset, WalOffset.fromMap(marked));
+        assertTrue(WalOffset.markedWithTransactionMetadata(marked));
+        assertFalse(WalOffset.markedWithTransactionMetadata(offset.toMap("0/20", false)));
+        assertFalse(WalOffset.markedWithTransactionMetadata(null));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WalOffset.fromMap(
+                Map.of("commit_lsn", "0/20", "event", 4L, "transaction_metadata", "yes")));
+        assertTrue(e.getMessage().contains("transaction_metadata"), e.getMessage());
+    }
+
+    @Test
     void refusesMalformedOffsetsNamingTheField() {
         for (Map<String, ?> bad : List.<Map<String, ?>>of(
                 Map.of("event", 1L),

@@ -57,6 +57,8 @@ final class WalChange {
     TablePlan.WalSource source;
     /** provide.transaction.metadata only: the change's place in its transaction (in record.format=row, as headers). */
     Struct transaction;
+    /** provide.transaction.metadata is on: the offset says so ({@link WalOffset#TRANSACTION_METADATA}). */
+    boolean transactionMetadata;
 
     /** A row read by a snapshot chunk ({@link #snapshotRow}): its record is made already. */
     private long prebuiltBytes = -1;
@@ -128,7 +130,7 @@ final class WalChange {
                 headers.addLong(TransactionMetadata.DATA_COLLECTION_ORDER_HEADER,
                         transaction.getInt64("data_collection_order"));
             }
-            java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText);
+            java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText, transactionMetadata);
             if (plan.envelopeFormat() && kind != Kind.TOMBSTONE) {
                 record = envelopeRecord(partition, sourceOffset, headers);
                 return record;

@@ -83,14 +83,21 @@ public final class WalChangeReader {
     private SnapshotBesideStream snapshot;
     /** provide.transaction.metadata: BEGIN and END events and each change's place; null when off. */
     private final TransactionMetadata transactionMetadata;
+    /**
+     * The commit LSN of the committed offset when it was made without provide.transaction.metadata
+     * (the feature was off then); null otherwise. The transaction it points into had no BEGIN sent,
+     * so it gets no END: a lone END would tell a consumer of a transaction it never saw begin.
+     */
+    private final Long committedWithoutTransactionMetadata;
 
     /**
      * @param committed        the offset Kafka Connect committed for the slot's partition; null for none
+     * @param committedMarked  whether that offset was made with provide.transaction.metadata
      * @param transactionTopic where BEGIN and END events go (provide.transaction.metadata); null for none
      */
     public WalChangeReader(Map<TableId, TablePlan> captured, ConnectionFactory connections,
-                           TruncateHandling truncateHandling, String slot, WalOffset committed, WalStats stats,
-                           String transactionTopic) {
+                           TruncateHandling truncateHandling, String slot, WalOffset committed,
+                           boolean committedMarked, WalStats stats, String transactionTopic) {
         this.plans = new RelationPlans(captured);
         this.connections = connections;
         this.truncateHandling = truncateHandling;
@@ -98,6 +105,7 @@ public final class WalChangeReader {
         this.producedThrough = committed;
         this.stats = stats;
         this.transactionMetadata = transactionTopic == null ? null : new TransactionMetadata(transactionTopic);
+        this.committedWithoutTransactionMetadata = committed != null && !committedMarked ? committed.commitLsn() : null;
     }
 
     /** From now on, tells {@code snapshot} what the stream changes and hands over its chunks at their watermarks. */
@@ -205,7 +213,7 @@ public final class WalChangeReader {
             // Only this transaction's own held record ends it. After a reconnect inside a large
             // transaction, the slot first re-sends earlier unconfirmed ones (all passed over):
             // their Commit must not end a Kafka transaction in the middle of the held one's.
-            if (transactionMetadata != null && transactionMetadata.anyEvent()) {
+            if (transactionMetadata != null && transactionMetadata.anyEvent() && !begunBeforeTheFeatureWasOn()) {
                 endTransactionEvent(commit);
             } else if (held != null && held.offset.commitLsn() == commit.commitLsn()) {
                 held.lastOfTransaction = true;
@@ -394,16 +402,33 @@ public final class WalChangeReader {
         }
         held = new WalChange(plan, raw, kind, offset, commitLsnText, xid, missing);
         held.transaction = transaction;
+        held.transactionMetadata = transactionMetadata != null;
         if (plan.envelopeFormat()) {
             held.source = new TablePlan.WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
         }
         return held;
     }
 
+    /**
+     * Whether the open transaction is the one the committed offset points into, and that offset
+     * was made with provide.transaction.metadata off: its BEGIN was never sent (it is covered by
+     * the offset), so its END is not sent either.
+     */
+    private boolean begunBeforeTheFeatureWasOn() {
+        if (committedWithoutTransactionMetadata == null || committedWithoutTransactionMetadata != commitLsn) {
+            return false;
+        }
+        if (!WalOffset.endOf(commitLsn, nextChange).coveredBy(producedThrough)) {
+            log.info("Transaction {} (commit LSN {}) was partly delivered before provide.transaction.metadata was on: "
+                    + "no BEGIN was sent for it, so no END is sent either", xid, commitLsnText);
+        }
+        return true;
+    }
+
     /** The open transaction's BEGIN event, before its first change: queued unless delivered already. */
     private void beginTransactionEvent() {
         WalOffset offset = WalOffset.beginOf(commitLsn);
-        SourceRecord record = transactionMetadata.beginRecord(partition, offset.toMap(commitLsnText));
+        SourceRecord record = transactionMetadata.beginRecord(partition, offset.toMap(commitLsnText, true));
         if (produce(offset)) {
             held = WalChange.transactionEvent(record, offset);
         }
@@ -420,7 +445,7 @@ public final class WalChangeReader {
         }
         held = null;
         WalChange end = WalChange.transactionEvent(
-                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText), messageLsn), offset);
+                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText, true), messageLsn), offset);
         end.lastOfTransaction = true;
         addReady(end);
     }
