@@ -105,7 +105,8 @@ public final class TablePlan {
             converters[i] = Converters.forColumn(id, column, config.numericMapping(), config.timePrecisionMode(),
                     debeziumValues);
             value.field(column.name(), converters[i].schema());
-            if (Converters.isTextFallback(column)) {
+            // A type without a mapping of its own, unless the envelope gives it Debezium's (a named schema).
+            if (Converters.isTextFallback(column) && converters[i].schema().name() == null) {
                 log.info("Column {}.{} of type {} is carried as its text form", id, column.name(), column.typeName());
             }
         }
