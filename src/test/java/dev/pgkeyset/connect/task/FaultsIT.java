@@ -53,10 +53,16 @@ class FaultsIT {
     }
 
     /**
-     * Restarts the local cluster the tests run against (pg_ctlcluster, as root on the CI
-     * machine). Elsewhere, e.g. with Testcontainers, the test is reported as skipped, saying why.
+     * Restarts the server the tests run against: the embedded PostgreSQL of a run without PGHOST
+     * through the fixture (pg_ctl restart on its own data directory), else the local Debian
+     * cluster PGHOST names (pg_ctlcluster, as root on the CI machine). Elsewhere, e.g. with
+     * Testcontainers, the test is reported as skipped, saying why.
      */
     private static void restartPostgres() throws IOException, InterruptedException {
+        if (PostgresFixture.isEmbedded()) {
+            PostgresFixture.restartEmbedded();
+            return;
+        }
         String host = PostgresFixture.server().host();
         boolean local = host.equals("127.0.0.1") || host.equals("localhost");
         boolean canRestart = local && Files.isExecutable(Path.of("/usr/bin/pg_ctlcluster"))
@@ -67,7 +73,7 @@ class FaultsIT {
                 .map(l -> l.trim().split("\\s+")).filter(f -> f.length > 2 && f[2].equals(
                         Integer.toString(PostgresFixture.server().port())))
                 .map(f -> f[0] + "/" + f[1]).findFirst();
-        // E.g. the embedded PostgreSQL of a run without PGHOST, on a port no Debian cluster has.
+        // E.g. a PGHOST server on a port no Debian cluster of this machine has.
         assumeTrue(found.isPresent(), "restarting PostgreSQL needs the tests' server to be a Debian cluster of this "
                 + "machine; none listens on port " + PostgresFixture.server().port() + " (pg_lsclusters)");
         String cluster = found.get();
@@ -77,12 +83,19 @@ class FaultsIT {
         assertEquals(0, restart.waitFor(), "pg_ctlcluster restart");
     }
 
+    /** pg_postmaster_start_time() in microseconds since the epoch. */
+    private long postmasterStart() {
+        return db.queryLong("SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint");
+    }
+
     @Test
     void aServerRestartDuringTheSnapshotLosesNothing() throws Exception {
         Map<String, String> props = db.connectorConfig("f", "public\\.items");
         props.put("poll.interval.ms", "10");
         props.put("retry.backoff.ms", "200");
         props.put("batch.max.rows", "2000");
+        // What PostgreSQL says, not the test's own flag: the postmaster started again.
+        long startedBefore = postmasterStart();
         try (TaskHarness harness = new TaskHarness(props).start()) {
             int[] seen = new int[ROWS + 1];
             int distinct = 0;
@@ -104,6 +117,7 @@ class FaultsIT {
                 }
             }
             assertTrue(restarted);
+            assertTrue(postmasterStart() > startedBefore, "pg_postmaster_start_time() moved: the server restarted");
             assertEquals(ROWS, distinct, "every key arrived, the task never failed");
             for (int id = 1; id <= ROWS; id++) {
                 assertEquals(1, seen[id], "row " + id + " once");

@@ -1,18 +1,25 @@
 package dev.pgkeyset.connect.testing;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.PostgreSQLContainer;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.zonky.test.db.postgres.util.LinuxUtils;
 
 /**
  * The PostgreSQL server the tests use: the one named by the libpq variables {@code PGHOST},
@@ -32,6 +39,8 @@ public final class PostgresFixture {
     public static final String CHOICE_PROPERTY = "pgkeyset.test.postgres";
 
     private static Server server;
+    /** The embedded server's data directory when this JVM started one, else null (PGHOST's server). */
+    private static Path embeddedData;
 
     private PostgresFixture() {
     }
@@ -93,8 +102,12 @@ public final class PostgresFixture {
     /** The embedded server, or null where Zonky has no PostgreSQL binaries for this OS and architecture. */
     private static Server startEmbedded() {
         try {
+            // A directory of ours, not Zonky's default, so that restartEmbedded() can find the
+            // server; Zonky still removes it when the server stops.
+            Path data = Files.createTempDirectory("pgkeyset-embedded-pg-");
             @SuppressWarnings("resource") // lives as long as the test JVM; Zonky's shutdown hook stops it and removes its data
             EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setDataDirectory(data)
                     .setServerConfig("wal_level", "logical")
                     // Zonky's default is off; logical decoding reads only WAL already flushed, so a
                     // change committed asynchronously could stay unseen for a while.
@@ -103,6 +116,7 @@ public final class PostgresFixture {
                     .setServerConfig("max_wal_senders", "20")
                     .setPGStartupWait(java.time.Duration.ofSeconds(60))
                     .start();
+            embeddedData = data;
             return new Server("127.0.0.1", postgres.getPort(), "postgres", null);
         } catch (IllegalStateException e) {
             // Zonky's word for a platform it ships no binaries for; anything else is a real failure.
@@ -110,8 +124,65 @@ public final class PostgresFixture {
                 return null;
             }
             throw e;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException("the embedded PostgreSQL did not start: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the tests' server is the embedded PostgreSQL this JVM started (which a test may restart). */
+    public static synchronized boolean isEmbedded() {
+        server();
+        return embeddedData != null;
+    }
+
+    /**
+     * Restarts the embedded server as an administrator would ({@code pg_ctl restart -m fast}: open
+     * sessions are terminated, a checkpoint, the same data, port and settings, from the
+     * postmaster.opts its start left), and returns once it accepts connections again. Only the
+     * embedded server of this JVM: PGHOST's server is never restarted here.
+     */
+    public static synchronized void restartEmbedded() {
+        if (!isEmbedded()) {
+            throw new IllegalStateException("restartEmbedded: the tests' server is not an embedded one of this JVM");
+        }
+        Path data = embeddedData;
+        Path output = data.resolve("pgkeyset-restart.out");
+        try {
+            String opts = Files.readString(data.resolve("postmaster.opts"));
+            // postmaster.opts: the postgres binary's path unquoted, then each argument in quotes.
+            int firstArgument = opts.indexOf(" \"");
+            if (firstArgument <= 0) {
+                throw new IllegalStateException("restartEmbedded: no postgres binary in " + data
+                        + "/postmaster.opts: " + opts);
+            }
+            Path pgCtl = Path.of(opts.substring(0, firstArgument)).resolveSibling("pg_ctl");
+            List<String> command = new ArrayList<>();
+            // As root, PostgreSQL refuses to run; Zonky starts and stops it in a user namespace of
+            // its own (unshare -U), so the restart must go the same way.
+            if (LinuxUtils.isUnshareAvailable()) {
+                command.addAll(List.of("unshare", "-U"));
+            }
+            command.addAll(List.of(pgCtl.toString(), "-D", data.toString(), "-m", "fast", "-w", "-t", "60",
+                    "-l", data.resolve("pgkeyset-restart.log").toString(), "restart"));
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(output.toFile());
+            // The libpq variables may name another server: pg_ctl must not read them.
+            builder.environment().keySet().removeIf(name -> name.startsWith("PG"));
+            Process process = builder.start();
+            if (!process.waitFor(120, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException("restartEmbedded: pg_ctl restart did not finish within 120 s: "
+                        + Files.readString(output));
+            }
+            if (process.exitValue() != 0) {
+                throw new IllegalStateException("restartEmbedded: " + command + " exited " + process.exitValue()
+                        + ": " + Files.readString(output));
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("restartEmbedded: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("restartEmbedded: interrupted", e);
         }
     }
 
@@ -150,8 +221,8 @@ public final class PostgresFixture {
      * {@code timezone=America/New_York;default_transaction_isolation=repeatable read}: to run any
      * test class with the database in another zone or isolation (the JVM's zone follows {@code TZ}).
      */
-    static java.util.List<String> databaseSettings(String spec) {
-        java.util.List<String> settings = new java.util.ArrayList<>();
+    static List<String> databaseSettings(String spec) {
+        List<String> settings = new ArrayList<>();
         if (spec != null) {
             for (String item : spec.split(";")) {
                 int eq = item.indexOf('=');
