@@ -60,6 +60,12 @@ public class PgKeysetSourceConnector extends SourceConnector {
 
     /** How long validation, start-up and discovery wait for the database to answer. */
     private static final int CONNECT_TIMEOUT_SECONDS = 10;
+    /**
+     * How long the start goes on trying after a transient error: long enough for a server restart,
+     * short enough not to hold the worker's connector thread (a frozen network takes
+     * {@link #CONNECT_TIMEOUT_SECONDS} an attempt).
+     */
+    private static final long START_RETRY_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(15);
 
     private Map<String, String> props;
     private PgKeysetConfig config;
@@ -119,22 +125,25 @@ public class PgKeysetSourceConnector extends SourceConnector {
     /**
      * The tables, listed as the tasks read: a transient error (the server restarting, a
      * connection refused or cut) is tried again with the tasks' backoff, up to connection.attempts
-     * times, so a connector started (or moved to another worker) while PostgreSQL restarts comes
-     * up once it is back instead of staying FAILED until someone restarts it.
+     * times and for at most 15 s, so a connector started (or moved to another worker) while
+     * PostgreSQL restarts comes up once it is back instead of staying FAILED until someone
+     * restarts it, and a server gone for longer still fails the start with its error.
      */
     private TableDiscovery.Result discoverRetrying() {
         RetryPolicy retry = RetryPolicy.of(config);
+        long deadline = System.nanoTime() + START_RETRY_NANOS;
         for (int failures = 1; ; failures++) {
             try {
                 return discover();
             } catch (SQLException e) {
                 String what = "Could not list the tables of " + JdbcUrls.redact(config.connectionUrl()) + ": "
                         + SqlErrors.describe(e);
-                if (!SqlErrors.isTransient(e) || retry.exhausted(failures)) {
-                    throw new ConnectException(what + (SqlErrors.isTransient(e) ? " (" + failures
-                            + " attempts, connection.attempts)" : ""), e);
-                }
                 java.time.Duration wait = retry.backoff(failures);
+                if (!SqlErrors.isTransient(e) || retry.exhausted(failures)
+                        || System.nanoTime() + wait.toNanos() > deadline) {
+                    throw new ConnectException(what + (SqlErrors.isTransient(e) ? " (" + failures
+                            + " attempts in " + START_RETRY_NANOS / 1_000_000_000L + " s at most)" : ""), e);
+                }
                 log.warn("{} (attempt {} of {}); trying again in {} ms", what, failures, retry.maxAttempts(),
                         wait.toMillis());
                 try {

@@ -131,7 +131,8 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String CONNECTION_ATTEMPTS_DOC = "Transient database errors (connection lost, server "
             + "restarting, serialization failure, too many connections, statement timeout) a table survives without "
             + "reading a row in between before the task fails with the last one; likewise the connector listing the "
-            + "tables at its start. Between attempts the task waits with exponential backoff and jitter.";
+            + "tables at its start, for 15 s at most. Between attempts the task waits with exponential backoff and "
+            + "jitter.";
     public static final int CONNECTION_ATTEMPTS_DEFAULT = 10;
 
     public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
