@@ -66,6 +66,12 @@ final class ProgressLine {
     }
 
     /** Bytes as a person reads them: "0 B", "812 B", "12.3 kB", "4.0 MB". */
+    /** Milliseconds as seconds with one decimal ({@code 0.4 s}), whole seconds from a minute up. */
+    static String seconds(long millis) {
+        return millis < 60_000 ? String.format(java.util.Locale.ROOT, "%.1f s", millis / 1e3)
+                : String.format(java.util.Locale.ROOT, "%,d s", millis / 1000);
+    }
+
     static String bytes(long bytes) {
         if (bytes < 1000) {
             return bytes + " B";

@@ -59,6 +59,9 @@ class ProgressLineTest {
     @Test
     void etaReadsAsAPersonWouldSayIt() {
         assertEquals("?", ProgressLine.eta(-1));
+        assertEquals("0.4 s", ProgressLine.seconds(420));
+        assertEquals("59.9 s", ProgressLine.seconds(59_949));
+        assertEquals("3,600 s", ProgressLine.seconds(3_600_400));
         assertEquals("?", ProgressLine.eta(Double.POSITIVE_INFINITY));
         assertEquals("0 s", ProgressLine.eta(0));
         assertEquals("1 s", ProgressLine.eta(0.2));

@@ -9,7 +9,9 @@ import javax.management.ObjectName;
 /**
  * The connector's own metrics, read over JMX in this JVM (the embedded worker publishes them as
  * plugin metrics): in wal mode {@code wal-lag-bytes}, the server's WAL position minus what the
- * stream received, which stays near zero while the connector keeps up, even when idle.
+ * stream received, which stays near zero while the connector keeps up, even when idle; in query
+ * mode the largest {@code change-lag-ms} of the tables, now minus the tracking value of the last
+ * change delivered (it grows while nothing changes: a query cannot tell idle from behind).
  */
 final class WorkerGauges {
 
@@ -21,10 +23,11 @@ final class WorkerGauges {
         this.wal = wal;
     }
 
-    /** "0 B of WAL" and so on; null in query mode or before the first sample. */
+    /** "0 B of WAL" (wal mode), "1.2 s (updated_at)" (query mode); null before the first sample. */
     String lag() {
         if (!wal) {
-            return null;
+            long millis = largest("change-lag-ms");
+            return millis < 0 ? null : ProgressLine.seconds(millis) + " (updated_at)";
         }
         try {
             MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
@@ -44,5 +47,26 @@ final class WorkerGauges {
             return null;
         }
         return null;
+    }
+
+    /** The largest value ≥ 0 of a gauge over the connector's metric groups; -1 where none has one. */
+    private long largest(String gauge) {
+        long largest = -1;
+        try {
+            MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
+            for (ObjectName name : jmx.queryNames(new ObjectName("kafka.connect:type=plugins,connector="
+                    + org.apache.kafka.common.utils.Sanitizer.jmxSanitize(connector) + ",*"), null)) {
+                try {
+                    if (jmx.getAttribute(name, gauge) instanceof Long value) {
+                        largest = Math.max(largest, value);
+                    }
+                } catch (javax.management.AttributeNotFoundException notThisOne) {
+                    // another group's gauges
+                }
+            }
+        } catch (javax.management.JMException e) {
+            return -1;
+        }
+        return largest;
     }
 }
