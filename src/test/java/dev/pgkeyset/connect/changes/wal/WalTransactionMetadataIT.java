@@ -3,18 +3,14 @@ package dev.pgkeyset.connect.changes.wal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.LongStream;
 
 import org.apache.kafka.connect.data.Struct;
-import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -113,14 +109,14 @@ class WalTransactionMetadataIT {
                     .filter(r -> r.topic().equals("txmeta.transaction")).toList();
             assertEquals(List.of("BEGIN " + bigXid, "END " + bigXid, "BEGIN " + smallXid, "END " + smallXid),
                     transactionEvents.stream().map(r -> ((Struct) r.value()).getString("status") + " "
-                            + xidOf(((Struct) r.value()).getString("id"))).toList());
+                            + TransactionEvents.xidOf(((Struct) r.value()).getString("id"))).toList());
             Struct bigEnd = (Struct) transactionEvents.get(1).value();
             assertEquals(11L, bigEnd.getInt64("event_count"));
-            assertEquals(List.of("public.c=9", "public.d=2"), collections(bigEnd));
-            assertEquals(List.of("public.d=2"), collections((Struct) transactionEvents.get(3).value()));
+            assertEquals(List.of("public.c=9", "public.d=2"), TransactionEvents.collections(bigEnd));
+            assertEquals(List.of("public.d=2"), TransactionEvents.collections((Struct) transactionEvents.get(3).value()));
 
-            assertNumbered(delivered, bigXid, 11, transactionEvents.get(0), transactionEvents.get(1));
-            assertNumbered(delivered, smallXid, 2, transactionEvents.get(2), transactionEvents.get(3));
+            TransactionEvents.assertNumbered(delivered, bigXid, 11, transactionEvents.get(0), transactionEvents.get(1));
+            TransactionEvents.assertNumbered(delivered, smallXid, 2, transactionEvents.get(2), transactionEvents.get(3));
             List<String> ends = harness.transactionEnds().stream().map(r -> r.topic() + " "
                     + (r.value() instanceof Struct v && v.schema().field("status") != null ? v.getString("status")
                     : r.value())).toList();
@@ -130,75 +126,7 @@ class WalTransactionMetadataIT {
         }
     }
 
-    /**
-     * The events of transaction {@code xid} between its BEGIN and END in delivery order, numbered
-     * 1..{@code events} once each, per table 1..k.
-     */
-    private static void assertNumbered(List<SourceRecord> delivered, long xid, int events, SourceRecord begin,
-                                       SourceRecord end) {
-        int from = delivered.indexOf(begin), to = delivered.indexOf(end);
-        List<Long> totals = new ArrayList<>();
-        Map<String, List<Long>> perTable = new java.util.TreeMap<>();
-        for (int i = 0; i < delivered.size(); i++) {
-            SourceRecord record = delivered.get(i);
-            Object[] place = place(record);
-            if (place == null || xidOf((String) place[0]) != xid) {
-                continue;
-            }
-            assertTrue(i > from && i < to, "event " + place[1] + " of " + xid + " between its BEGIN and END");
-            totals.add((Long) place[1]);
-            perTable.computeIfAbsent(record.topic(), t -> new ArrayList<>()).add((Long) place[2]);
-        }
-        totals.sort(null);
-        assertEquals(LongStream.rangeClosed(1, events).boxed().toList(), totals, "total_order of " + xid);
-        perTable.forEach((topic, orders) -> {
-            orders.sort(null);
-            assertEquals(LongStream.rangeClosed(1, orders.size()).boxed().toList(), orders,
-                    "data_collection_order of " + topic + " in " + xid);
-        });
-    }
-
-    /** id, total_order, data_collection_order of a change event (block or headers); null for others. */
-    private static Object[] place(SourceRecord record) {
-        if (record.value() instanceof Struct value && value.schema().field("transaction") != null) {
-            Struct block = value.getStruct("transaction");
-            return block == null ? null : new Object[] {block.getString("id"), block.getInt64("total_order"),
-                    block.getInt64("data_collection_order")};
-        }
-        Header id = record.headers().lastWithName("pgkeyset.tx.id");
-        if (id == null) {
-            return null; // a transaction event, or an envelope's tombstone
-        }
-        return new Object[] {id.value(), record.headers().lastWithName("pgkeyset.tx.total_order").value(),
-                record.headers().lastWithName("pgkeyset.tx.data_collection_order").value()};
-    }
-
-    private static List<String> collections(Struct end) {
-        List<String> tables = new ArrayList<>();
-        for (Object table : end.getArray("data_collections")) {
-            tables.add(((Struct) table).getString("data_collection") + "=" + ((Struct) table).getInt64("event_count"));
-        }
-        return tables;
-    }
-
-    private static long xidOf(String id) {
-        return Long.parseLong(id.substring(0, id.indexOf(':')));
-    }
-
-    /** Runs the statements in one transaction; returns its xid as pgoutput sends it (32 bits). */
     private long inTransaction(String... statements) throws Exception {
-        try (Connection conn = db.connect(); Statement st = conn.createStatement()) {
-            conn.setAutoCommit(false);
-            for (String sql : statements) {
-                st.execute(sql);
-            }
-            long xid;
-            try (var rs = st.executeQuery("SELECT pg_current_xact_id()::text::bigint % 4294967296")) {
-                rs.next();
-                xid = rs.getLong(1);
-            }
-            conn.commit();
-            return xid;
-        }
+        return TransactionEvents.inTransaction(db, statements);
     }
 }
