@@ -21,6 +21,7 @@ import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.record.RecordBatch;
 import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.record.WalSource;
 import dev.pgkeyset.connect.snapshot.SnapshotChunk;
 
 /**
@@ -404,7 +405,7 @@ public final class WalChangeReader {
         held.transaction = transaction;
         held.transactionMetadata = transactionMetadata != null;
         if (plan.envelopeFormat()) {
-            held.source = new TablePlan.WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
+            held.source = new WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
         }
         return held;
     }
