@@ -7,6 +7,7 @@ import org.apache.kafka.connect.source.SourceRecord;
 import dev.pgkeyset.connect.offset.WalOffset;
 import dev.pgkeyset.connect.record.Envelope;
 import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.record.WalSource;
 
 /**
  * One record to be made from the WAL: a row's raw values in its table's plan (as of the Relation
@@ -54,7 +55,7 @@ final class WalChange {
      */
     Object[] otherKey;
     /** record.format=envelope only: the transaction and WAL position for the source block. */
-    TablePlan.WalSource source;
+    WalSource source;
     /** provide.transaction.metadata only: the change's place in its transaction (in record.format=row, as headers). */
     Struct transaction;
     /** provide.transaction.metadata is on: the offset says so ({@link WalOffset#TRANSACTION_METADATA}). */

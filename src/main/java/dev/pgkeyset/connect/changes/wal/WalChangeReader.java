@@ -2,9 +2,6 @@ package dev.pgkeyset.connect.changes.wal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 
@@ -21,6 +18,7 @@ import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.record.RecordBatch;
 import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.record.WalSource;
 import dev.pgkeyset.connect.snapshot.SnapshotChunk;
 
 /**
@@ -33,7 +31,8 @@ import dev.pgkeyset.connect.snapshot.SnapshotChunk;
  * <li>The last record of each transaction is held back until its Commit arrives, so it is known
  *     where a Kafka transaction may end ({@link TransactionContext#commitTransaction(SourceRecord)}
  *     when the worker lets the connector define transaction boundaries).</li>
- * <li>Unchanged TOAST values are fetched by key, once per table per batch ({@link ToastFetch}).</li>
+ * <li>Unchanged TOAST values are fetched by key, once per table per batch ({@link ToastFetch}), as the
+ *     changes ready to go are handed over ({@link ReadyChanges}).</li>
  * <li>{@link #acknowledged} counts Kafka Connect's acknowledgements per transaction
  *     ({@link TransactionAcks}); {@link #confirmablePosition} is what the slot may be told.</li>
  * </ul>
@@ -56,9 +55,7 @@ public final class WalChangeReader {
     private WalOffset producedThrough;
 
     /** Records ready to go, in order; the first ones may still wait for a TOAST fetch. */
-    private final Deque<WalChange> ready = new ArrayDeque<>();
-    /** Estimated bytes of {@link #ready}. */
-    private long readyBytes;
+    private final ReadyChanges ready;
     /** The latest record of the open transaction, held back until the next one or the Commit. */
     private WalChange held;
 
@@ -100,6 +97,7 @@ public final class WalChangeReader {
                            boolean committedMarked, WalStats stats, String transactionTopic) {
         this.plans = new RelationPlans(captured);
         this.connections = connections;
+        this.ready = new ReadyChanges(connections);
         this.truncateHandling = truncateHandling;
         this.partition = WalOffset.partition(slot);
         this.producedThrough = committed;
@@ -128,7 +126,7 @@ public final class WalChangeReader {
     public void readInto(RecordBatch batch, WalStream stream, TransactionContext transactions) throws SQLException {
         long deadline = System.nanoTime() + READ_BUDGET_NANOS;
         int room = Math.max(1, batch.remainingRows());
-        while (ready.size() < room && readyBytes < batch.remainingBytes() && System.nanoTime() < deadline) {
+        while (ready.size() < room && ready.bytes() < batch.remainingBytes() && System.nanoTime() < deadline) {
             PgOutputMessage message = stream.read();
             if (message == null) {
                 break;
@@ -136,61 +134,7 @@ public final class WalChangeReader {
             messageLsn = stream.lastMessageLsn();
             handle(message);
         }
-        drainInto(batch, transactions);
-    }
-
-    private void drainInto(RecordBatch batch, TransactionContext transactions) throws SQLException {
-        if (ready.isEmpty()) {
-            return;
-        }
-        fetchMissing(batch);
-        while (!ready.isEmpty()) {
-            WalChange change = ready.peekFirst();
-            while (change.waitsForFetch()) {
-                // Each fetch fills at least the first change waiting, the next one may be this one.
-                fetchMissing(batch);
-            }
-            long bytes = change.estimatedBytes;
-            if (!batch.fits(bytes)) {
-                break;
-            }
-            ready.removeFirst();
-            readyBytes -= bytes;
-            SourceRecord record = change.record(partition);
-            batch.add(record, bytes);
-            if (change.lastOfTransaction && transactions != null) {
-                transactions.commitTransaction(record);
-            }
-        }
-    }
-
-    /**
-     * Fetches the missing TOAST values of the next ready changes that may go into {@code batch}:
-     * as many rows as it has room for, and values of about the bytes it has room for.
-     */
-    private void fetchMissing(RecordBatch batch) throws SQLException {
-        int limit = batch.remainingRows();
-        List<WalChange> next = new ArrayList<>();
-        boolean any = false;
-        for (WalChange change : ready) {
-            if (next.size() >= Math.max(1, limit)) {
-                break;
-            }
-            next.add(change);
-            any |= change.waitsForFetch();
-        }
-        if (!any) {
-            return;
-        }
-        try (Connection connection = connections.open()) {
-            ToastFetch.fill(next, connection, batch.remainingBytes());
-        }
-        for (WalChange change : next) {
-            // The fetched values count now (the estimate of the rest does not change).
-            long estimate = change.estimateBytes();
-            readyBytes += estimate - change.estimatedBytes;
-            change.estimatedBytes = estimate;
-        }
+        ready.drainInto(batch, transactions, partition);
     }
 
     private void handle(PgOutputMessage message) throws SQLException {
@@ -217,7 +161,7 @@ public final class WalChangeReader {
                 endTransactionEvent(commit);
             } else if (held != null && held.offset.commitLsn() == commit.commitLsn()) {
                 held.lastOfTransaction = true;
-                addReady(held);
+                ready.add(held);
                 held = null;
             }
             acks.ended(commit.commitLsn(), commit.endLsn());
@@ -404,7 +348,7 @@ public final class WalChangeReader {
         held.transaction = transaction;
         held.transactionMetadata = transactionMetadata != null;
         if (plan.envelopeFormat()) {
-            held.source = new TablePlan.WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
+            held.source = new WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
         }
         return held;
     }
@@ -447,7 +391,7 @@ public final class WalChangeReader {
         WalChange end = WalChange.transactionEvent(
                 transactionMetadata.endRecord(partition, offset.toMap(commitLsnText, true), messageLsn), offset);
         end.lastOfTransaction = true;
-        addReady(end);
+        ready.add(end);
     }
 
     /**
@@ -462,7 +406,7 @@ public final class WalChangeReader {
         producedThrough = offset;
         acks.recordCreated(commitLsn);
         if (held != null) {
-            addReady(held);
+            ready.add(held);
         }
         return true;
     }
@@ -480,14 +424,8 @@ public final class WalChangeReader {
             WalChange row = WalChange.snapshotRow(rows.get(i).record(), rows.get(i).bytes());
             // A Kafka transaction may end after the chunk: it is between two PostgreSQL transactions.
             row.lastOfTransaction = i == rows.size() - 1;
-            addReady(row);
+            ready.add(row);
         }
-    }
-
-    private void addReady(WalChange change) {
-        change.estimatedBytes = change.estimateBytes();
-        ready.addLast(change);
-        readyBytes += change.estimatedBytes;
     }
 
     /**
