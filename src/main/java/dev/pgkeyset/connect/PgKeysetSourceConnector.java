@@ -327,6 +327,10 @@ public class PgKeysetSourceConnector extends SourceConnector {
         if (offset != null) {
             try {
                 WalOffset.fromMap(offset);
+                String partitions = WalOffset.partitions(offset);
+                if (partitions != null) {
+                    dev.pgkeyset.connect.changes.wal.PartitionFingerprint.decode(partitions);
+                }
             } catch (IllegalArgumentException e) {
                 throw new ConnectException("Offset for " + partition + " is invalid: " + e.getMessage()
                         + ". A WAL offset is {\"" + WalOffset.COMMIT_LSN + "\": \"<X/Y>\", \"" + WalOffset.EVENT

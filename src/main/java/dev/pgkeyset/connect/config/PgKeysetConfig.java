@@ -238,7 +238,9 @@ public class PgKeysetConfig extends AbstractConfig {
     public static final String TRUNCATE_HANDLING_DOC = "capture.mode=wal: what a TRUNCATE of a captured table "
             + "becomes. 'event': one record on the table's topic with header pgkeyset.op=t and a null key and value "
             + "(a compacted topic refuses it: choose another); 'skip': nothing, with a warning naming the table; "
-            + "'fail': the task fails naming the table.";
+            + "'fail': the task fails naming the table. DETACH, DROP or TRUNCATE of one partition of a captured "
+            + "partitioned table (which the WAL does not carry): 'fail' fails the task naming the partition, "
+            + "'event' and 'skip' log a warning (no record: it would say the whole table was emptied).";
     public static final String TRUNCATE_HANDLING_DEFAULT = TruncateHandling.EVENT.configName();
 
     public static final ConfigDef CONFIG_DEF = configDef();

@@ -42,6 +42,11 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
      * feature was off, and that transaction gets no END either).
      */
     public static final String TRANSACTION_METADATA = "transaction_metadata";
+    /**
+     * The leaf partitions of the captured partitioned tables the offset was made with (text,
+     * see {@code PartitionFingerprint}); only where a partitioned table is captured.
+     */
+    public static final String PARTITIONS = "partitions";
 
     private static final String[] KEYS = {COMMIT_LSN, EVENT};
     private static final String[] KEYS_WITH_SUB = {COMMIT_LSN, EVENT, SUB};
@@ -115,6 +120,22 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
                 : new OffsetMap(KEYS_WITH_SUB_MARKED, new Object[] {commitLsnText, event, (long) sub, true});
     }
 
+    /** The same, with {@link #PARTITIONS} when {@code partitions} is not null. */
+    public Map<String, Object> toMap(String commitLsnText, boolean transactionMetadata, String partitions) {
+        Map<String, Object> map = toMap(commitLsnText, transactionMetadata);
+        if (partitions == null) {
+            return map;
+        }
+        Map<String, Object> withPartitions = new java.util.LinkedHashMap<>(map);
+        withPartitions.put(PARTITIONS, partitions);
+        return withPartitions;
+    }
+
+    /** The {@link #PARTITIONS} of a stored offset; null when it has none. */
+    public static String partitions(Map<String, ?> map) {
+        return map == null || !(map.get(PARTITIONS) instanceof String text) ? null : text;
+    }
+
     /** Whether a stored offset was made with provide.transaction.metadata ({@link #TRANSACTION_METADATA}). */
     public static boolean markedWithTransactionMetadata(Map<String, ?> map) {
         return map != null && Boolean.TRUE.equals(map.get(TRANSACTION_METADATA));
@@ -135,10 +156,17 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
             throw new IllegalArgumentException("the offset is null");
         }
         for (String key : map.keySet()) {
-            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key) && !SUB.equals(key) && !TRANSACTION_METADATA.equals(key)) {
+            if (!COMMIT_LSN.equals(key) && !EVENT.equals(key) && !SUB.equals(key) && !TRANSACTION_METADATA.equals(key)
+                    && !PARTITIONS.equals(key)) {
                 throw new IllegalArgumentException("a WAL offset has only '" + COMMIT_LSN + "', '" + EVENT
-                        + "', '" + SUB + "' and '" + TRANSACTION_METADATA + "', found '" + key + "'");
+                        + "', '" + SUB + "', '" + TRANSACTION_METADATA + "' and '" + PARTITIONS + "', found '" + key
+                        + "'");
             }
+        }
+        Object partitions = map.get(PARTITIONS);
+        if (partitions != null && !(partitions instanceof String)) {
+            throw new IllegalArgumentException("'" + PARTITIONS + "' must be text (the captured tables' partitions "
+                    + "as JSON), found " + partitions);
         }
         Object marker = map.get(TRANSACTION_METADATA);
         if (marker != null && !(marker instanceof Boolean)) {

@@ -15,6 +15,7 @@ import org.apache.kafka.connect.storage.OffsetStorageReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.pgkeyset.connect.changes.wal.PartitionWatch;
 import dev.pgkeyset.connect.changes.wal.WalChangeReader;
 import dev.pgkeyset.connect.changes.wal.WalStats;
 import dev.pgkeyset.connect.changes.wal.WalStream;
@@ -26,6 +27,7 @@ import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.pg.TableInfo;
+import dev.pgkeyset.connect.pg.TableKind;
 import dev.pgkeyset.connect.record.RecordBatch;
 import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.tables.CapturedTable;
@@ -67,6 +69,9 @@ public final class WalCapture implements AutoCloseable {
     private final boolean noTables;
     /** The captured tables, whose presence in the publication each sample checks. */
     private final List<TableInfo> captured;
+    /** Partition maintenance of the captured partitioned tables; null when none is captured. */
+    private final PartitionWatch partitions;
+    private final ConnectionFactory connections;
     /** The snapshots read before the stream, where the server cannot carry watermarks; else null. */
     private TableSet snapshot;
     /** The snapshots read in chunks beside the stream; null when there are none or the server cannot. */
@@ -82,7 +87,9 @@ public final class WalCapture implements AutoCloseable {
 
     private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
                        TableSet snapshot, ChunkedSnapshot chunks, TransactionContext transactions,
-                       List<TableInfo> captured) {
+                       List<TableInfo> captured, PartitionWatch partitions, ConnectionFactory connections) {
+        this.partitions = partitions;
+        this.connections = connections;
         this.chunks = chunks;
         this.noTables = captured.isEmpty();
         this.captured = captured;
@@ -113,8 +120,8 @@ public final class WalCapture implements AutoCloseable {
         WalOffset committed = WalStart.committedOffset(offsets, slot);
         Map<Map<String, Object>, Map<String, Object>> tableOffsets = plans.isEmpty() ? Map.of()
                 : offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
+        Set<TableId> snapshotted = WalStart.tablesWithOffsets(tableOffsets, plans);
         try {
-            Set<TableId> snapshotted = WalStart.tablesWithOffsets(tableOffsets, plans);
             server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
             throw new ConnectException("Could not prepare publication '" + config.publicationName() + "' and slot '"
@@ -126,10 +133,17 @@ public final class WalCapture implements AutoCloseable {
         WalChangeReader reader = new WalChangeReader(plans, connections, config.truncateHandling(), slot, committed,
                 WalOffset.markedWithTransactionMetadata(offsets.offset(WalOffset.partition(slot))), stats,
                 config.provideTransactionMetadata() ? config.transactionTopic() : null);
+        List<TableId> partitioned = tables.stream().filter(t -> plans.containsKey(t.id())
+                && t.kind() == TableKind.PARTITIONED_TABLE).map(TableInfo::id).toList();
+        boolean messages = (config.snapshotChunked() || !partitioned.isEmpty()) && !plans.isEmpty()
+                && WalStart.streamsWatermarks(server, slot);
+        PartitionWatch partitions = watchPartitions(config, connections, partitioned, plans.keySet(), snapshotted,
+                messages, WalOffset.partitions(offsets.offset(WalOffset.partition(slot))));
+        reader.watchPartitions(partitions);
         TableSet snapshot = null;
         ChunkedSnapshot chunks = null;
         if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {
-            if (config.snapshotChunked() && WalStart.streamsWatermarks(server, slot)) {
+            if (config.snapshotChunked() && messages) {
                 chunks = ChunkedSnapshot.open(WalStart.inSliceOrder(slices, plans), tableOffsets, connections,
                         ReaderSettings.of(config), config.snapshotChunkSize(), config.batchMaxBytes(), metrics, stats);
                 reader.interleave(chunks);
@@ -148,7 +162,34 @@ public final class WalCapture implements AutoCloseable {
             log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
         }
         return new WalCapture(config, server, reader, stats, snapshot, chunks, transactions,
-                tables.stream().filter(t -> plans.containsKey(t.id())).toList());
+                tables.stream().filter(t -> plans.containsKey(t.id())).toList(), partitions, connections);
+    }
+
+    /** The watch over the captured partitioned tables' partitions (null when none is captured). */
+    private static PartitionWatch watchPartitions(PgKeysetConfig config, ConnectionFactory connections,
+                                                  List<TableId> partitioned, Set<TableId> captured,
+                                                  Set<TableId> withOffsets, boolean messages,
+                                                  String committedPartitions) {
+        if (partitioned.isEmpty()) {
+            return null;
+        }
+        Set<TableId> fromTheStart = new java.util.HashSet<>();
+        if (config.snapshotMode() != SnapshotMode.NEVER) {
+            fromTheStart.addAll(captured);
+            fromTheStart.removeAll(withOffsets);
+        }
+        try (java.sql.Connection connection = connections.open()) {
+            PartitionWatch watch = PartitionWatch.open(connection, partitioned, config.truncateHandling(), fromTheStart,
+                    messages, committedPartitions);
+            connection.rollback();
+            return watch;
+        } catch (SQLException e) {
+            throw new ConnectException("Could not read the partitions of " + partitioned + ": "
+                    + SqlErrors.describe(e), e);
+        } catch (IllegalArgumentException e) {
+            throw new ConnectException("The committed offset of slot '" + config.slotName() + "' is malformed: "
+                    + e.getMessage() + ". Correct or delete it with PATCH/DELETE /connectors/<name>/offsets.", e);
+        }
     }
 
 
@@ -205,8 +246,9 @@ public final class WalCapture implements AutoCloseable {
             return false;
         }
         try {
-            // Watermarks come as logical messages, which pgoutput sends only when asked to.
-            stream = chunks != null ? server.openWithMessages() : server.open();
+            // Watermarks and partition changes come as logical messages, which pgoutput sends only when asked to.
+            stream = chunks != null || (partitions != null && partitions.inStream()) ? server.openWithMessages()
+                    : server.open();
             inUseWaits = 0;
             lastConfirmed = stream.confirmedLsn();
             confirmedMovedNanos = System.nanoTime();
@@ -284,6 +326,14 @@ public final class WalCapture implements AutoCloseable {
                 stats.sample(positions[0], stream.receivedLsn(), positions[1]);
             }
             failIfPublicationChanged();
+            if (partitions != null) {
+                try (java.sql.Connection connection = connections.open()) {
+                    partitions.check(connection);
+                    if (!connection.getAutoCommit()) {
+                        connection.commit();
+                    }
+                }
+            }
         }
     }
 

@@ -60,6 +60,8 @@ final class WalChange {
     Struct transaction;
     /** provide.transaction.metadata is on: the offset says so ({@link WalOffset#TRANSACTION_METADATA}). */
     boolean transactionMetadata;
+    /** The captured tables' partitions as the offset carries them (PartitionWatch); null when none is captured. */
+    String partitions;
 
     /** A row read by a snapshot chunk ({@link #snapshotRow}): its record is made already. */
     private long prebuiltBytes = -1;
@@ -131,7 +133,7 @@ final class WalChange {
                 headers.addLong(TransactionMetadata.DATA_COLLECTION_ORDER_HEADER,
                         transaction.getInt64("data_collection_order"));
             }
-            java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText, transactionMetadata);
+            java.util.Map<String, Object> sourceOffset = offset.toMap(commitLsnText, transactionMetadata, partitions);
             if (plan.envelopeFormat() && kind != Kind.TOMBSTONE) {
                 record = envelopeRecord(partition, sourceOffset, headers);
                 return record;

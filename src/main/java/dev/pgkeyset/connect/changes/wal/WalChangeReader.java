@@ -78,6 +78,8 @@ public final class WalChangeReader {
     private long nextChange;
     /** The snapshot read in chunks beside the stream, told what the stream changes; null when none runs. */
     private SnapshotBesideStream snapshot;
+    /** Partition maintenance of captured partitioned tables, acted on in stream order; null when none is captured. */
+    private PartitionWatch partitionWatch;
     /** provide.transaction.metadata: BEGIN and END events and each change's place; null when off. */
     private final TransactionMetadata transactionMetadata;
     /**
@@ -104,6 +106,11 @@ public final class WalChangeReader {
         this.stats = stats;
         this.transactionMetadata = transactionTopic == null ? null : new TransactionMetadata(transactionTopic);
         this.committedWithoutTransactionMetadata = committed != null && !committedMarked ? committed.commitLsn() : null;
+    }
+
+    /** Acts on the partition changes the stream delivers (see {@link PartitionWatch}); null for none. */
+    public void watchPartitions(PartitionWatch watch) {
+        this.partitionWatch = watch;
     }
 
     /** From now on, tells {@code snapshot} what the stream changes and hands over its chunks at their watermarks. */
@@ -179,6 +186,9 @@ public final class WalChangeReader {
             onDelete(delete);
         } else if (message instanceof PgOutputMessage.Truncate truncate) {
             onTruncate(truncate);
+        } else if (message instanceof PgOutputMessage.LogicalMessage logical && partitionWatch != null
+                && PartitionWatch.isMarker(logical)) {
+            partitionWatch.onMarker(logical);
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && snapshot != null) {
             List<SnapshotChunk.Out> rows = snapshot.watermark(logical);
             if (rows != null) {
@@ -296,6 +306,9 @@ public final class WalChangeReader {
             if (plan == null) {
                 continue;
             }
+            if (partitionWatch != null) {
+                partitionWatch.tableTruncatedInStream(plan.id());
+            }
             switch (truncateHandling) {
                 case EVENT -> emit(plan, null, WalChange.Kind.TRUNCATE, null, event(change, 0));
                 case SKIP -> log.warn("Table {} was truncated (transaction {}, commit LSN {}); not sent "
@@ -347,10 +360,15 @@ public final class WalChangeReader {
         held = new WalChange(plan, raw, kind, offset, commitLsnText, xid, missing);
         held.transaction = transaction;
         held.transactionMetadata = transactionMetadata != null;
+        held.partitions = partitionWatch == null ? null : partitionWatch.fingerprint();
         if (plan.envelopeFormat()) {
             held.source = new WalSource(commitTimeMicros + PG_EPOCH_MICROS, xid, messageLsn, transaction);
         }
         return held;
+    }
+
+    private String partitionsNow() {
+        return partitionWatch == null ? null : partitionWatch.fingerprint();
     }
 
     /**
@@ -372,7 +390,7 @@ public final class WalChangeReader {
     /** The open transaction's BEGIN event, before its first change: queued unless delivered already. */
     private void beginTransactionEvent() {
         WalOffset offset = WalOffset.beginOf(commitLsn);
-        SourceRecord record = transactionMetadata.beginRecord(partition, offset.toMap(commitLsnText, true));
+        SourceRecord record = transactionMetadata.beginRecord(partition, offset.toMap(commitLsnText, true, partitionsNow()));
         if (produce(offset)) {
             held = WalChange.transactionEvent(record, offset);
         }
@@ -389,7 +407,7 @@ public final class WalChangeReader {
         }
         held = null;
         WalChange end = WalChange.transactionEvent(
-                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText, true), messageLsn), offset);
+                transactionMetadata.endRecord(partition, offset.toMap(commitLsnText, true, partitionsNow()), messageLsn), offset);
         end.lastOfTransaction = true;
         ready.add(end);
     }

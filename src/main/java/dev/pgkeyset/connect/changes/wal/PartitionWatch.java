@@ -1,0 +1,335 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.pgkeyset.connect.config.TruncateHandling;
+import dev.pgkeyset.connect.pg.TableId;
+
+/**
+ * Partition maintenance of captured partitioned tables, which the stream does not show.
+ * {@code ATTACH PARTITION} of a table that holds rows, {@code DETACH PARTITION}, {@code DROP} of a
+ * partition and {@code TRUNCATE} of one partition change which rows the table has without one
+ * row change in the WAL (with {@code publish_via_partition_root}, which the connector needs,
+ * pgoutput drops a partition's truncate). Left alone, the topic would silently differ from the
+ * table: rows of an attached table never arrive, rows of a detached or truncated one stay live.
+ *
+ * <p>So the task looks at the tables' leaf partitions with every metrics sample ({@link #check})
+ * and compares them with the last look. A change is written to the WAL as a transactional logical
+ * message (prefix {@value #PREFIX}), and acted on when the stream delivers it ({@link #onMarker}):
+ * in stream order, after every change committed before the look, and kept by the slot until
+ * then, so a task that fails or is killed before acting meets the same message again after its
+ * restart. What it does:
+ * <ul>
+ * <li>a partition attached with rows older than its attachment: the task fails, naming the table,
+ *     the partition and the way out (a new snapshot of the table), because those rows cannot be
+ *     streamed;</li>
+ * <li>a partition detached, dropped or truncated: as truncate.handling says for the partition's
+ *     table, {@code fail} fails the task naming them; {@code event} and {@code skip} log a warning
+ *     naming the partition and its bounds (a truncate record would tell consumers the whole table
+ *     was emptied, so none is sent), and the stream goes on;</li>
+ * <li>a partition created ({@code CREATE TABLE ... PARTITION OF}) or attached empty: its rows are
+ *     streamed, nothing to do; VACUUM FULL or CLUSTER of a partition (a new file, counted rows):
+ *     nothing.</li>
+ * </ul>
+ * A message written before this run's snapshot of a table began from the start is passed over:
+ * that snapshot reads the table as it is after the DDL (the way out the failure names).
+ *
+ * <p>Where the server cannot write or stream logical messages (before PostgreSQL 14, a standby),
+ * the same is done at the look itself, which is then not in stream order. Partition DDL made
+ * while no task runs is not seen (the first look of a task is its reference).
+ */
+public final class PartitionWatch {
+
+    private static final Logger log = LoggerFactory.getLogger(PartitionWatch.class);
+
+    /** The logical message prefix of the watch's messages. */
+    public static final String PREFIX = "pgkeyset-partitions";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What happened to a partition between two looks. */
+    public enum Kind { ATTACHED_WITH_ROWS, DETACHED, DROPPED, TRUNCATED }
+
+    /** One partition change of captured table {@code table}. */
+    public record Change(Kind kind, TableId table, TableId partition, String bound) {
+    }
+
+    /** Captured partitioned tables: quoted name to id. */
+    private final Map<String, TableId> roots;
+    private final TruncateHandling truncateHandling;
+    /** Tables this run snapshots from the start: a message from an earlier run is behind that snapshot. */
+    private final Set<TableId> snapshottedFromTheStart;
+    private final boolean inStream;
+    private final String runId = UUID.randomUUID().toString();
+    private Map<String, Map<Long, PartitionLeaves.Leaf>> known;
+    /** {@link #fingerprint()} of {@link #known}, made when first asked for. */
+    private String fingerprint;
+    /** Tables whose whole-table TRUNCATE the stream delivered since their last message: their leaves' new files. */
+    private final Set<TableId> truncatedInStream = new HashSet<>();
+
+    private PartitionWatch(Map<String, TableId> roots, TruncateHandling truncateHandling,
+                           Set<TableId> snapshottedFromTheStart, boolean inStream,
+                           Map<String, Map<Long, PartitionLeaves.Leaf>> known) {
+        this.roots = roots;
+        this.truncateHandling = truncateHandling;
+        this.snapshottedFromTheStart = snapshottedFromTheStart;
+        this.inStream = inStream;
+        this.known = known;
+    }
+
+    /**
+     * The watch over {@code partitioned}, whose leaves as they are now are the reference; null
+     * when there is no partitioned table to watch.
+     *
+     * @param inStream the server writes and streams logical messages (the stream is opened with them)
+     */
+    public static PartitionWatch open(Connection connection, List<TableId> partitioned, TruncateHandling handling,
+                                      Set<TableId> snapshottedFromTheStart, boolean inStream) throws SQLException {
+        return open(connection, partitioned, handling, snapshottedFromTheStart, inStream, null);
+    }
+
+    /**
+     * The same, compared first with the partitions the committed offset was made with
+     * ({@link #fingerprint()}; null when it has none): what changed while no task ran is acted
+     * on now, before the stream, as a change seen before this run's snapshots.
+     */
+    public static PartitionWatch open(Connection connection, List<TableId> partitioned, TruncateHandling handling,
+                                      Set<TableId> snapshottedFromTheStart, boolean inStream,
+                                      String committedFingerprint) throws SQLException {
+        if (partitioned.isEmpty()) {
+            return null;
+        }
+        Map<String, TableId> roots = new LinkedHashMap<>();
+        for (TableId id : partitioned) {
+            roots.put(id.quoted(), id);
+        }
+        Map<String, Map<Long, PartitionLeaves.Leaf>> leaves = PartitionLeaves.read(connection, List.copyOf(roots.keySet()));
+        log.info("Watching the partitions of {} partitioned table(s) for ATTACH, DETACH, DROP and TRUNCATE of a "
+                + "partition, which the stream does not carry", roots.size());
+        PartitionWatch watch = new PartitionWatch(roots, handling, Set.copyOf(snapshottedFromTheStart), inStream,
+                leaves);
+        if (committedFingerprint != null) {
+            Map<String, Map<Long, PartitionLeaves.Leaf>> before = PartitionFingerprint.decode(committedFingerprint);
+            List<Change> changes = new ArrayList<>();
+            for (Map.Entry<String, Map<Long, PartitionLeaves.Leaf>> entry : leaves.entrySet()) {
+                Map<Long, PartitionLeaves.Leaf> then = before.get(roots.get(entry.getKey()).toString());
+                if (then != null) {
+                    watch.compare(connection, entry.getKey(), then, entry.getValue(), changes);
+                }
+            }
+            if (!changes.isEmpty()) {
+                log.info("Partition change(s) made since the committed offset, while no task streamed: {}", changes);
+                watch.act(changes, false);
+            }
+        }
+        return watch;
+    }
+
+    /**
+     * The partitions as the watch knows them, for the slot's offsets: a task that starts from
+     * such an offset compares them with the catalog, so changes made while no task ran are seen.
+     * Known here at least as early as the stream reaches them (a look sees a change before the
+     * stream delivers its message), so an offset never claims partitions newer than it covers
+     * without that message still to come from the slot.
+     */
+    public String fingerprint() {
+        if (fingerprint == null) {
+            Map<String, Map<Long, PartitionLeaves.Leaf>> byTable = new LinkedHashMap<>();
+            known.forEach((root, leaves) -> byTable.put(roots.get(root).toString(), leaves));
+            fingerprint = PartitionFingerprint.encode(byTable);
+        }
+        return fingerprint;
+    }
+
+    /** Whether the stream must be opened with logical messages for this watch. */
+    public boolean inStream() {
+        return inStream;
+    }
+
+    /**
+     * Compares the tables' leaves with the last look; a change is written to the WAL as a message
+     * (or, without messages, acted on now). Throws the task's failure when acted on now.
+     */
+    public void check(Connection connection) throws SQLException {
+        Map<String, Map<Long, PartitionLeaves.Leaf>> now = PartitionLeaves.read(connection, List.copyOf(roots.keySet()));
+        List<Change> changes = new ArrayList<>();
+        for (Map.Entry<String, Map<Long, PartitionLeaves.Leaf>> entry : now.entrySet()) {
+            Map<Long, PartitionLeaves.Leaf> before = known.getOrDefault(entry.getKey(), Map.of());
+            compare(connection, entry.getKey(), before, entry.getValue(), changes);
+        }
+        if (changes.isEmpty()) {
+            if (!now.equals(known)) {
+                known = now;
+                fingerprint = null;
+            }
+            return;
+        }
+        if (inStream) {
+            emit(connection, changes);
+        }
+        known = now;
+        fingerprint = null;
+        if (!inStream) {
+            act(changes, true);
+        }
+    }
+
+    private void compare(Connection connection, String root, Map<Long, PartitionLeaves.Leaf> before,
+                         Map<Long, PartitionLeaves.Leaf> now, List<Change> changes) throws SQLException {
+        TableId table = roots.get(root);
+        for (PartitionLeaves.Leaf leaf : now.values()) {
+            PartitionLeaves.Leaf old = before.get(leaf.oid());
+            if (old == null) {
+                if (PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)) {
+                    changes.add(new Change(Kind.ATTACHED_WITH_ROWS, table, leaf.id(), leaf.bound()));
+                } else {
+                    log.info("Table {}: partition {} ({}) joined it without rows older than that; its rows are "
+                            + "streamed", table, leaf.id(), leaf.bound());
+                }
+            } else if (old.relfilenode() != leaf.relfilenode()) {
+                if (leaf.reltuples() < 0) {
+                    changes.add(new Change(Kind.TRUNCATED, table, leaf.id(), leaf.bound()));
+                } else {
+                    log.info("Table {}: partition {} was rewritten (VACUUM FULL, CLUSTER or a rewriting ALTER "
+                            + "TABLE: a new file with its rows counted); its rows are unchanged", table, leaf.id());
+                }
+            }
+        }
+        for (PartitionLeaves.Leaf old : before.values()) {
+            if (!now.containsKey(old.oid())) {
+                changes.add(new Change(PartitionLeaves.exists(connection, old.oid()) ? Kind.DETACHED : Kind.DROPPED,
+                        table, old.id(), old.bound()));
+            }
+        }
+    }
+
+    private void emit(Connection connection, List<Change> changes) throws SQLException {
+        ObjectNode message = JSON.createObjectNode();
+        message.put("run", runId);
+        ArrayNode list = message.putArray("changes");
+        for (Change change : changes) {
+            ObjectNode node = list.addObject();
+            node.put("kind", change.kind().name());
+            node.put("schema", change.table().schema());
+            node.put("table", change.table().table());
+            node.put("partition_schema", change.partition().schema());
+            node.put("partition", change.partition().table());
+            node.put("bound", change.bound());
+        }
+        boolean autoCommit = connection.getAutoCommit();
+        try (PreparedStatement st = connection.prepareStatement(
+                "SELECT pg_catalog.pg_logical_emit_message(true, ?, CAST(? AS pg_catalog.text))")) {
+            st.setString(1, PREFIX);
+            st.setString(2, message.toString());
+            st.execute();
+        }
+        if (!autoCommit) {
+            connection.commit();
+        }
+        log.info("Partition change(s) seen, acted on where the stream reaches them: {}", changes);
+    }
+
+    /** Whether a logical message of the stream is one of this watch's (of any run). */
+    public static boolean isMarker(PgOutputMessage.LogicalMessage message) {
+        return PREFIX.equals(message.prefix());
+    }
+
+    /**
+     * The stream delivered a partition message: everything committed before the look that wrote
+     * it was delivered before it. Throws the task's failure where that is what the change needs.
+     */
+    public void onMarker(PgOutputMessage.LogicalMessage message) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(new String(message.content(), StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            log.warn("A logical message with prefix {} that is not a partition change was passed over: {}", PREFIX,
+                    e.getMessage());
+            return;
+        }
+        List<Change> changes = new ArrayList<>();
+        for (JsonNode change : node.path("changes")) {
+            TableId table = new TableId(change.path("schema").asText(), change.path("table").asText());
+            if (!roots.containsValue(table)) {
+                continue; // another connector's table, or one no longer captured
+            }
+            changes.add(new Change(Kind.valueOf(change.path("kind").asText()), table,
+                    new TableId(change.path("partition_schema").asText(), change.path("partition").asText()),
+                    change.path("bound").asText()));
+        }
+        act(changes, runId.equals(node.path("run").asText()));
+    }
+
+    /** The stream delivered a TRUNCATE of the whole table: its leaves' new files are that truncate. */
+    public void tableTruncatedInStream(TableId table) {
+        if (roots.containsValue(table)) {
+            truncatedInStream.add(table);
+        }
+    }
+
+    private void act(List<Change> changes, boolean thisRun) {
+        Set<TableId> tables = new HashSet<>();
+        for (Change change : changes) {
+            tables.add(change.table());
+            if (!thisRun && snapshottedFromTheStart.contains(change.table())) {
+                log.info("Table {}: {} of partition {} was seen before this run's snapshot of the table began, "
+                        + "which reads the table as it is now; nothing more to do", change.table(),
+                        describe(change.kind()), change.partition());
+                continue;
+            }
+            if (change.kind() == Kind.TRUNCATED && truncatedInStream.contains(change.table())) {
+                continue; // TRUNCATE of the whole table, delivered as such
+            }
+            if (change.kind() == Kind.ATTACHED_WITH_ROWS) {
+                throw new ConnectException("Table " + change.table() + ": partition " + change.partition() + " ("
+                        + change.bound() + ") was attached with rows it already held; the WAL carries no change for "
+                        + "them, so they never reached the topic. Snapshot the table again: stop the connector, "
+                        + "delete the table's offset (PATCH /connectors/<name>/offsets with {\"partition\": "
+                        + "{\"table\": \"" + change.table() + "\"}, \"offset\": null}), start it. Nothing after the "
+                        + "attachment was confirmed to the slot.");
+            }
+            String what = "Table " + change.table() + ": partition " + change.partition()
+                    + (change.bound() == null || change.bound().isEmpty() ? "" : " (" + change.bound() + ")") + " was " + describe(change.kind()) + ", which the WAL does not carry as row changes: the "
+                    + "topic still holds that partition's rows";
+            switch (truncateHandling) {
+                case FAIL -> throw new ConnectException(what + " (truncate.handling=fail). Snapshot the table again "
+                        + "(delete its offset with PATCH /connectors/<name>/offsets, a consumer then drops the keys "
+                        + "it no longer gets), or set truncate.handling=event or skip to go on with a warning, then "
+                        + "restart the task.");
+                case EVENT, SKIP -> log.warn("{}; no record is sent for it (a truncate record would say the whole "
+                        + "table was emptied). Consumers that must drop those rows can use the partition's bounds; "
+                        + "truncate.handling=fail stops the task instead.", what);
+            }
+        }
+        truncatedInStream.removeAll(tables);
+    }
+
+    private static String describe(Kind kind) {
+        return switch (kind) {
+            case ATTACHED_WITH_ROWS -> "attached with rows";
+            case DETACHED -> "detached";
+            case DROPPED -> "dropped";
+            case TRUNCATED -> "truncated";
+        };
+    }
+}

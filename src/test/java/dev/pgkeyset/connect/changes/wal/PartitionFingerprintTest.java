@@ -1,0 +1,48 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.offset.WalOffset;
+import dev.pgkeyset.connect.pg.TableId;
+
+class PartitionFingerprintTest {
+
+    @Test
+    void leavesSurviveTheTextFormWithTheirOidFileAndName() {
+        Map<Long, PartitionLeaves.Leaf> leaves = new LinkedHashMap<>();
+        leaves.put(16401L, new PartitionLeaves.Leaf(16401L, new TableId("public", "p1"), 16401L, 12, "FOR VALUES FROM (0) TO (100)"));
+        leaves.put(4000000000L, new PartitionLeaves.Leaf(4000000000L, new TableId("Odd \"schema\"", "p.2"), 99L, -1, ""));
+        String text = PartitionFingerprint.encode(Map.of("public.p", leaves));
+        Map<Long, PartitionLeaves.Leaf> back = PartitionFingerprint.decode(text).get("public.p");
+        assertEquals(leaves.keySet(), back.keySet());
+        for (long oid : leaves.keySet()) {
+            assertEquals(leaves.get(oid).id(), back.get(oid).id());
+            assertEquals(leaves.get(oid).relfilenode(), back.get(oid).relfilenode());
+        }
+    }
+
+    @Test
+    void aMalformedFormIsRefusedNamingTheField() {
+        for (String bad : new String[] {"not json", "[1,2]", "{\"public.p\": [[1, 2]]}", "{\"public.p\": [[\"x\", 2, \"a\", \"b\"]]}"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PartitionFingerprint.decode(bad));
+            assertTrue(e.getMessage().contains("'partitions'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aWalOffsetCarriesThePartitionsAsText() {
+        Map<String, Object> map = new WalOffset(0x16B374D848L, 4).toMap("16/B374D848", false, "{}");
+        assertEquals("{}", WalOffset.partitions(map));
+        assertEquals(new WalOffset(0x16B374D848L, 4), WalOffset.fromMap(map));
+        Map<String, Object> notText = new LinkedHashMap<>(map);
+        notText.put(WalOffset.PARTITIONS, 5L);
+        assertThrows(IllegalArgumentException.class, () -> WalOffset.fromMap(notText));
+    }
+}
