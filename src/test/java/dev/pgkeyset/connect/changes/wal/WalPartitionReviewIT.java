@@ -369,4 +369,83 @@ class WalPartitionReviewIT {
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
     }
+
+    /** Runs {@code body} with System.err (where slf4j-simple writes) also copied into the returned text. */
+    private static String stderrOf(ThrowingRunnable body) throws Exception {
+        java.io.PrintStream original = System.err;
+        java.io.ByteArrayOutputStream copy = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream tee = new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                original.write(b);
+                synchronized (copy) {
+                    copy.write(b);
+                }
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                original.write(b, off, len);
+                synchronized (copy) {
+                    copy.write(b, off, len);
+                }
+            }
+        }, true);
+        System.setErr(tee);
+        try {
+            body.run();
+        } finally {
+            System.setErr(original);
+        }
+        synchronized (copy) {
+            return copy.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    private static boolean warnsOfTruncatedP1(String log) {
+        return log.lines().anyMatch(l -> l.contains("WARN") && l.contains("partition public.p1")
+                && l.contains("was truncated"));
+    }
+
+    /** Control for the next test: TRUNCATE p1 alone under event is warned about (the documented outcome). */
+    @Test
+    void truncateOfOnePartitionUnderEventIsWarnedAbout() throws Exception {
+        String log = stderrOf(() -> whileStreaming("trunc_warn", List.of(), List.of("TRUNCATE p1"),
+                Map.of("truncate.handling", "event")));
+        assertTrue(warnsOfTruncatedP1(log), "a warning naming public.p1 as truncated");
+    }
+
+    /**
+     * TRUNCATE p (streamed as a truncate record), INSERT id 5 into p1 (streamed), TRUNCATE p1 (not
+     * streamed), inside one look: the look sees p1's new file once, the message comes after the
+     * whole-table truncate, whose flag makes the watch pass over p1 as "that truncate". The topic
+     * keeps id 5 (as documented for a partition truncate under event), but without the warning.
+     */
+    @Test
+    void wholeTableTruncateThenAPartitionTruncateWithinOneLookIsWarnedAbout() throws Exception {
+        Outcome[] outcome = new Outcome[1];
+        String log = stderrOf(() -> outcome[0] = whileStreaming("trunc_flag", List.of(), List.of("TRUNCATE p",
+                "INSERT INTO p VALUES (5, 5)", "TRUNCATE p1"), Map.of("truncate.handling", "event")));
+        assertTrue(warnsOfTruncatedP1(log), "TRUNCATE p; INSERT 5; TRUNCATE p1 (event): live " + live(outcome[0].records())
+                + ", rows " + outcome[0].rows() + "; expected a warning naming public.p1 as truncated, none logged");
+    }
+
+    /**
+     * TRUNCATE of a partition that has never held a row (p4, created empty before the task):
+     * the topic equals the table before and after, yet truncate.handling=fail fails the task
+     * (a new file with reltuples -1 reads as "truncated" whatever it held).
+     */
+    @Test
+    void truncateOfAnEmptyPartitionUnderFailDoesNotFailTheTask() throws Exception {
+        Outcome outcome = whileStreaming("trunc_empty",
+                List.of("CREATE TABLE p4 PARTITION OF p FOR VALUES FROM (300) TO (400)"), List.of("TRUNCATE p4"),
+                Map.of("truncate.handling", "fail"));
+        assertTrue(outcome.failure() == null && outcome.rows().equals(live(outcome.records())),
+                "TRUNCATE of the never-filled p4 under fail: live " + live(outcome.records()) + ", rows "
+                        + outcome.rows() + "; failure: " + outcome.failure());
+    }
 }
