@@ -24,7 +24,8 @@ final class ProgressLine {
      * @param rowsPerSecond recent snapshot rate
      * @param etaSeconds    time left, negative when unknown
      * @param changes       change records delivered (c, u, d, t)
-     * @param lag           how far behind the changes are, or null where nothing measures it
+     * @param lag           how far behind the changes are, with its label ("lag 0 B of WAL"), or null
+     *                      where nothing measures it
      */
     static String format(long snapshotRows, long snapshotTotal, boolean snapshotDone, double rowsPerSecond,
                          double etaSeconds, long changes, String lag, int width) {
@@ -39,7 +40,7 @@ final class ProgressLine {
         }
         line.append(String.format(" | changes %,d", changes));
         if (lag != null) {
-            line.append(", lag ").append(lag);
+            line.append(", ").append(lag);
         }
         return fit(line.toString(), width);
     }

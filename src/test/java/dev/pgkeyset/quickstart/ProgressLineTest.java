@@ -48,7 +48,7 @@ class ProgressLineTest {
         assertEquals("snapshot 120,000/300,000 rows (40%), 25,300 rows/s, ETA 8 s | changes 0",
                 ProgressLine.format(120_000, 300_000, false, 25_300, 7.2, 0, null, 200));
         assertEquals("snapshot done: 300,000 rows | changes 11, lag 0 B of WAL",
-                ProgressLine.format(300_000, 300_000, true, 0, 0, 11, "0 B of WAL", 200));
+                ProgressLine.format(300_000, 300_000, true, 0, 0, 11, "lag 0 B of WAL", 200));
         // Rows inserted during the snapshot can make it read more than were counted: never above 100 %.
         assertEquals("snapshot 300,011/300,011 rows (100%), 10 rows/s, ETA 0 s | changes 0",
                 ProgressLine.format(300_011, 300_000, false, 10, 0, 0, null, 200));
@@ -88,7 +88,7 @@ class ProgressLineTest {
     void aLineFitsTheTerminalWidth() {
         for (int width : new int[] {20, 40, 80, 132}) {
             String line = ProgressLine.format(123_456_789, 987_654_321, false, 1_234_567, 100_000, 42_000_000,
-                    "123.4 MB of WAL", width);
+                    "lag 123.4 MB of WAL", width);
             assertTrue(line.length() <= width - 1, width + ": " + line.length() + " " + line);
         }
         assertEquals(80, ProgressLine.terminalWidth(null));

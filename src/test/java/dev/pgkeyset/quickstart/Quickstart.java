@@ -328,7 +328,30 @@ public final class Quickstart {
                 .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() >= 300) {
-            throw new Failure("the worker refused the connector: " + response.body(), 1);
+            throw new Failure("the worker refused the connector: " + refusal(response.body()), 1);
+        }
+    }
+
+    /**
+     * The worker's refusal as lines a person reads: the errors of its "message" (validate()'s, each
+     * naming the key and the remedy), without the JSON around them; the body itself otherwise.
+     */
+    static String refusal(String body) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode message = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(body).path("message");
+            if (!message.isTextual()) {
+                return body;
+            }
+            StringBuilder text = new StringBuilder();
+            for (String line : message.asText().split("\n")) {
+                if (!line.isBlank() && !line.startsWith("You can also find")) {
+                    text.append(System.lineSeparator()).append("  ").append(line);
+                }
+            }
+            return text.toString();
+        } catch (IOException e) {
+            return body;
         }
     }
 

@@ -23,11 +23,14 @@ final class WorkerGauges {
         this.wal = wal;
     }
 
-    /** "0 B of WAL" (wal mode), "1.2 s (updated_at)" (query mode); null before the first sample. */
+    /**
+     * "lag 0 B of WAL" (wal mode); in query mode "newest change 1.2 s old (updated_at)", not called
+     * a lag since it grows while nothing changes; null before the first sample.
+     */
     String lag() {
         if (!wal) {
             long millis = largest("change-lag-ms");
-            return millis < 0 ? null : ProgressLine.seconds(millis) + " (updated_at)";
+            return millis < 0 ? null : "newest change " + ProgressLine.seconds(millis) + " old (updated_at)";
         }
         try {
             MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
@@ -37,7 +40,7 @@ final class WorkerGauges {
                 try {
                     Object bytes = jmx.getAttribute(name, "wal-lag-bytes");
                     if (bytes instanceof Long b && b >= 0) {
-                        return ProgressLine.bytes(b) + " of WAL";
+                        return "lag " + ProgressLine.bytes(b) + " of WAL";
                     }
                 } catch (javax.management.AttributeNotFoundException notThisOne) {
                     // a table's gauges: the WAL's are on another name
