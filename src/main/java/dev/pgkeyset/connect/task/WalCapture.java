@@ -327,13 +327,31 @@ public final class WalCapture implements AutoCloseable {
             }
             failIfPublicationChanged();
             if (partitions != null) {
-                try (java.sql.Connection connection = connections.open()) {
-                    partitions.check(connection);
-                    if (!connection.getAutoCommit()) {
-                        connection.commit();
-                    }
-                }
+                lookAtPartitions();
             }
+        }
+    }
+
+    /**
+     * One look at the captured tables' partitions. A look that is refused for lack of a privilege
+     * (a new partition the role may not read) would fail at every sample while partition changes
+     * went unseen, so it fails the task, naming what to grant; other errors are tried again at the
+     * next sample (the watch compares with its last successful look, so nothing is missed).
+     */
+    private void lookAtPartitions() throws SQLException {
+        try (java.sql.Connection connection = connections.open()) {
+            partitions.check(connection);
+            if (!connection.getAutoCommit()) {
+                connection.commit();
+            }
+        } catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                throw new ConnectException("The partitions of the captured partitioned tables cannot be checked: "
+                        + SqlErrors.describe(e) + ". The connector's role needs SELECT on every partition of them "
+                        + "(GRANT SELECT ON <partition> TO <role>, e.g. on each new partition, or ALTER DEFAULT "
+                        + "PRIVILEGES), since partition maintenance is not in the WAL and is looked for there.", e);
+            }
+            throw e;
         }
     }
 

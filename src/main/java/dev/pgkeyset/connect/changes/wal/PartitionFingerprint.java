@@ -13,8 +13,9 @@ import dev.pgkeyset.connect.pg.TableId;
 
 /**
  * The leaf partitions of the captured partitioned tables in the text form the slot's offsets
- * carry ({@code "partitions"}): {@code {"schema.table": [[oid, relfilenode, "schema", "name"], ...]}}.
- * Only what tells a partition change apart is kept (not its bounds), so the text stays small.
+ * carry ({@code "partitions"}): {@code {"look": "<xmin of the look>", "tables": {"schema.table":
+ * [[oid, relfilenode, "schema", "name", "<link xid>"], ...]}}}. Only what tells a partition change
+ * apart is kept (not its bounds), so the text stays small: about 50 bytes a partition.
  */
 public final class PartitionFingerprint {
 
@@ -23,13 +24,20 @@ public final class PartitionFingerprint {
     private PartitionFingerprint() {
     }
 
+    /** The partitions a look saw, and that look's xmin ({@link PartitionLeaves#lookXmin}). */
+    public record Look(String xmin, Map<String, Map<Long, PartitionLeaves.Leaf>> byTable) {
+    }
+
     /** @param byTable leaves by OID, per captured table ({@code schema.table}) */
-    public static String encode(Map<String, Map<Long, PartitionLeaves.Leaf>> byTable) {
+    public static String encode(String lookXmin, Map<String, Map<Long, PartitionLeaves.Leaf>> byTable) {
         ObjectNode root = JSON.createObjectNode();
+        root.put("look", lookXmin);
+        ObjectNode tables = root.putObject("tables");
         byTable.forEach((table, leaves) -> {
-            ArrayNode list = root.putArray(table);
+            ArrayNode list = tables.putArray(table);
             for (PartitionLeaves.Leaf leaf : leaves.values()) {
-                list.addArray().add(leaf.oid()).add(leaf.relfilenode()).add(leaf.id().schema()).add(leaf.id().table());
+                list.addArray().add(leaf.oid()).add(leaf.relfilenode()).add(leaf.id().schema()).add(leaf.id().table())
+                        .add(leaf.link());
             }
         });
         return root.toString();
@@ -38,32 +46,32 @@ public final class PartitionFingerprint {
     /**
      * @throws IllegalArgumentException when the text is not such a form (an offset altered by hand)
      */
-    public static Map<String, Map<Long, PartitionLeaves.Leaf>> decode(String text) {
+    public static Look decode(String text) {
         JsonNode root;
         try {
             root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("'partitions' is not JSON: " + e.getOriginalMessage());
         }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("'partitions' must be a JSON object of table to partitions, found "
-                    + text);
+        if (root == null || !root.isObject() || !root.path("tables").isObject() || !root.path("look").isTextual()) {
+            throw new IllegalArgumentException("'partitions' must be a JSON object with \"look\" (an xid) and "
+                    + "\"tables\" (table to partitions), found " + text);
         }
         Map<String, Map<Long, PartitionLeaves.Leaf>> byTable = new LinkedHashMap<>();
-        root.fields().forEachRemaining(entry -> {
+        root.path("tables").fields().forEachRemaining(entry -> {
             Map<Long, PartitionLeaves.Leaf> leaves = new LinkedHashMap<>();
             for (JsonNode leaf : entry.getValue()) {
-                if (!leaf.isArray() || leaf.size() != 4 || !leaf.get(0).canConvertToLong()
+                if (!leaf.isArray() || leaf.size() != 5 || !leaf.get(0).canConvertToLong()
                         || !leaf.get(1).canConvertToLong()) {
                     throw new IllegalArgumentException("'partitions' of " + entry.getKey() + " must be [oid, "
-                            + "relfilenode, schema, name] lists, found " + leaf);
+                            + "relfilenode, schema, name, link] lists, found " + leaf);
                 }
                 long oid = leaf.get(0).asLong();
                 leaves.put(oid, new PartitionLeaves.Leaf(oid, new TableId(leaf.get(2).asText(), leaf.get(3).asText()),
-                        leaf.get(1).asLong(), 0, ""));
+                        leaf.get(1).asLong(), 0, "", leaf.get(4).isNull() ? null : leaf.get(4).asText(), null));
             }
             byTable.put(entry.getKey(), leaves);
         });
-        return byTable;
+        return new Look(root.path("look").asText(), byTable);
     }
 }

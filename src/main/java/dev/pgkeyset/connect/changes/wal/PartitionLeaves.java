@@ -24,13 +24,27 @@ public final class PartitionLeaves {
      * @param reltuples   {@code pg_class.reltuples}: -1 after a TRUNCATE until the next ANALYZE or
      *                    VACUUM, a count after VACUUM FULL or CLUSTER, which is how the two are told apart
      * @param bound       its partition bound ({@code FOR VALUES ...}), for messages
+     * @param link        the xid of the newest {@code pg_inherits} link between it and the root: a
+     *                    partition detached and attached again keeps its OID and file, not this
+     *                    ("2" once the catalog row is frozen)
+     * @param classXmin   the xid of its {@code pg_class} row: the transaction that gave it its file
+     *                    (a TRUNCATE), since ANALYZE and VACUUM update that row in place
      */
-    public record Leaf(long oid, TableId id, long relfilenode, double reltuples, String bound) {
+    public record Leaf(long oid, TableId id, long relfilenode, double reltuples, String bound, String link,
+                       String classXmin) {
     }
+
+    /** The xid PostgreSQL shows for a frozen row. */
+    public static final String FROZEN_XID = "2";
 
     private static final String SQL = """
             SELECT r.root, c.oid, n.nspname, c.relname, c.relfilenode, c.reltuples,
-                   pg_catalog.pg_get_expr(c.relpartbound, c.oid)
+                   pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                   (SELECT i.xmin::pg_catalog.text FROM pg_catalog.pg_partition_ancestors(c.oid) a(anc)
+                      JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.anc
+                     WHERE a.anc <> pg_catalog.to_regclass(r.root)
+                     ORDER BY pg_catalog.age(i.xmin) LIMIT 1),
+                   c.xmin::pg_catalog.text
               FROM pg_catalog.unnest(CAST(? AS pg_catalog.text[])) AS r(root)
              CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pg_catalog.to_regclass(r.root)) t
               JOIN pg_catalog.pg_class c ON c.oid = t.relid
@@ -55,7 +69,7 @@ public final class PartitionLeaves {
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     Leaf leaf = new Leaf(rs.getLong(2), new TableId(rs.getString(3), rs.getString(4)), rs.getLong(5),
-                            rs.getDouble(6), rs.getString(7));
+                            rs.getDouble(6), rs.getString(7), rs.getString(8), rs.getString(9));
                     leaves.get(rs.getString(1)).put(leaf.oid(), leaf);
                 }
             }
@@ -74,20 +88,54 @@ public final class PartitionLeaves {
     }
 
     /**
+     * The oldest xid still running when this is called (as a 32-bit xid in text): a row whose
+     * {@code xmin} is older was committed before (or frozen).
+     */
+    public static String lookXmin(Connection connection) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement("SELECT (pg_catalog.txid_snapshot_xmin("
+                + "pg_catalog.txid_current_snapshot()) % 4294967296)::pg_catalog.text");
+             ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /**
+     * Whether a leaf with a new file kept rows committed before {@code xmin} (a look's
+     * {@link #lookXmin}): VACUUM FULL, CLUSTER and rewriting ALTERs keep each row's xmin, a
+     * TRUNCATE keeps no row. (An empty partition rewritten looks truncated: the safe side.)
+     */
+    public static boolean keptRowsOlderThan(Connection connection, Leaf leaf, String xmin) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement("SELECT EXISTS (SELECT 1 FROM ONLY "
+                + leaf.id().quoted() + " r WHERE pg_catalog.age(r.xmin) > pg_catalog.age(CAST(? AS pg_catalog.xid)))")) {
+            st.setString(1, xmin);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    /**
      * Whether a leaf that joined {@code root} holds rows older than its joining: rows of a table
      * attached with its rows, which the stream never carried. A row's {@code xmin} older than the
      * newest {@code pg_inherits} link between the leaf and the root was written before that link
-     * (frozen rows read as xid 2, the oldest). A leaf made by {@code CREATE TABLE ... PARTITION OF}
-     * has none: its rows were written by its creating transaction or later, and streamed.
-     * Stops at the first such row; it reads the whole leaf only when there is none.
+     * (frozen rows read as xid 2, the oldest), or by the link's own transaction before it (a
+     * smaller command id: a table created, filled and attached in one transaction, whose inserts
+     * were not published). A leaf made by {@code CREATE TABLE ... PARTITION OF} has none: its rows
+     * were written after it existed as a partition, and streamed. Stops at the first such row; it
+     * reads the whole leaf only when there is none.
      */
     public static boolean holdsRowsOlderThanItsAttachment(Connection connection, Leaf leaf, String root)
             throws SQLException {
-        try (PreparedStatement st = connection.prepareStatement("SELECT EXISTS (SELECT 1 FROM ONLY "
-                + leaf.id().quoted() + " r WHERE pg_catalog.age(r.xmin) > (SELECT pg_catalog.min(pg_catalog.age(i.xmin))"
+        try (PreparedStatement st = connection.prepareStatement("WITH link AS (SELECT i.xmin AS x,"
+                + " i.cmin::pg_catalog.text::pg_catalog.int8 AS c"
                 + " FROM pg_catalog.pg_partition_ancestors(CAST(? AS pg_catalog.oid)) a(anc)"
                 + " JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.anc"
-                + " WHERE a.anc <> pg_catalog.to_regclass(?)))")) {
+                + " WHERE a.anc <> pg_catalog.to_regclass(?) ORDER BY pg_catalog.age(i.xmin) LIMIT 1)"
+                + " SELECT EXISTS (SELECT 1 FROM ONLY " + leaf.id().quoted() + " r, link"
+                + " WHERE pg_catalog.age(r.xmin) > pg_catalog.age(link.x)"
+                + " OR (r.xmin = link.x AND r.cmin::pg_catalog.text::pg_catalog.int8 < link.c))")) {
             st.setLong(1, leaf.oid());
             st.setString(2, root);
             try (ResultSet rs = st.executeQuery()) {

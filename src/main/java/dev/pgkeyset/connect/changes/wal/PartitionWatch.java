@@ -68,11 +68,19 @@ public final class PartitionWatch {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What happened to a partition between two looks. */
-    public enum Kind { ATTACHED_WITH_ROWS, DETACHED, DROPPED, TRUNCATED }
+    public enum Kind { ATTACHED_WITH_ROWS, REATTACHED_WITH_ROWS, DETACHED, DROPPED, TRUNCATED }
 
-    /** One partition change of captured table {@code table}. */
-    public record Change(Kind kind, TableId table, TableId partition, String bound) {
+    /**
+     * One partition change of captured table {@code table}.
+     *
+     * @param classXmin for TRUNCATED, the xid that gave the partition its new file (a whole-table
+     *                  TRUNCATE the stream delivered is told apart by it); null otherwise
+     */
+    public record Change(Kind kind, TableId table, TableId partition, String bound, String classXmin) {
     }
+
+    /** How many whole-table TRUNCATE xids are remembered per table (they are matched within seconds). */
+    private static final int TRUNCATES_REMEMBERED = 64;
 
     /** Captured partitioned tables: quoted name to id. */
     private final Map<String, TableId> roots;
@@ -82,14 +90,17 @@ public final class PartitionWatch {
     private final boolean inStream;
     private final String runId = UUID.randomUUID().toString();
     private Map<String, Map<Long, PartitionLeaves.Leaf>> known;
+    /** The xmin of the look that saw {@link #known}: rows older than it survived a new file. */
+    private String knownXmin;
     /** {@link #fingerprint()} of {@link #known}, made when first asked for. */
     private String fingerprint;
-    /** Tables whose whole-table TRUNCATE the stream delivered since their last message: their leaves' new files. */
-    private final Set<TableId> truncatedInStream = new HashSet<>();
+    /** Per table, the xids of whole-table TRUNCATEs the stream delivered: their leaves' new files are those. */
+    private final Map<TableId, java.util.Deque<String>> truncatedInStream = new java.util.HashMap<>();
 
     private PartitionWatch(Map<String, TableId> roots, TruncateHandling truncateHandling,
                            Set<TableId> snapshottedFromTheStart, boolean inStream,
-                           Map<String, Map<Long, PartitionLeaves.Leaf>> known) {
+                           Map<String, Map<Long, PartitionLeaves.Leaf>> known, String knownXmin) {
+        this.knownXmin = knownXmin;
         this.roots = roots;
         this.truncateHandling = truncateHandling;
         this.snapshottedFromTheStart = snapshottedFromTheStart;
@@ -123,18 +134,19 @@ public final class PartitionWatch {
         for (TableId id : partitioned) {
             roots.put(id.quoted(), id);
         }
+        String xmin = PartitionLeaves.lookXmin(connection);
         Map<String, Map<Long, PartitionLeaves.Leaf>> leaves = PartitionLeaves.read(connection, List.copyOf(roots.keySet()));
         log.info("Watching the partitions of {} partitioned table(s) for ATTACH, DETACH, DROP and TRUNCATE of a "
                 + "partition, which the stream does not carry", roots.size());
         PartitionWatch watch = new PartitionWatch(roots, handling, Set.copyOf(snapshottedFromTheStart), inStream,
-                leaves);
+                leaves, xmin);
         if (committedFingerprint != null) {
-            Map<String, Map<Long, PartitionLeaves.Leaf>> before = PartitionFingerprint.decode(committedFingerprint);
+            PartitionFingerprint.Look before = PartitionFingerprint.decode(committedFingerprint);
             List<Change> changes = new ArrayList<>();
             for (Map.Entry<String, Map<Long, PartitionLeaves.Leaf>> entry : leaves.entrySet()) {
-                Map<Long, PartitionLeaves.Leaf> then = before.get(roots.get(entry.getKey()).toString());
+                Map<Long, PartitionLeaves.Leaf> then = before.byTable().get(roots.get(entry.getKey()).toString());
                 if (then != null) {
-                    watch.compare(connection, entry.getKey(), then, entry.getValue(), changes);
+                    watch.compare(connection, entry.getKey(), then, entry.getValue(), before.xmin(), changes);
                 }
             }
             if (!changes.isEmpty()) {
@@ -156,7 +168,7 @@ public final class PartitionWatch {
         if (fingerprint == null) {
             Map<String, Map<Long, PartitionLeaves.Leaf>> byTable = new LinkedHashMap<>();
             known.forEach((root, leaves) -> byTable.put(roots.get(root).toString(), leaves));
-            fingerprint = PartitionFingerprint.encode(byTable);
+            fingerprint = PartitionFingerprint.encode(knownXmin, byTable);
         }
         return fingerprint;
     }
@@ -171,56 +183,71 @@ public final class PartitionWatch {
      * (or, without messages, acted on now). Throws the task's failure when acted on now.
      */
     public void check(Connection connection) throws SQLException {
+        String xmin = PartitionLeaves.lookXmin(connection);
         Map<String, Map<Long, PartitionLeaves.Leaf>> now = PartitionLeaves.read(connection, List.copyOf(roots.keySet()));
         List<Change> changes = new ArrayList<>();
         for (Map.Entry<String, Map<Long, PartitionLeaves.Leaf>> entry : now.entrySet()) {
             Map<Long, PartitionLeaves.Leaf> before = known.getOrDefault(entry.getKey(), Map.of());
-            compare(connection, entry.getKey(), before, entry.getValue(), changes);
+            compare(connection, entry.getKey(), before, entry.getValue(), knownXmin, changes);
         }
-        if (changes.isEmpty()) {
-            if (!now.equals(known)) {
-                known = now;
-                fingerprint = null;
-            }
-            return;
-        }
-        if (inStream) {
+        if (inStream && !changes.isEmpty()) {
             emit(connection, changes);
         }
         known = now;
+        knownXmin = xmin;
         fingerprint = null;
+        if (changes.isEmpty()) {
+            return;
+        }
         if (!inStream) {
             act(changes, true);
         }
     }
 
+    /**
+     * @param beforeXmin the xmin of the look that saw {@code before}
+     */
     private void compare(Connection connection, String root, Map<Long, PartitionLeaves.Leaf> before,
-                         Map<Long, PartitionLeaves.Leaf> now, List<Change> changes) throws SQLException {
+                         Map<Long, PartitionLeaves.Leaf> now, String beforeXmin, List<Change> changes)
+            throws SQLException {
         TableId table = roots.get(root);
         for (PartitionLeaves.Leaf leaf : now.values()) {
             PartitionLeaves.Leaf old = before.get(leaf.oid());
             if (old == null) {
                 if (PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)) {
-                    changes.add(new Change(Kind.ATTACHED_WITH_ROWS, table, leaf.id(), leaf.bound()));
+                    changes.add(new Change(Kind.ATTACHED_WITH_ROWS, table, leaf.id(), leaf.bound(), null));
                 } else {
                     log.info("Table {}: partition {} ({}) joined it without rows older than that; its rows are "
                             + "streamed", table, leaf.id(), leaf.bound());
                 }
-            } else if (old.relfilenode() != leaf.relfilenode()) {
-                if (leaf.reltuples() < 0) {
-                    changes.add(new Change(Kind.TRUNCATED, table, leaf.id(), leaf.bound()));
-                } else {
+                continue;
+            }
+            if (relinked(old, leaf)) {
+                // Detached and attached again between two looks: what changed meanwhile was not streamed.
+                changes.add(new Change(PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)
+                        ? Kind.REATTACHED_WITH_ROWS : Kind.DETACHED, table, leaf.id(), leaf.bound(), null));
+            }
+            if (old.relfilenode() != leaf.relfilenode()) {
+                if (beforeXmin != null && PartitionLeaves.keptRowsOlderThan(connection, leaf, beforeXmin)) {
                     log.info("Table {}: partition {} was rewritten (VACUUM FULL, CLUSTER or a rewriting ALTER "
-                            + "TABLE: a new file with its rows counted); its rows are unchanged", table, leaf.id());
+                            + "TABLE: a new file that kept its rows)", table, leaf.id());
+                } else {
+                    changes.add(new Change(Kind.TRUNCATED, table, leaf.id(), leaf.bound(), leaf.classXmin()));
                 }
             }
         }
         for (PartitionLeaves.Leaf old : before.values()) {
             if (!now.containsKey(old.oid())) {
                 changes.add(new Change(PartitionLeaves.exists(connection, old.oid()) ? Kind.DETACHED : Kind.DROPPED,
-                        table, old.id(), old.bound()));
+                        table, old.id(), old.bound(), null));
             }
         }
+    }
+
+    /** A new newest pg_inherits link (not just the same one frozen): detached and attached again. */
+    private static boolean relinked(PartitionLeaves.Leaf old, PartitionLeaves.Leaf now) {
+        return old.link() != null && now.link() != null && !old.link().equals(now.link())
+                && !PartitionLeaves.FROZEN_XID.equals(now.link());
     }
 
     private void emit(Connection connection, List<Change> changes) throws SQLException {
@@ -235,6 +262,9 @@ public final class PartitionWatch {
             node.put("partition_schema", change.partition().schema());
             node.put("partition", change.partition().table());
             node.put("bound", change.bound());
+            if (change.classXmin() != null) {
+                node.put("class_xmin", change.classXmin());
+            }
         }
         boolean autoCommit = connection.getAutoCommit();
         try (PreparedStatement st = connection.prepareStatement(
@@ -275,42 +305,47 @@ public final class PartitionWatch {
             }
             changes.add(new Change(Kind.valueOf(change.path("kind").asText()), table,
                     new TableId(change.path("partition_schema").asText(), change.path("partition").asText()),
-                    change.path("bound").asText()));
+                    change.path("bound").asText(), change.hasNonNull("class_xmin")
+                            ? change.path("class_xmin").asText() : null));
         }
         act(changes, runId.equals(node.path("run").asText()));
     }
 
-    /** The stream delivered a TRUNCATE of the whole table: its leaves' new files are that truncate. */
-    public void tableTruncatedInStream(TableId table) {
+    /** The stream delivered a TRUNCATE of the whole table by {@code xid}: its leaves' new files are that truncate. */
+    public void tableTruncatedInStream(TableId table, long xid) {
         if (roots.containsValue(table)) {
-            truncatedInStream.add(table);
+            java.util.Deque<String> xids = truncatedInStream.computeIfAbsent(table, t -> new java.util.ArrayDeque<>());
+            xids.addLast(Long.toString(xid));
+            if (xids.size() > TRUNCATES_REMEMBERED) {
+                xids.removeFirst();
+            }
         }
     }
 
     private void act(List<Change> changes, boolean thisRun) {
-        Set<TableId> tables = new HashSet<>();
         for (Change change : changes) {
-            tables.add(change.table());
             if (!thisRun && snapshottedFromTheStart.contains(change.table())) {
                 log.info("Table {}: {} of partition {} was seen before this run's snapshot of the table began, "
                         + "which reads the table as it is now; nothing more to do", change.table(),
                         describe(change.kind()), change.partition());
                 continue;
             }
-            if (change.kind() == Kind.TRUNCATED && truncatedInStream.contains(change.table())) {
+            if (change.kind() == Kind.TRUNCATED && change.classXmin() != null && truncatedInStream
+                    .getOrDefault(change.table(), new java.util.ArrayDeque<>()).contains(change.classXmin())) {
                 continue; // TRUNCATE of the whole table, delivered as such
             }
-            if (change.kind() == Kind.ATTACHED_WITH_ROWS) {
+            if (change.kind() == Kind.ATTACHED_WITH_ROWS || change.kind() == Kind.REATTACHED_WITH_ROWS) {
                 throw new ConnectException("Table " + change.table() + ": partition " + change.partition() + " ("
-                        + change.bound() + ") was attached with rows it already held; the WAL carries no change for "
-                        + "them, so they never reached the topic. Snapshot the table again: stop the connector, "
+                        + change.bound() + ") was " + describe(change.kind()) + "; the WAL carries no change for "
+                        + (change.kind() == Kind.ATTACHED_WITH_ROWS ? "them, so they never reached the topic"
+                        : "what changed while it was out of the table, so that never reached the topic") + ". Snapshot the table again: stop the connector, "
                         + "delete the table's offset (PATCH /connectors/<name>/offsets with {\"partition\": "
                         + "{\"table\": \"" + change.table() + "\"}, \"offset\": null}), start it. Nothing after the "
                         + "attachment was confirmed to the slot.");
             }
             String what = "Table " + change.table() + ": partition " + change.partition()
                     + (change.bound() == null || change.bound().isEmpty() ? "" : " (" + change.bound() + ")") + " was " + describe(change.kind()) + ", which the WAL does not carry as row changes: the "
-                    + "topic still holds that partition's rows";
+                    + "topic may still hold that partition's rows";
             switch (truncateHandling) {
                 case FAIL -> throw new ConnectException(what + " (truncate.handling=fail). Snapshot the table again "
                         + "(delete its offset with PATCH /connectors/<name>/offsets, a consumer then drops the keys "
@@ -321,12 +356,12 @@ public final class PartitionWatch {
                         + "truncate.handling=fail stops the task instead.", what);
             }
         }
-        truncatedInStream.removeAll(tables);
     }
 
     private static String describe(Kind kind) {
         return switch (kind) {
             case ATTACHED_WITH_ROWS -> "attached with rows";
+            case REATTACHED_WITH_ROWS -> "detached and attached again with rows";
             case DETACHED -> "detached";
             case DROPPED -> "dropped";
             case TRUNCATED -> "truncated";

@@ -307,7 +307,7 @@ public final class WalChangeReader {
                 continue;
             }
             if (partitionWatch != null) {
-                partitionWatch.tableTruncatedInStream(plan.id());
+                partitionWatch.tableTruncatedInStream(plan.id(), xid);
             }
             switch (truncateHandling) {
                 case EVENT -> emit(plan, null, WalChange.Kind.TRUNCATE, null, event(change, 0));

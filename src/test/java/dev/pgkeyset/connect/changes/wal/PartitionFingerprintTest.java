@@ -17,20 +17,23 @@ class PartitionFingerprintTest {
     @Test
     void leavesSurviveTheTextFormWithTheirOidFileAndName() {
         Map<Long, PartitionLeaves.Leaf> leaves = new LinkedHashMap<>();
-        leaves.put(16401L, new PartitionLeaves.Leaf(16401L, new TableId("public", "p1"), 16401L, 12, "FOR VALUES FROM (0) TO (100)"));
-        leaves.put(4000000000L, new PartitionLeaves.Leaf(4000000000L, new TableId("Odd \"schema\"", "p.2"), 99L, -1, ""));
-        String text = PartitionFingerprint.encode(Map.of("public.p", leaves));
-        Map<Long, PartitionLeaves.Leaf> back = PartitionFingerprint.decode(text).get("public.p");
+        leaves.put(16401L, new PartitionLeaves.Leaf(16401L, new TableId("public", "p1"), 16401L, 12, "FOR VALUES FROM (0) TO (100)", "741", "745"));
+        leaves.put(4000000000L, new PartitionLeaves.Leaf(4000000000L, new TableId("Odd \"schema\"", "p.2"), 99L, -1, "", null, "9"));
+        String text = PartitionFingerprint.encode("4000", Map.of("public.p", leaves));
+        PartitionFingerprint.Look look = PartitionFingerprint.decode(text);
+        assertEquals("4000", look.xmin());
+        Map<Long, PartitionLeaves.Leaf> back = look.byTable().get("public.p");
         assertEquals(leaves.keySet(), back.keySet());
         for (long oid : leaves.keySet()) {
             assertEquals(leaves.get(oid).id(), back.get(oid).id());
             assertEquals(leaves.get(oid).relfilenode(), back.get(oid).relfilenode());
+            assertEquals(leaves.get(oid).link(), back.get(oid).link());
         }
     }
 
     @Test
     void aMalformedFormIsRefusedNamingTheField() {
-        for (String bad : new String[] {"not json", "[1,2]", "{\"public.p\": [[1, 2]]}", "{\"public.p\": [[\"x\", 2, \"a\", \"b\"]]}"}) {
+        for (String bad : new String[] {"not json", "[1,2]", "{\"public.p\": [[1, 2]]}", "{\"look\": \"5\", \"tables\": {\"public.p\": [[1, 2]]}}", "{\"look\": \"5\", \"tables\": {\"public.p\": [[\"x\", 2, \"a\", \"b\", \"7\"]]}}"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PartitionFingerprint.decode(bad));
             assertTrue(e.getMessage().contains("'partitions'"), e.getMessage());
         }
