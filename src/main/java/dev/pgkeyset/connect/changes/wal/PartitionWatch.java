@@ -47,16 +47,20 @@ import dev.pgkeyset.connect.pg.TableId;
  *     table, {@code fail} fails the task naming them; {@code event} and {@code skip} log a warning
  *     naming the partition and its bounds (a truncate record would tell consumers the whole table
  *     was emptied, so none is sent), and the stream goes on;</li>
+ * <li>a partition detached and attached again between two looks (a new {@code pg_inherits}
+ *     link): as an attachment with rows, or as a detach when it is empty;</li>
  * <li>a partition created ({@code CREATE TABLE ... PARTITION OF}) or attached empty: its rows are
- *     streamed, nothing to do; VACUUM FULL or CLUSTER of a partition (a new file, counted rows):
- *     nothing.</li>
+ *     streamed, nothing to do; VACUUM FULL or CLUSTER of a partition (a new file that kept rows
+ *     older than the previous look): nothing.</li>
  * </ul>
  * A message written before this run's snapshot of a table began from the start is passed over:
  * that snapshot reads the table as it is after the DDL (the way out the failure names).
  *
  * <p>Where the server cannot write or stream logical messages (before PostgreSQL 14, a standby),
- * the same is done at the look itself, which is then not in stream order. Partition DDL made
- * while no task runs is not seen (the first look of a task is its reference).
+ * the same is done at the look itself, which is then not in stream order. The slot's offsets carry
+ * the partitions of the last look ({@link #fingerprint()}), so DDL made while no task ran is acted
+ * on at the next start. DDL whose net effect between two looks is nothing (a partition created,
+ * filled and detached within 5 s) is not seen.
  */
 public final class PartitionWatch {
 
