@@ -68,7 +68,7 @@ public final class PartitionFingerprint {
                 }
                 long oid = leaf.get(0).asLong();
                 leaves.put(oid, new PartitionLeaves.Leaf(oid, new TableId(leaf.get(2).asText(), leaf.get(3).asText()),
-                        leaf.get(1).asLong(), 0, "", leaf.get(4).isNull() ? null : leaf.get(4).asText(), null));
+                        leaf.get(1).asLong(), "", leaf.get(4).isNull() ? null : leaf.get(4).asText(), null));
             }
             byTable.put(entry.getKey(), leaves);
         });

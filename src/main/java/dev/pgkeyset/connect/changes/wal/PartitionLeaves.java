@@ -20,9 +20,8 @@ public final class PartitionLeaves {
     /**
      * One leaf partition.
      *
-     * @param relfilenode its storage file: TRUNCATE gives it a new one (so do VACUUM FULL and CLUSTER)
-     * @param reltuples   {@code pg_class.reltuples}: -1 after a TRUNCATE until the next ANALYZE or
-     *                    VACUUM, a count after VACUUM FULL or CLUSTER, which is how the two are told apart
+     * @param relfilenode its storage file: TRUNCATE gives it a new one (so do VACUUM FULL and CLUSTER,
+     *                    told apart by {@link PartitionLeaves#keptRowsOlderThan})
      * @param bound       its partition bound ({@code FOR VALUES ...}), for messages
      * @param link        the xid of the newest {@code pg_inherits} link between it and the root: a
      *                    partition detached and attached again keeps its OID and file, not this
@@ -30,7 +29,7 @@ public final class PartitionLeaves {
      * @param classXmin   the xid of its {@code pg_class} row: the transaction that gave it its file
      *                    (a TRUNCATE), since ANALYZE and VACUUM update that row in place
      */
-    public record Leaf(long oid, TableId id, long relfilenode, double reltuples, String bound, String link,
+    public record Leaf(long oid, TableId id, long relfilenode, String bound, String link,
                        String classXmin) {
     }
 
@@ -38,7 +37,7 @@ public final class PartitionLeaves {
     public static final String FROZEN_XID = "2";
 
     private static final String SQL = """
-            SELECT r.root, c.oid, n.nspname, c.relname, c.relfilenode, c.reltuples,
+            SELECT r.root, c.oid, n.nspname, c.relname, c.relfilenode,
                    pg_catalog.pg_get_expr(c.relpartbound, c.oid),
                    (SELECT i.xmin::pg_catalog.text FROM pg_catalog.pg_partition_ancestors(c.oid) a(anc)
                       JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.anc
@@ -69,7 +68,7 @@ public final class PartitionLeaves {
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     Leaf leaf = new Leaf(rs.getLong(2), new TableId(rs.getString(3), rs.getString(4)), rs.getLong(5),
-                            rs.getDouble(6), rs.getString(7), rs.getString(8), rs.getString(9));
+                            rs.getString(6), rs.getString(7), rs.getString(8));
                     leaves.get(rs.getString(1)).put(leaf.oid(), leaf);
                 }
             }

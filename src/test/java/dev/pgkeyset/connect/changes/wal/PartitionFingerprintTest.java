@@ -17,8 +17,8 @@ class PartitionFingerprintTest {
     @Test
     void leavesSurviveTheTextFormWithTheirOidFileAndName() {
         Map<Long, PartitionLeaves.Leaf> leaves = new LinkedHashMap<>();
-        leaves.put(16401L, new PartitionLeaves.Leaf(16401L, new TableId("public", "p1"), 16401L, 12, "FOR VALUES FROM (0) TO (100)", "741", "745"));
-        leaves.put(4000000000L, new PartitionLeaves.Leaf(4000000000L, new TableId("Odd \"schema\"", "p.2"), 99L, -1, "", null, "9"));
+        leaves.put(16401L, new PartitionLeaves.Leaf(16401L, new TableId("public", "p1"), 16401L, "FOR VALUES FROM (0) TO (100)", "741", "745"));
+        leaves.put(4000000000L, new PartitionLeaves.Leaf(4000000000L, new TableId("Odd \"schema\"", "p.2"), 99L, "", null, "9"));
         String text = PartitionFingerprint.encode("4000", Map.of("public.p", leaves));
         PartitionFingerprint.Look look = PartitionFingerprint.decode(text);
         assertEquals("4000", look.xmin());

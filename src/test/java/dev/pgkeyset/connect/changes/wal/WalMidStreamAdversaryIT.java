@@ -149,21 +149,32 @@ class WalMidStreamAdversaryIT {
      * acts where the stream reaches what it saw (PartitionWatch). Each case: the snapshot's three
      * rows arrive, the DDL runs, then an INSERT of id 3; the task is polled for 12 s.
      */
+    static final List<String> PARTITION_SETUP = List.of(
+            "CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
+            "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100)",
+            "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (200)",
+            "INSERT INTO p VALUES (1, 0), (2, 0), (101, 0)",
+            "CREATE TABLE p3 (id int PRIMARY KEY, n int)", "INSERT INTO p3 VALUES (250, 7), (251, 7)");
+
+    /** Each key's live value (column n) from the records, in order; a truncate record clears them all. */
+    static Map<Integer, Integer> liveAfterTruncates(List<SourceRecord> records) {
+        Map<Integer, Integer> last = new HashMap<>();
+        for (SourceRecord r : records) {
+            if ("t".equals(op(r))) {
+                last.replaceAll((k, v) -> null);
+            } else if (r.key() != null) {
+                last.put(((Number) ((Struct) r.key()).get("id")).intValue(),
+                        r.value() == null ? null : ((Number) ((Struct) r.value()).get("n")).intValue());
+            }
+        }
+        last.values().removeIf(v -> v == null);
+        return last;
+    }
+
     private record PartitionRun(List<SourceRecord> records, Exception failure, Map<Integer, Integer> rows) {
 
-        /** Each key's live value from the records (a truncate record clears them all), in order. */
         Map<Integer, Integer> live() {
-            Map<Integer, Integer> last = new HashMap<>();
-            for (SourceRecord r : records) {
-                if ("t".equals(op(r))) {
-                    last.replaceAll((k, v) -> null);
-                } else {
-                    last.put(((Number) ((Struct) r.key()).get("id")).intValue(),
-                            r.value() == null ? null : ((Number) ((Struct) r.value()).get("n")).intValue());
-                }
-            }
-            last.values().removeIf(v -> v == null);
-            return last;
+            return liveAfterTruncates(records);
         }
 
         String message() {
@@ -180,11 +191,7 @@ class WalMidStreamAdversaryIT {
         TestDatabase db = PostgresFixture.createDatabase("wal_adv_" + purpose);
         String name = uniqueName(purpose);
         try {
-            db.execute("CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
-                    "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100)",
-                    "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (200)",
-                    "INSERT INTO p VALUES (1, 0), (2, 0), (101, 0)",
-                    "CREATE TABLE p3 (id int PRIMARY KEY, n int)", "INSERT INTO p3 VALUES (250, 7), (251, 7)");
+            db.execute(PARTITION_SETUP.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.putAll(extra);
             try (TaskHarness task = new TaskHarness(props).start()) {
@@ -302,11 +309,7 @@ class WalMidStreamAdversaryIT {
         TestDatabase db = PostgresFixture.createDatabase("wal_adv_" + purpose);
         String name = uniqueName(purpose);
         try {
-            db.execute("CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
-                    "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100)",
-                    "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (200)",
-                    "INSERT INTO p VALUES (1, 0), (2, 0), (101, 0)",
-                    "CREATE TABLE p3 (id int PRIMARY KEY, n int)", "INSERT INTO p3 VALUES (250, 7), (251, 7)");
+            db.execute(PARTITION_SETUP.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.putAll(extra);
             try (TaskHarness task = new TaskHarness(props).start()) {

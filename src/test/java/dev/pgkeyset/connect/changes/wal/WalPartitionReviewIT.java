@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
@@ -33,12 +32,7 @@ import dev.pgkeyset.connect.testing.TestDatabase;
  */
 class WalPartitionReviewIT {
 
-    private static final List<String> SETUP = List.of(
-            "CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
-            "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100)",
-            "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (200)",
-            "INSERT INTO p VALUES (1, 0), (2, 0), (101, 0)",
-            "CREATE TABLE p3 (id int PRIMARY KEY, n int)", "INSERT INTO p3 VALUES (250, 7), (251, 7)");
+    private static final List<String> SETUP = WalMidStreamAdversaryIT.PARTITION_SETUP;
 
     private static String op(SourceRecord record) {
         Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
@@ -47,17 +41,7 @@ class WalPartitionReviewIT {
 
     /** Each key's live value from the records (a truncate record clears them all), in order. */
     static Map<Integer, Integer> live(List<SourceRecord> records) {
-        Map<Integer, Integer> last = new HashMap<>();
-        for (SourceRecord r : records) {
-            if ("t".equals(op(r))) {
-                last.replaceAll((k, v) -> null);
-            } else if (r.key() != null) {
-                last.put(((Number) ((Struct) r.key()).get("id")).intValue(),
-                        r.value() == null ? null : ((Number) ((Struct) r.value()).get("n")).intValue());
-            }
-        }
-        last.values().removeIf(v -> v == null);
-        return last;
+        return WalMidStreamAdversaryIT.liveAfterTruncates(records);
     }
 
     static Map<Integer, Integer> rows(TestDatabase db) throws Exception {
