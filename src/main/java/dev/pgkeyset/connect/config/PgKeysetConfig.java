@@ -192,6 +192,13 @@ public class PgKeysetConfig extends AbstractConfig {
             + "it, a logical message is written with pg_logical_emit_message), so WAL written by other tables or "
             + "databases does not pile up behind the slot. 0 turns the heartbeat message off.";
     public static final long HEARTBEAT_INTERVAL_MS_DEFAULT = 10_000L;
+    public static final String CATALOG_CHECK_INTERVAL_MS = "catalog.check.interval.ms";
+    public static final String CATALOG_CHECK_INTERVAL_MS_DOC = "capture.mode=wal: how often the task samples its "
+            + "slot (the lag and retained-WAL metrics) and looks in the catalog for what the WAL does not carry: a "
+            + "captured table taken out of the publication, and partition maintenance of a captured partitioned "
+            + "table (ATTACH, DETACH, DROP or TRUNCATE of a partition). Shorter sees these sooner, at the cost of a "
+            + "few catalog queries per look.";
+    public static final long CATALOG_CHECK_INTERVAL_MS_DEFAULT = 5_000L;
     public static final String SNAPSHOT_CHUNK_SIZE = "snapshot.chunk.size";
     public static final String SNAPSHOT_CHUNK_SIZE_DOC = "capture.mode=wal: most rows one snapshot chunk reads (one "
             + "short transaction, one watermark in the WAL); a chunk also stops at batch.max.bytes. The snapshot "
@@ -359,6 +366,9 @@ public class PgKeysetConfig extends AbstractConfig {
                 PUBLICATION_AUTOCREATE_DOC, GROUP_WAL, ++order, Width.SHORT, "Publication autocreate");
         def.define(HEARTBEAT_INTERVAL_MS, Type.LONG, HEARTBEAT_INTERVAL_MS_DEFAULT, Range.between(0L, 3_600_000L),
                 Importance.LOW, HEARTBEAT_INTERVAL_MS_DOC, GROUP_WAL, ++order, Width.SHORT, "Heartbeat interval");
+        def.define(CATALOG_CHECK_INTERVAL_MS, Type.LONG, CATALOG_CHECK_INTERVAL_MS_DEFAULT,
+                Range.between(100L, 3_600_000L), Importance.LOW, CATALOG_CHECK_INTERVAL_MS_DOC, GROUP_WAL, ++order,
+                Width.SHORT, "Catalog check interval");
         def.define(SNAPSHOT_CHUNK_SIZE, Type.INT, SNAPSHOT_CHUNK_SIZE_DEFAULT, Range.between(1, 1_000_000),
                 Importance.LOW, SNAPSHOT_CHUNK_SIZE_DOC, GROUP_WAL, ++order, Width.SHORT, "Snapshot chunk size");
         def.define(SNAPSHOT_CHUNKED, Type.BOOLEAN, true, Importance.LOW, SNAPSHOT_CHUNKED_DOC, GROUP_WAL, ++order,
@@ -511,6 +521,10 @@ public class PgKeysetConfig extends AbstractConfig {
 
     public Duration heartbeatInterval() {
         return Duration.ofMillis(getLong(HEARTBEAT_INTERVAL_MS));
+    }
+
+    public Duration catalogCheckInterval() {
+        return Duration.ofMillis(getLong(CATALOG_CHECK_INTERVAL_MS));
     }
 
     public TruncateHandling truncateHandling() {

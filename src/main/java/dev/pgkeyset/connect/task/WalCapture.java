@@ -56,7 +56,6 @@ public final class WalCapture implements AutoCloseable {
 
     /** How long the task sleeps between two empty reads of an open stream: bounds the added latency. */
     private static final Duration STREAM_IDLE = Duration.ofMillis(10);
-    private static final long SAMPLE_INTERVAL_NANOS = 5_000_000_000L;
     /** The longest wait between two looks at a slot held by another backend. */
     private static final Duration SLOT_IN_USE_MAX_WAIT = Duration.ofSeconds(5);
 
@@ -84,6 +83,8 @@ public final class WalCapture implements AutoCloseable {
     private long lastConfirmed;
     private long confirmedMovedNanos = System.nanoTime();
     private long sampledNanos;
+    /** catalog.check.interval.ms: between two samples of the slot and looks at the catalog. */
+    private final long catalogCheckNanos;
 
     private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
                        TableSet snapshot, ChunkedSnapshot chunks, TransactionContext transactions,
@@ -94,6 +95,7 @@ public final class WalCapture implements AutoCloseable {
         this.noTables = captured.isEmpty();
         this.captured = captured;
         this.config = config;
+        this.catalogCheckNanos = config.catalogCheckInterval().toNanos();
         this.server = server;
         this.reader = reader;
         this.stats = stats;
@@ -310,7 +312,8 @@ public final class WalCapture implements AutoCloseable {
     /**
      * While nothing captured changes, the confirmed position follows the server's keepalives;
      * when it has not moved for heartbeat.interval.ms, a message is written to the WAL so the
-     * walsender has something to send past. Also samples the slot's positions for the metrics.
+     * walsender has something to send past. Every catalog.check.interval.ms, also samples the
+     * slot's positions for the metrics and looks in the catalog (publication, partitions).
      */
     private void heartbeatAndSample() throws SQLException {
         long now = System.nanoTime();
@@ -319,7 +322,7 @@ public final class WalCapture implements AutoCloseable {
             server.heartbeat();
             confirmedMovedNanos = now;
         }
-        if (now - sampledNanos >= SAMPLE_INTERVAL_NANOS) {
+        if (now - sampledNanos >= catalogCheckNanos) {
             sampledNanos = now;
             long[] positions = server.positions();
             if (positions != null) {

@@ -59,7 +59,7 @@ import dev.pgkeyset.connect.pg.TableId;
  * the same is done at the look itself, which is then not in stream order. The slot's offsets carry
  * the partitions of the last look ({@link #fingerprint()}), so DDL made while no task ran is acted
  * on at the next start. DDL whose net effect between two looks is nothing (a partition created,
- * filled and detached within 5 s) is not seen.
+ * filled and detached within one look, catalog.check.interval.ms) is not seen.
  */
 public final class PartitionWatch {
 

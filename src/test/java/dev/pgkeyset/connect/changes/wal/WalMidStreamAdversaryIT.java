@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.pgkeyset.connect.offset.WalOffset;
 import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
 import dev.pgkeyset.connect.testing.TestDatabase;
@@ -53,6 +54,26 @@ class WalMidStreamAdversaryIT {
         } catch (Exception e) {
             return e;
         }
+    }
+
+    /**
+     * The partition tests' look at the catalog (catalog.check.interval.ms): 1 s instead of the
+     * default 5 s, so a case waits seconds, not tens of seconds. A case that needs DDL to fall
+     * within one look sets the default back.
+     */
+    static final String LOOK_EVERY_SECOND = "1000";
+    static final String LOOK_AS_BY_DEFAULT = Long.toString(PgKeysetConfig.CATALOG_CHECK_INTERVAL_MS_DEFAULT);
+
+    /** {@code props} with looks every second, unless they already say otherwise. */
+    static Map<String, String> lookingEverySecond(Map<String, String> props) {
+        props.putIfAbsent(PgKeysetConfig.CATALOG_CHECK_INTERVAL_MS, LOOK_EVERY_SECOND);
+        return props;
+    }
+
+    /** How long to poll after DDL for the task to have looked twice (and acted), with room to spare. */
+    static long twoLooksAndMore(Map<String, String> props) {
+        String interval = props.getOrDefault(PgKeysetConfig.CATALOG_CHECK_INTERVAL_MS, LOOK_AS_BY_DEFAULT);
+        return 2 * Long.parseLong(interval) + 2000;
     }
 
     /** Starts the task again (its committed offsets kept) and polls; the failure of either, if any. */
@@ -194,12 +215,13 @@ class WalMidStreamAdversaryIT {
             db.execute(PARTITION_SETUP.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.putAll(extra);
+            lookingEverySecond(props);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
                         r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
                 db.execute(ddl.toArray(String[]::new));
                 db.execute("INSERT INTO p VALUES (3, 3)");
-                Exception failure = pollFor(task, records, 12_000);
+                Exception failure = pollFor(task, records, twoLooksAndMore(props));
                 then.run(db, task, new PartitionRun(records, failure, rows(db, "p")));
             }
         } finally {
@@ -310,7 +332,7 @@ class WalMidStreamAdversaryIT {
         String name = uniqueName(purpose);
         try {
             db.execute(PARTITION_SETUP.toArray(String[]::new));
-            Map<String, String> props = walProps(db, "public\\.p", name);
+            Map<String, String> props = lookingEverySecond(walProps(db, "public\\.p", name));
             props.putAll(extra);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
@@ -486,7 +508,8 @@ class WalMidStreamAdversaryIT {
                     "INSERT INTO a VALUES (1, 0)", "INSERT INTO b VALUES (1, 0)");
             List<SourceRecord> records = new ArrayList<>();
             Exception failure;
-            try (TaskHarness task = new TaskHarness(walProps(db, "public\\.(a|b)", name)).start()) {
+            Map<String, String> props = lookingEverySecond(walProps(db, "public\\.(a|b)", name));
+            try (TaskHarness task = new TaskHarness(props).start()) {
                 pollUntil(task, records, r -> r.stream().filter(x -> "r".equals(op(x))).count() == 2);
                 db.execute("INSERT INTO b VALUES (2, 0)");
                 pollUntil(task, records, r -> r.stream().anyMatch(x -> "c".equals(op(x))));
@@ -496,7 +519,7 @@ class WalMidStreamAdversaryIT {
                 db.execute("INSERT INTO b VALUES (7, 7)", "INSERT INTO a VALUES (7, 7)");
                 try {
                     task.start();
-                    failure = pollFor(task, records, 7000);
+                    failure = pollFor(task, records, twoLooksAndMore(props));
                 } catch (Exception e) {
                     failure = e;
                 }

@@ -1,7 +1,10 @@
 package dev.pgkeyset.connect.changes.wal;
 
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.LOOK_AS_BY_DEFAULT;
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.lookingEverySecond;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.pollFor;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.startAndPollFor;
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.twoLooksAndMore;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.uniqueName;
 import static dev.pgkeyset.connect.changes.wal.WalValuesIT.pollUntil;
 import static dev.pgkeyset.connect.changes.wal.WalValuesIT.walProps;
@@ -19,6 +22,7 @@ import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
 
+import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
@@ -26,13 +30,18 @@ import dev.pgkeyset.connect.testing.TestDatabase;
 
 /**
  * Review of the partition watch (PartitionWatch, commit 5c96609): partition maintenance that the
- * 5 s look can miss or misread. Each test holds the connector to its promise: each key's live
+ * look (catalog.check.interval.ms) can miss or misread. Each test holds the connector to its promise: each key's live
  * record equals PostgreSQL's row of p, or the task fails naming the partition. Table p: p1 [0,100)
  * with ids 1 and 2, p2 [100,200) with id 101; plain table p3 with 250 and 251.
  */
 class WalPartitionReviewIT {
 
     private static final List<String> SETUP = WalMidStreamAdversaryIT.PARTITION_SETUP;
+    /**
+     * Cases whose DDL must fall within one look keep the default 5 s look (the others look every
+     * second): a look between the statements would make them an easier case.
+     */
+    private static final String WITHIN_ONE_LOOK = PgKeysetConfig.CATALOG_CHECK_INTERVAL_MS;
 
     private static String op(SourceRecord record) {
         Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
@@ -69,7 +78,7 @@ class WalPartitionReviewIT {
         }
     }
 
-    /** The snapshot's three rows arrive, {@code ddl} runs (then INSERT id 3), the task is polled for 12 s. */
+    /** The snapshot's three rows arrive, {@code ddl} runs (then INSERT id 3), the task is polled for two looks and more. */
     private static Outcome whileStreaming(String purpose, List<String> extraSetup, List<String> ddl,
                                           Map<String, String> extra) throws Exception {
         TestDatabase db = PostgresFixture.createDatabase("wal_prv_" + purpose);
@@ -79,6 +88,7 @@ class WalPartitionReviewIT {
             db.execute(extraSetup.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.putAll(extra);
+            lookingEverySecond(props);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 int snapshotRows = rows(db).size();
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
@@ -86,7 +96,7 @@ class WalPartitionReviewIT {
                 pollFor(task, records, 1500);
                 db.execute(ddl.toArray(String[]::new));
                 db.execute("INSERT INTO p VALUES (3, 3)");
-                Exception failure = pollFor(task, records, 12_000);
+                Exception failure = pollFor(task, records, twoLooksAndMore(props));
                 return new Outcome(records, failure, rows(db));
             }
         } finally {
@@ -102,6 +112,7 @@ class WalPartitionReviewIT {
             db.execute(SETUP.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.putAll(extra);
+            lookingEverySecond(props);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
                         r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
@@ -110,7 +121,7 @@ class WalPartitionReviewIT {
                 task.stop();
                 db.execute(ddl.toArray(String[]::new));
                 db.execute("INSERT INTO p VALUES (3, 3)");
-                Exception failure = startAndPollFor(task, records, 12_000);
+                Exception failure = startAndPollFor(task, records, twoLooksAndMore(props));
                 return new Outcome(records, failure, rows(db));
             }
         } finally {
@@ -130,7 +141,7 @@ class WalPartitionReviewIT {
         whileStreaming("reattach", List.of(), List.of("ALTER TABLE p DETACH PARTITION p1",
                         "UPDATE p1 SET n = 9 WHERE id = 1", "DELETE FROM p1 WHERE id = 2",
                         "ALTER TABLE p ATTACH PARTITION p1 FOR VALUES FROM (0) TO (100)"),
-                Map.of("truncate.handling", "fail"))
+                Map.of("truncate.handling", "fail", WITHIN_ONE_LOOK, LOOK_AS_BY_DEFAULT))
                 .assertTopicEqualsTableOrFailureNames("public.p1", "DETACH p1, UPDATE/DELETE in p1, ATTACH p1");
     }
 
@@ -151,7 +162,7 @@ class WalPartitionReviewIT {
     @Test
     void truncateOfAPartitionFollowedByAnalyzeBeforeTheLook() throws Exception {
         whileStreaming("trunc_analyze", List.of(), List.of("TRUNCATE p1", "ANALYZE p1"),
-                Map.of("truncate.handling", "fail"))
+                Map.of("truncate.handling", "fail", WITHIN_ONE_LOOK, LOOK_AS_BY_DEFAULT))
                 .assertTopicEqualsTableOrFailureNames("public.p1", "TRUNCATE p1; ANALYZE p1");
     }
 
@@ -173,7 +184,7 @@ class WalPartitionReviewIT {
         whileStreaming("create_detach", List.of(), List.of(
                         "CREATE TABLE p4 PARTITION OF p FOR VALUES FROM (300) TO (400)",
                         "INSERT INTO p VALUES (350, 1), (351, 1)", "ALTER TABLE p DETACH PARTITION p4"),
-                Map.of("truncate.handling", "fail"))
+                Map.of("truncate.handling", "fail", WITHIN_ONE_LOOK, LOOK_AS_BY_DEFAULT))
                 .assertTopicEqualsTableOrFailureNames("public.p4", "CREATE p4 PARTITION OF p, INSERT, DETACH p4");
     }
 
@@ -233,16 +244,17 @@ class WalPartitionReviewIT {
             props.remove("connection.password");
             props.put("publication.autocreate", "disabled");
             props.put("truncate.handling", "fail");
+            lookingEverySecond(props);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
                         r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
                 pollFor(task, records, 1500);
                 db.execute("CREATE TABLE p4 PARTITION OF p FOR VALUES FROM (300) TO (400)",
                         "INSERT INTO p VALUES (350, 1)");
-                Exception failure = pollFor(task, records, 8_000);
+                Exception failure = pollFor(task, records, twoLooksAndMore(props));
                 if (failure == null) {
                     db.execute("ALTER TABLE p DETACH PARTITION p2"); // truncate.handling=fail: must fail naming p2
-                    failure = pollFor(task, records, 12_000);
+                    failure = pollFor(task, records, twoLooksAndMore(props));
                 }
                 String message = failure == null ? "" : String.valueOf(failure.getMessage());
                 assertTrue(message.contains("p4") && message.contains("GRANT SELECT"), "role with SELECT on p "
@@ -324,7 +336,8 @@ class WalPartitionReviewIT {
         whileStreaming("replace", List.of(), List.of("ALTER TABLE p DETACH PARTITION p2",
                         "ALTER TABLE p2 RENAME TO p2_old", "CREATE TABLE p2 (id int PRIMARY KEY, n int)",
                         "INSERT INTO p2 VALUES (150, 1)",
-                        "ALTER TABLE p ATTACH PARTITION p2 FOR VALUES FROM (100) TO (200)"), Map.of())
+                        "ALTER TABLE p ATTACH PARTITION p2 FOR VALUES FROM (100) TO (200)"),
+                Map.of(WITHIN_ONE_LOOK, LOOK_AS_BY_DEFAULT))
                 .assertTopicEqualsTableOrFailureNames("public.p2", "DETACH p2, ATTACH another table named p2");
     }
 
@@ -341,18 +354,19 @@ class WalPartitionReviewIT {
             db.execute(SETUP.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.put("truncate.handling", "fail");
+            lookingEverySecond(props);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
                         r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
                 db.execute("ALTER TABLE p ATTACH PARTITION p3 FOR VALUES FROM (200) TO (300)");
-                Exception first = pollFor(task, records, 12_000);
+                Exception first = pollFor(task, records, twoLooksAndMore(props));
                 assertTrue(first != null && String.valueOf(first.getMessage()).contains("public.p3"), "" + first);
                 task.stop();
                 assertTrue(task.committed().remove(Map.of("table", "public.p")) != null, "p had an offset");
-                Exception remedied = startAndPollFor(task, records, 8_000);
+                Exception remedied = startAndPollFor(task, records, twoLooksAndMore(props));
                 assertTrue(remedied == null, "after the offset was deleted: " + remedied);
                 db.execute("TRUNCATE p2", "INSERT INTO p VALUES (3, 3)");
-                Exception failure = pollFor(task, records, 12_000);
+                Exception failure = pollFor(task, records, twoLooksAndMore(props));
                 new Outcome(records, failure, rows(db)).assertTopicEqualsTableOrFailureNames("public.p2",
                         "remedied ATTACH, then TRUNCATE p2 (fail)");
             }
@@ -420,7 +434,8 @@ class WalPartitionReviewIT {
     void wholeTableTruncateThenAPartitionTruncateWithinOneLookIsWarnedAbout() throws Exception {
         Outcome[] outcome = new Outcome[1];
         String log = stderrOf(() -> outcome[0] = whileStreaming("trunc_flag", List.of(), List.of("TRUNCATE p",
-                "INSERT INTO p VALUES (5, 5)", "TRUNCATE p1"), Map.of("truncate.handling", "event")));
+                "INSERT INTO p VALUES (5, 5)", "TRUNCATE p1"),
+                Map.of("truncate.handling", "event", WITHIN_ONE_LOOK, LOOK_AS_BY_DEFAULT)));
         assertTrue(warnsOfTruncatedP1(log), "TRUNCATE p; INSERT 5; TRUNCATE p1 (event): live " + live(outcome[0].records())
                 + ", rows " + outcome[0].rows() + "; expected a warning naming public.p1 as truncated, none logged");
     }
