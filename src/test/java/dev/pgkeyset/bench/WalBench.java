@@ -21,13 +21,20 @@ import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
  * {@code bench.walSides} (debezium,ours,ceiling: the drain sides, in that order in the first round;
  * ceiling is the synthetic source carrying the records ours makes of the backlog, without a database;
  * ceiling-snapshot, not run by default, the same with the keyset snapshot's record shape),
- * {@code bench.walRuns} (1 measured round), {@code bench.walWarmupUpdates} (-1: a tenth of the updates; 0: none),
+ * {@code bench.walProducerOverrides} (false), {@code bench.walSchemaless} (false: JsonConverter with
+ * schemas, the worker's; true: without, on every side), {@code bench.walRuns} (1 measured round), {@code bench.walWarmupUpdates} (-1: a tenth of the updates; 0: none),
  * {@code bench.walLatencyRate} (1000 rows/s), {@code bench.latencySeconds} (20).
  */
 final class WalBench {
 
     static final String DATABASE = "wal_bench";
     static final String LATENCY_SLOT = "wal_bench_latency";
+    /** bench.walSchemaless: JsonConverter for keys and values, without the schema in each message. */
+    static final Map<String, String> SCHEMALESS_JSON = Map.of(
+            "key.converter", "org.apache.kafka.connect.json.JsonConverter",
+            "key.converter.schemas.enable", "false",
+            "value.converter", "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable", "false");
 
     private final BenchData data = new BenchData(0, DATABASE);
     private final EmbeddedConnectCluster connect;
@@ -75,7 +82,14 @@ final class WalBench {
         // The same producer settings for every side: the framework's per-record cost (converter,
         // producer, broker) caps each side's rate, and larger batches lower that cap for all alike.
         boolean overrides = Boolean.getBoolean("bench.walProducerOverrides");
-        WalDrain drain = new WalDrain(data, connect, overrides ? EndToEnd.PRODUCER_OVERRIDES : Map.of());
+        // JsonConverter without schemas (a common setup where a schema registry is not used):
+        // the same settings on every side, so what each record's schema costs leaves all alike.
+        boolean schemaless = Boolean.getBoolean("bench.walSchemaless");
+        Map<String, String> everySide = new java.util.HashMap<>(overrides ? EndToEnd.PRODUCER_OVERRIDES : Map.of());
+        if (schemaless) {
+            everySide.putAll(SCHEMALESS_JSON);
+        }
+        WalDrain drain = new WalDrain(data, connect, everySide);
         WalDrain.Round warmup = null;
         if (warmupUpdates > 0) {
             int warmupTransactions = Math.max(1, (int) ((long) transactions * warmupUpdates / updates));
@@ -109,9 +123,11 @@ final class WalBench {
         String setup = String.format("%,d row updates in %,d transactions (%.0f MiB of WAL) written before the"
                 + " connector started; from registration to the last record in the topic%s", last.updates(),
                 last.transactions(), last.backlogMiB(), overrides ? "; every side with producer.override.linger.ms=20,"
-                        + " batch.size=524288, compression.type=lz4" : "");
+                        + " batch.size=524288, compression.type=lz4" : "")
+                + (schemaless ? "; every side with JsonConverter schemas.enable=false for keys and values" : "");
         for (String name : sides) {
             String method = (overrides ? "9c. WAL backlog drain, producer overrides, " : "9. WAL backlog drain, ")
+                    + (schemaless ? "schemaless JSON, " : "")
                     + switch (name) {
                 case "ours" -> "this connector, capture.mode=wal";
                 case WalDrain.CEILING -> "framework ceiling";

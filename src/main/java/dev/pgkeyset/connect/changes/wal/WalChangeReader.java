@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.connect.data.Struct;
-import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.TransactionContext;
 import org.slf4j.Logger;
@@ -22,7 +21,9 @@ import dev.pgkeyset.connect.record.WalSource;
 import dev.pgkeyset.connect.snapshot.SnapshotChunk;
 
 /**
- * Turns the decoded pgoutput stream into change records, in WAL order.
+ * Turns the decoded pgoutput stream into change records, in WAL order: transactions, relations,
+ * logical messages (snapshot watermarks, partition changes) here; row messages in
+ * {@link RowChangeMessages}, which queues their records through {@link #emit}.
  *
  * <ul>
  * <li>Each record's offset is (commit LSN, index of the record in its transaction); whatever the
@@ -46,8 +47,9 @@ public final class WalChangeReader {
     private static final long READ_BUDGET_NANOS = 200_000_000L;
 
     private final RelationPlans plans;
+    /** Turns the Insert, Update, Delete and Truncate messages into change records, through {@link #emit}. */
+    private final RowChangeMessages rows;
     private final ConnectionFactory connections;
-    private final TruncateHandling truncateHandling;
     private final Map<String, Object> partition;
     private final TransactionAcks acks = new TransactionAcks();
     private final WalStats stats;
@@ -98,9 +100,9 @@ public final class WalChangeReader {
                            TruncateHandling truncateHandling, String slot, WalOffset committed,
                            boolean committedMarked, WalStats stats, String transactionTopic) {
         this.plans = new RelationPlans(captured);
+        this.rows = new RowChangeMessages(plans, stats, truncateHandling, this);
         this.connections = connections;
         this.ready = new ReadyChanges(connections);
-        this.truncateHandling = truncateHandling;
         this.partition = WalOffset.partition(slot);
         this.producedThrough = committed;
         this.stats = stats;
@@ -179,20 +181,20 @@ public final class WalChangeReader {
                 plans.onRelation(relation, connection);
             }
         } else if (message instanceof PgOutputMessage.Insert insert) {
-            onInsert(insert);
+            rows.onInsert(insert);
         } else if (message instanceof PgOutputMessage.Update update) {
-            onUpdate(update);
+            rows.onUpdate(update);
         } else if (message instanceof PgOutputMessage.Delete delete) {
-            onDelete(delete);
+            rows.onDelete(delete);
         } else if (message instanceof PgOutputMessage.Truncate truncate) {
-            onTruncate(truncate);
+            rows.onTruncate(truncate);
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && partitionWatch != null
                 && PartitionWatch.isMarker(logical)) {
             partitionWatch.onMarker(logical);
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && snapshot != null) {
-            List<SnapshotChunk.Out> rows = snapshot.watermark(logical);
-            if (rows != null) {
-                addSnapshotRows(rows);
+            List<SnapshotChunk.Out> chunkRows = snapshot.watermark(logical);
+            if (chunkRows != null) {
+                addSnapshotRows(chunkRows);
             }
         }
         // Type: resolved by OID from the catalog when a Relation names it. LogicalMessage: our own
@@ -200,144 +202,13 @@ public final class WalChangeReader {
         // from elsewhere are captured like any other.
     }
 
-    private void onInsert(PgOutputMessage.Insert insert) {
-        long change = nextChange++;
-        TablePlan plan = plans.plan(insert.relationOid());
-        stats.decoded();
-        if (plan == null) {
-            return;
-        }
-        TupleValues.Values values = TupleValues.of(plan, plans.layout(insert.relationOid()), insert.newTuple(), null);
-        emit(plan, values.raw(), WalChange.Kind.INSERT, values.missing(), event(change, 0));
-    }
-
-    private void onUpdate(PgOutputMessage.Update update) {
-        long change = nextChange++;
-        TablePlan plan = plans.plan(update.relationOid());
-        stats.decoded();
-        if (plan == null) {
-            return;
-        }
-        plans.checkIdentityForUpdateOrDelete(update.relationOid());
-        PgOutputMessage.TupleData old = update.oldTuple();
-        RelationPlans.Layout layout = plans.layout(update.relationOid());
-        boolean keyChanged = false;
-        Object[] oldKeyRaw = null;
-        TupleValues.Values values = TupleValues.of(plan, layout, update.newTuple(), update.oldKind() == 'O' ? old : null);
-        if (old != null) {
-            Object[] oldRaw = TupleValues.keyOnly(plan, layout, old);
-            values = TupleValues.withUnchangedKeyFrom(plan, values, oldRaw);
-            List<Object> oldKey = plan.keyValues(oldRaw);
-            if (oldKey == null) {
-                throw IdentityGuard.keyMissing(plan, "UPDATE", xid);
-            }
-            if (!oldKey.equals(plan.keyValues(values.raw()))) {
-                keyChanged = true;
-                oldKeyRaw = oldRaw;
-                // The key changed: a tombstone first, so a compacted topic does not keep the old key alive
-                // (in record.format=envelope: a delete event of the old key, then its tombstone).
-                WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
-                if (plan.envelopeFormat()) {
-                    Object[] before = update.oldKind() == 'O' ? TupleValues.wholeOldRow(plan, layout, old) : oldRaw;
-                    if (deleted != null) {
-                        deleted.otherKey = values.raw();
-                    }
-                    afterDelete(plan, deleted, before, oldRaw, event(change, 0));
-                }
-            }
-        }
-        if (!plan.hasKeyValues(values.raw())) {
-            // Only an out-of-line key left unchanged without its old key logged comes here.
-            throw new ConnectException("Table " + plan.id() + ": an UPDATE (transaction " + xid + ") came without its "
-                    + "key's value (stored out of line and not in the WAL); set ALTER TABLE " + plan.id().quoted()
-                    + " REPLICA IDENTITY FULL so the old row carries it");
-        }
-        WalChange updated = emit(plan, values.raw(), WalChange.Kind.UPDATE, values.missing(), event(change, 1));
-        if (updated != null && plan.envelopeFormat()) {
-            updated.keyChanged = keyChanged;
-            updated.otherKey = oldKeyRaw;
-            // As Debezium: the old row only where the WAL has it whole (REPLICA IDENTITY FULL).
-            updated.before = update.oldKind() == 'O' && !keyChanged ? TupleValues.wholeOldRow(plan, layout, old) : null;
-        }
-    }
-
-    /**
-     * record.format=envelope: the delete event {@code deleted} (null when delivered already) gets
-     * its old row, and its tombstone follows when tombstones.on.delete is set.
-     */
-    private void afterDelete(TablePlan plan, WalChange deleted, Object[] before, Object[] oldKey, long event) {
-        if (deleted != null) {
-            deleted.before = before;
-        }
-        if (plan.tombstonesAfterDeletes()) {
-            emit(plan, oldKey, WalChange.Kind.TOMBSTONE, null, new WalOffset(commitLsn, event).next());
-        }
-    }
-
-    private void onDelete(PgOutputMessage.Delete delete) {
-        long change = nextChange++;
-        TablePlan plan = plans.plan(delete.relationOid());
-        stats.decoded();
-        if (plan == null) {
-            return;
-        }
-        plans.checkIdentityForUpdateOrDelete(delete.relationOid());
-        if (delete.oldTuple() == null) {
-            throw new ConnectException("A DELETE of table " + plan.id() + " came without its key (REPLICA IDENTITY "
-                    + "NOTHING?): run ALTER TABLE " + plan.id().quoted() + " REPLICA IDENTITY DEFAULT (or FULL)");
-        }
-        RelationPlans.Layout layout = plans.layout(delete.relationOid());
-        Object[] oldRaw = TupleValues.keyOnly(plan, layout, delete.oldTuple());
-        if (plan.keyValues(oldRaw) == null) {
-            throw IdentityGuard.keyMissing(plan, "DELETE", xid);
-        }
-        WalChange deleted = emit(plan, oldRaw, WalChange.Kind.DELETE, null, event(change, 0));
-        if (plan.envelopeFormat()) {
-            Object[] before = delete.oldKind() == 'O' ? TupleValues.wholeOldRow(plan, layout, delete.oldTuple()) : oldRaw;
-            afterDelete(plan, deleted, before, oldRaw, event(change, 0));
-        }
-    }
-
-    private void onTruncate(PgOutputMessage.Truncate truncate) {
-        for (int oid : truncate.relationOids()) {
-            long change = nextChange++;
-            TablePlan plan = plans.plan(oid);
-            stats.decoded();
-            if (plan == null) {
-                continue;
-            }
-            if (partitionWatch != null) {
-                partitionWatch.tableTruncatedInStream(plan.id(), xid);
-            }
-            switch (truncateHandling) {
-                case EVENT -> emit(plan, null, WalChange.Kind.TRUNCATE, null, event(change, 0));
-                case SKIP -> log.warn("Table {} was truncated (transaction {}, commit LSN {}); not sent "
-                        + "(truncate.handling=skip): its topic still holds the rows", plan.id(), xid,
-                        WalOffset.formatLsn(commitLsn));
-                case FAIL -> throw new ConnectException("Table " + plan.id() + " was truncated (transaction " + xid
-                        + ", commit LSN " + WalOffset.formatLsn(commitLsn) + ") and truncate.handling=fail. "
-                        + "Set truncate.handling=event (a record with pgkeyset.op=t) or skip to go on, then restart "
-                        + "the task; nothing after the truncate was delivered.");
-            }
-        }
-    }
-
-    /**
-     * A record's position in its transaction: two per change, because an update that changes the
-     * key becomes two records (the old key's tombstone, part 0, then the row, part 1), and a crash
-     * between them must not skip the second. Every update's row is part 1 (with or without
-     * that tombstone); inserts, deletes and truncates use part 0.
-     */
-    private static long event(long change, int part) {
-        return 2 * change + part;
-    }
-
-    private WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, long event) {
+    /** Queues a change record at {@code event} of the open transaction; null when produced already. */
+    WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, long event) {
         return emit(plan, raw, kind, missing, new WalOffset(commitLsn, event));
     }
 
     /** Queues a change record; null when its offset was produced already (it is passed over). */
-    private WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, WalOffset offset) {
+    WalChange emit(TablePlan plan, Object[] raw, WalChange.Kind kind, int[] missing, WalOffset offset) {
         if (snapshot != null) {
             // Before the check below: a change delivered before still makes an older chunk row stale.
             if (raw == null) {
@@ -496,5 +367,28 @@ public final class WalChangeReader {
     /** The commit time of the transaction being read, microseconds since 2000-01-01. */
     long commitTimeMicros() {
         return commitTimeMicros;
+    }
+
+    /** The id of the transaction being read. */
+    long xid() {
+        return xid;
+    }
+
+    /** The commit LSN of the transaction being read. */
+    long commitLsn() {
+        return commitLsn;
+    }
+
+    /**
+     * The index of the next change message (insert, update, delete, truncated table) in the open
+     * transaction, taken by that message; see {@link #nextChange}.
+     */
+    long takeChangeIndex() {
+        return nextChange++;
+    }
+
+    /** Partition maintenance of captured partitioned tables; null when none is captured. */
+    PartitionWatch partitionWatch() {
+        return partitionWatch;
     }
 }
