@@ -102,7 +102,13 @@ final class WalBench {
             if (r % 2 == 1) {
                 Collections.reverse(order);
             }
-            rounds.add(drain.round(order, updates, transactions));
+            WalDrain.Round round = drain.round(order, updates, transactions);
+            rounds.add(round);
+            StringBuilder figures = new StringBuilder();
+            for (WalDrain.Side side : round.sides()) {
+                figures.append(String.format(" %s %,.0f rows/s;", side.name(), side.rowsPerSecond()));
+            }
+            System.out.println("WAL drain round " + (r + 1) + " of " + runs + ":" + figures);
         }
         List<Double> ratios = new ArrayList<>();
         List<Double> cpuRatios = new ArrayList<>();
