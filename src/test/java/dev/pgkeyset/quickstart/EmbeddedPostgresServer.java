@@ -75,7 +75,8 @@ final class EmbeddedPostgresServer implements AutoCloseable {
      * server was killed with kill -9, or the machine restarted, and the pid was reused: maybe by
      * another PostgreSQL, the machine's or another quickstart's) is stale and removed: left there,
      * PostgreSQL would refuse to start, and Zonky's clean-up ({@code pg_ctl stop} on this data
-     * directory) would signal that other process.
+     * directory) would signal that other process. One whose process cannot be looked at (another
+     * user's) is left to PostgreSQL too: it cannot signal that process, so it takes the file over.
      */
     static void stopLeftOver(Path data) throws IOException, Quickstart.Failure {
         Path pidFile = data.resolve("postmaster.pid");
@@ -94,9 +95,9 @@ final class EmbeddedPostgresServer implements AutoCloseable {
         }
         java.util.Optional<Boolean> here = worksIn(pid, data);
         if (here.isEmpty()) {
-            throw new Quickstart.Failure(pidFile + " names pid " + pid + ", a running process this run cannot "
-                    + "look at: stop it if it is a PostgreSQL on " + data + ", else delete that file; then start "
-                    + "again", 1);
+            // Another user's process (root can look at every one): PostgreSQL cannot signal it either,
+            // so it takes the lock file over, and pg_ctl stop cannot reach that process.
+            return;
         }
         if (!here.get()) {
             Files.delete(pidFile);
