@@ -70,10 +70,15 @@ final class EmbeddedPostgresServer implements AutoCloseable {
     /**
      * A postmaster still running on this data directory: the JVM of an earlier run was killed (its
      * shutdown hook never ran) and PostgreSQL, a daemon of its own, stayed up. It is stopped, so this
-     * run can start the server as its child; a postmaster.pid without a live postgres is stale, and
-     * PostgreSQL itself ignores it.
+     * run can start the server as its child. A postmaster.pid whose process is gone is left to
+     * PostgreSQL, which takes it over. One whose pid names a live process working elsewhere (the
+     * server was killed with kill -9, or the machine restarted, and the pid was reused: maybe by
+     * another PostgreSQL, the machine's or another quickstart's) is stale and removed: left there,
+     * PostgreSQL would refuse to start, and Zonky's clean-up ({@code pg_ctl stop} on this data
+     * directory) would signal that other process. One whose process cannot be looked at (another
+     * user's) is left to PostgreSQL too: it cannot signal that process, so it takes the file over.
      */
-    private static void stopLeftOver(Path data) throws IOException, Quickstart.Failure {
+    static void stopLeftOver(Path data) throws IOException, Quickstart.Failure {
         Path pidFile = data.resolve("postmaster.pid");
         if (!Files.exists(pidFile)) {
             return;
@@ -84,10 +89,26 @@ final class EmbeddedPostgresServer implements AutoCloseable {
         } catch (RuntimeException unreadable) {
             return;
         }
-        java.util.Optional<ProcessHandle> postmaster = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+        java.util.Optional<ProcessHandle> live = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+        if (live.isEmpty()) {
+            return;
+        }
+        java.util.Optional<Boolean> here = worksIn(pid, data);
+        if (here.isEmpty()) {
+            // Another user's process (root can look at every one): PostgreSQL cannot signal it either,
+            // so it takes the lock file over, and pg_ctl stop cannot reach that process.
+            return;
+        }
+        if (!here.get()) {
+            Files.delete(pidFile);
+            System.out.println("removed a stale " + pidFile + " (its pid " + pid + " is another process now)");
+            return;
+        }
+        java.util.Optional<ProcessHandle> postmaster = live
                 .filter(p -> p.info().command().map(c -> c.endsWith("/postgres")).orElse(false));
         if (postmaster.isEmpty()) {
-            return;
+            throw new Quickstart.Failure(pidFile + " names pid " + pid + ", a process working in " + data
+                    + " that is not postgres: stop it, then start again", 1);
         }
         // SIGTERM, PostgreSQL's smart shutdown: it waits for open sessions, and the killed run's are gone.
         postmaster.get().destroy();
@@ -101,6 +122,19 @@ final class EmbeddedPostgresServer implements AutoCloseable {
             throw new Quickstart.Failure("interrupted while stopping the embedded PostgreSQL (pid " + pid + ")", 1);
         }
         System.out.println("stopped the embedded PostgreSQL (pid " + pid + ") that an earlier run left running");
+    }
+
+    /**
+     * Whether the process works in {@code data}: a postmaster makes its data directory its working
+     * directory (so do its backends). Empty when that cannot be read.
+     */
+    static java.util.Optional<Boolean> worksIn(long pid, Path data) {
+        try {
+            Path cwd = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"));
+            return java.util.Optional.of(Files.isSameFile(cwd, data));
+        } catch (IOException | UnsupportedOperationException | SecurityException unreadable) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static String hint(IllegalStateException e) {

@@ -46,6 +46,7 @@ final class Progress implements AutoCloseable {
     private double lastSeconds;
     private long lastPlainLine;
     private boolean sampleShown;
+    private boolean caughtUpShown;
     private boolean stopped;
     private volatile String lastCounts = "";
 
@@ -110,11 +111,23 @@ final class Progress implements AutoCloseable {
             if (terminal) {
                 System.out.print(ProgressLine.redraw(text));
                 System.out.flush();
-            } else if (System.nanoTime() - lastPlainLine > PLAIN_LINE_NANOS || caughtUp()) {
-                lastPlainLine = System.nanoTime();
-                System.out.println(text);
+            } else {
+                boolean caughtUp = caughtUp();
+                if (plainLineDue(System.nanoTime() - lastPlainLine, caughtUp, caughtUpShown)) {
+                    lastPlainLine = System.nanoTime();
+                    caughtUpShown |= caughtUp;
+                    System.out.println(text);
+                }
             }
         }
+    }
+
+    /**
+     * Without a terminal: a line every five seconds, and one as soon as the topics hold the rows
+     * (the last line before --until-caught-up's summary), not one a second from then on.
+     */
+    static boolean plainLineDue(long nanosSinceLastLine, boolean caughtUp, boolean caughtUpShown) {
+        return nanosSinceLastLine > PLAIN_LINE_NANOS || (caughtUp && !caughtUpShown);
     }
 
     /** Counts the records that arrived; returns the very first record of this run's reading, or null. */

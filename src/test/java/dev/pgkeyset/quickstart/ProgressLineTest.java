@@ -1,6 +1,7 @@
 package dev.pgkeyset.quickstart;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -54,6 +55,18 @@ class ProgressLineTest {
                 ProgressLine.format(300_011, 300_000, false, 10, 0, 0, null, 200));
         assertEquals("snapshot 0/0 rows (100%), 0 rows/s, ETA ? | changes 0",
                 ProgressLine.format(0, 0, false, 0, -1, 0, null, 200));
+    }
+
+    @Test
+    void withoutATerminalALineComesEveryFiveSecondsAndOnceWhenCaughtUp() {
+        long second = 1_000_000_000L;
+        assertTrue(Progress.plainLineDue(6 * second, false, false));
+        assertFalse(Progress.plainLineDue(second, false, false));
+        // The moment the topics hold the rows: at once, whatever the interval.
+        assertTrue(Progress.plainLineDue(second, true, false));
+        // From then on (following changes until Ctrl-C): every five seconds again, not every second.
+        assertFalse(Progress.plainLineDue(second, true, true));
+        assertTrue(Progress.plainLineDue(6 * second, true, true));
     }
 
     @Test

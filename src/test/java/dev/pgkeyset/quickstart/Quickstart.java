@@ -73,7 +73,7 @@ public final class Quickstart {
                 return;
             }
             // Kafka's and the worker's logs go to a file; the terminal shows progress and errors.
-            Files.createDirectories(options.dataDir());
+            writableDataDir(options.dataDir());
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
             System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka", "warn");
             System.setProperty("org.slf4j.simpleLogger.log.kafka", "warn");
@@ -87,6 +87,25 @@ public final class Quickstart {
         } catch (Throwable e) {
             System.err.println("error: " + e);
             System.exit(1);
+        }
+    }
+
+    /**
+     * The data directory, made if missing, and its log file opened once: one that cannot be written
+     * (read-only, a file, no permission) ends the quickstart with one line before anything starts
+     * (otherwise the logger would print a stack trace, and Kafka or PostgreSQL would fail later).
+     */
+    static void writableDataDir(Path dataDir) throws Failure {
+        try {
+            Files.createDirectories(dataDir);
+            Files.newOutputStream(dataDir.resolve("quickstart.log"), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND).close();
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.FileAlreadyExistsException ? "not a directory"
+                    : e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+                    : e.getClass().getSimpleName();
+            throw new Failure("cannot write to the data directory " + dataDir.toAbsolutePath() + " (" + reason
+                    + "): choose another with --data-dir", 1);
         }
     }
 
