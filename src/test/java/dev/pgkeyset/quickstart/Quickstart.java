@@ -214,19 +214,24 @@ public final class Quickstart {
             throw new Failure("no table matches table.include.list=" + connector.get("table.include.list")
                     + " (try --demo-rows 10000)", 1);
         }
+        boolean walMode = CaptureChoice.WAL.equals(connector.get("capture.mode"));
+        // Taken before the connector starts: every change made before this run is before it.
+        SlotCaughtUp slotCaughtUp = options.untilCaughtUp() && walMode ? SlotCaughtUp.from(connect(connector),
+                new dev.pgkeyset.connect.config.PgKeysetConfig(connector).slotName()) : null;
         long start = System.nanoTime();
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir(), options.kafkaPort());
+        try (SlotCaughtUp closeAtTheEnd = slotCaughtUp;
+             EmbeddedKafka kafka = EmbeddedKafka.start(options.dataDir(), options.kafkaPort());
              EmbeddedWorker worker = EmbeddedWorker.start(kafka.bootstrap(), options.dataDir(), options.restPort())) {
             worker.putConnector(connector.get("name"), connector);
             explainWhereThingsAre(kafka, worker, connector.get("name"), expected.keySet());
             Progress progress = new Progress(kafka.bootstrap(), expected, new WorkerGauges(connector.get("name"),
-                    CaptureChoice.WAL.equals(connector.get("capture.mode"))));
+                    walMode));
             // Ctrl-C: a summary from the last progress seen (Kafka is stopping, so it is not asked
             // again); the embedded worker, broker and PostgreSQL stop through their own hooks. A run
             // that finished by itself has printed its last line already.
             java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
             Path dataDir = options.dataDir().toAbsolutePath();
-            String walNotice = embeddedPostgres || !CaptureChoice.WAL.equals(connector.get("capture.mode")) ? null
+            String walNotice = embeddedPostgres || !walMode ? null
                     : "replication slot " + new dev.pgkeyset.connect.config.PgKeysetConfig(connector).slotName()
                     + " stays on the server and keeps its WAL until the next run reads it or you drop it (see above)";
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -246,11 +251,15 @@ public final class Quickstart {
             while (true) {
                 Thread.sleep(1000);
                 progress.show((System.nanoTime() - start) / 1e9);
-                if (options.untilCaughtUp() && progress.caughtUp()) {
+                if (options.untilCaughtUp() && progress.caughtUp()
+                        && (slotCaughtUp == null || slotCaughtUp.reached())) {
+                    progress.show((System.nanoTime() - start) / 1e9); // the counts the run ends with
                     progress.close();
                     finished.set(true);
-                    System.out.printf("%nreplicated %d rows from %d tables in %.1f s%n", progress.rows(),
-                            expected.size(), (System.nanoTime() - start) / 1e9);
+                    System.out.printf("%nreplicated %d rows from %d tables in %.1f s%s%n", progress.rows(),
+                            expected.size(), (System.nanoTime() - start) / 1e9, slotCaughtUp == null ? ""
+                                    : ", and every change up to WAL position " + slotCaughtUp.startLsn()
+                                    + " (this run's start): " + progress.changes() + " change records");
                     return 0;
                 }
             }
