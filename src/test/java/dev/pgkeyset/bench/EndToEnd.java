@@ -148,7 +148,24 @@ final class EndToEnd implements AutoCloseable {
      * batch); and the CPU seconds this JVM (worker, broker, connector) spent meanwhile, steadier
      * than wall time on a shared machine.
      */
-    record Timing(double seconds, double firstRecordSeconds, double jvmCpuSeconds) {
+    record Timing(double seconds, double firstRecordSeconds, double jvmCpuSeconds, double handedOverSeconds) {
+    }
+
+    /**
+     * The records task 0 of connector {@code name} has handed to the worker (Kafka Connect's
+     * {@code source-record-poll-total}, read over JMX: the workers run in this JVM); -1 before
+     * the task's metrics exist.
+     */
+    static long polledRecords(String name) {
+        try {
+            javax.management.ObjectName task = new javax.management.ObjectName(
+                    "kafka.connect:type=source-task-metrics,connector=" + name + ",task=0");
+            Object total = java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(task, "source-record-poll-total");
+            return total instanceof Number n ? n.longValue() : -1;
+        } catch (javax.management.JMException notYet) {
+            return -1;
+        }
     }
 
     private static double jvmCpuSeconds() {
@@ -170,7 +187,11 @@ final class EndToEnd implements AutoCloseable {
         long lastEnd = -1;
         long lastProgress = start;
         long firstRecord = 0;
+        long handedOver = 0;
         while (true) {
+            if (handedOver == 0 && polledRecords(name) >= records) {
+                handedOver = System.nanoTime();
+            }
             long end;
             try {
                 end = connect.kafka().endOffset(partition);
@@ -200,7 +221,7 @@ final class EndToEnd implements AutoCloseable {
         }
         long now = System.nanoTime();
         return new Timing((now - start) / 1e9, ((firstRecord == 0 ? now : firstRecord) - start) / 1e9,
-                jvmCpuSeconds() - cpuAtStart);
+                jvmCpuSeconds() - cpuAtStart, ((handedOver == 0 ? now : handedOver) - start) / 1e9);
     }
 
     /**

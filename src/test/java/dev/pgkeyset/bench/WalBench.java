@@ -106,7 +106,8 @@ final class WalBench {
             rounds.add(round);
             StringBuilder figures = new StringBuilder();
             for (WalDrain.Side side : round.sides()) {
-                figures.append(String.format(" %s %,.0f rows/s;", side.name(), side.rowsPerSecond()));
+                figures.append(String.format(" %s %,.0f rows/s (handed to the worker in %.1f of %.1f s);",
+                        side.name(), side.rowsPerSecond(), side.handedOverSeconds(), side.seconds()));
             }
             System.out.println("WAL drain round " + (r + 1) + " of " + runs + ":" + figures);
         }
@@ -141,12 +142,14 @@ final class WalBench {
                 default -> "Debezium PostgreSQL 3.7.0.Final";
             };
             List<Double> rates = new ArrayList<>();
+            List<Double> handedOverShares = new ArrayList<>();
             List<Double> cpuPerRecord = new ArrayList<>();
             List<String> failures = new ArrayList<>();
             for (WalDrain.Round round : rounds) {
                 WalDrain.Side side = round.side(name);
                 if (side.measured()) {
                     rates.add(side.rowsPerSecond());
+                    handedOverShares.add(side.handedOverSeconds() / side.seconds());
                     cpuPerRecord.add(side.jvmCpuSeconds() * 1e6 / round.updates());
                 } else {
                     failures.add(side.failure());
@@ -169,6 +172,10 @@ final class WalBench {
                     lastSide.firstRecordSeconds(), lastSide.recordsInTopic());
             note += String.format("; JVM CPU (worker, broker, connector) %.0f us/record (median)",
                     Stats.of(cpuPerRecord).median());
+            // Where the task is ahead of the worker's producer, the drain is the producer's rate, not the connector's.
+            note += String.format("; the task had handed its last record to the worker at %.0f%% of the drain time"
+                    + " (median; last round %.1f s)", 100 * Stats.of(handedOverShares).median(),
+                    lastSide.handedOverSeconds());
             WalDrain.Side cold = warmup == null ? null : warmup.side(name);
             if (cold != null && cold.measured()) {
                 note += String.format("; warm-up round (%,d updates, cold worker) %,.0f rows/s", warmup.updates(),

@@ -37,8 +37,12 @@ final class WalDrain {
     }
 
     /** One side's figure, or why it has none. */
+    /**
+     * {@code handedOverSeconds}: from registration until the task had handed every record to
+     * the worker (its poll total); the rest of {@code seconds} is the worker's producer and the broker.
+     */
     record Side(String name, double rowsPerSecond, double seconds, double firstRecordSeconds, double jvmCpuSeconds,
-            long recordsInTopic, String failure) {
+            long recordsInTopic, double handedOverSeconds, String failure) {
         boolean measured() {
             return failure == null;
         }
@@ -152,10 +156,10 @@ final class WalDrain {
             EndToEnd.Timing timing = EndToEnd.secondsUntilTopicHolds(connect, name, config, topic, updates);
             long inTopic = connect.kafka().endOffset(new TopicPartition(topic, 0));
             return new Side(side, updates / timing.seconds(), timing.seconds(), timing.firstRecordSeconds(),
-                    timing.jvmCpuSeconds(), inTopic, null);
+                    timing.jvmCpuSeconds(), inTopic, timing.handedOverSeconds(), null);
         } catch (Exception e) {
             System.err.println("WAL drain, " + name + ": " + e);
-            return new Side(side, 0, 0, 0, 0, -1, e.getMessage());
+            return new Side(side, 0, 0, 0, 0, -1, 0, e.getMessage());
         } finally {
             EndToEnd.remove(connect, name, topic);
             if (usesSlot(side)) {
