@@ -145,8 +145,9 @@ final class EndToEnd implements AutoCloseable {
 
     /**
      * Seconds from registration to the last record, and to the first (start-up: tasks, slot, first
-     * batch); and the CPU seconds this JVM (worker, broker, connector) spent meanwhile, steadier
-     * than wall time on a shared machine.
+     * batch), and to the moment the task had handed its last record to the worker; and the CPU
+     * seconds this JVM (worker, broker, connector) spent meanwhile, steadier than wall time on a
+     * shared machine.
      */
     record Timing(double seconds, double firstRecordSeconds, double jvmCpuSeconds, double handedOverSeconds) {
     }

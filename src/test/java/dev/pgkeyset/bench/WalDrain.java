@@ -36,10 +36,10 @@ final class WalDrain {
         return !side.equals(CEILING) && !side.equals(SNAPSHOT_SHAPED_CEILING);
     }
 
-    /** One side's figure, or why it has none. */
     /**
-     * {@code handedOverSeconds}: from registration until the task had handed every record to
-     * the worker (its poll total); the rest of {@code seconds} is the worker's producer and the broker.
+     * One side's figure, or why it has none. {@code handedOverSeconds}: from registration until
+     * the task had handed every record to the worker (its poll total); the rest of
+     * {@code seconds} is the worker's producer and the broker.
      */
     record Side(String name, double rowsPerSecond, double seconds, double firstRecordSeconds, double jvmCpuSeconds,
             long recordsInTopic, double handedOverSeconds, String failure) {
