@@ -55,8 +55,26 @@ public record KeysetQuery(String sql, List<Object> binds) {
      */
     public static KeysetQuery snapshot(TableId table, boolean only, List<String> select, List<ColumnInfo> key,
                                        List<Object> after, List<Object> lower, List<Object> upper) {
+        return snapshot(table, only, select, key, after, lower, upper, null);
+    }
+
+    /**
+     * A predicate added to a keyset query's own, such as the rows of one leaf partition of a
+     * partitioned table read through the table: {@code sql} takes its {@code binds} as text, as
+     * every bind of the query does (so it casts them).
+     */
+    public record Restriction(String sql, List<Object> binds) {
+        public Restriction {
+            binds = List.copyOf(binds);
+        }
+    }
+
+    /** The same, restricted to the rows {@code restriction} (null: none) admits. */
+    public static KeysetQuery snapshot(TableId table, boolean only, List<String> select, List<ColumnInfo> key,
+                                       List<Object> after, List<Object> lower, List<Object> upper,
+                                       Restriction restriction) {
         return build(table, only, select, key, after, null, null, false, key, after.isEmpty() ? lower : List.of(),
-                upper);
+                upper, restriction);
     }
 
     /**
@@ -92,12 +110,13 @@ public record KeysetQuery(String sql, List<Object> binds) {
         order.add(tracking);
         order.addAll(key);
         return build(table, only, select, order, after, after.isEmpty() ? from : null, horizon, horizonInclusive,
-                key, lower, upper);
+                key, lower, upper, null);
     }
 
     private static KeysetQuery build(TableId table, boolean only, List<String> select, List<ColumnInfo> order,
                                      List<Object> after, Object from, Object below, boolean belowInclusive,
-                                     List<ColumnInfo> key, List<Object> lower, List<Object> upper) {
+                                     List<ColumnInfo> key, List<Object> lower, List<Object> upper,
+                                     Restriction restriction) {
         if (!after.isEmpty() && after.size() != order.size()) {
             throw new IllegalArgumentException("position has " + after.size() + " values for an order of "
                     + order.size());
@@ -129,6 +148,10 @@ public record KeysetQuery(String sql, List<Object> binds) {
         if (!upper.isEmpty()) {
             predicates.add(rowOf(key) + " < " + parametersOf(key));
             binds.addAll(upper);
+        }
+        if (restriction != null) {
+            predicates.add("(" + restriction.sql() + ")");
+            binds.addAll(restriction.binds());
         }
         if (!predicates.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", predicates));

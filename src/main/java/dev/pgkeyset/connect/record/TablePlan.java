@@ -198,7 +198,12 @@ public final class TablePlan {
     }
 
     public KeysetQuery snapshotQuery(List<Object> after) {
-        return queries.snapshot(after);
+        return queries.snapshot(after, null);
+    }
+
+    /** The same, restricted to the rows {@code restriction} admits (e.g. one leaf partition's). */
+    public KeysetQuery snapshotQuery(List<Object> after, KeysetQuery.Restriction restriction) {
+        return queries.snapshot(after, restriction);
     }
 
     /** The key columns not declared NOT NULL (chosen in key.columns), which {@link NullKeyCheck} looks at. */

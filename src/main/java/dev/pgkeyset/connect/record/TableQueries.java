@@ -46,9 +46,9 @@ final class TableQueries {
         return slice.split() == null ? List.of() : slice.split().upper(slice.range());
     }
 
-    KeysetQuery snapshot(List<Object> after) {
+    KeysetQuery snapshot(List<Object> after, KeysetQuery.Restriction restriction) {
         return KeysetQuery.snapshot(id(), only(), layout.selectList(), table.key(), after, lowerBound(),
-                upperBound());
+                upperBound(), restriction);
     }
 
     /** The key columns not declared NOT NULL (chosen in key.columns), which {@link NullKeyCheck} looks at. */

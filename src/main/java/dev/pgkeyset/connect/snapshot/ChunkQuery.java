@@ -64,6 +64,16 @@ public final class ChunkQuery {
      */
     public Result take(Connection connection, TablePlan plan, Object[] after, XidsSeen seen, String watermark)
             throws SQLException {
+        return take(connection, plan, after, seen, watermark, null);
+    }
+
+    /**
+     * The same, for the rows of one leaf partition of {@code plan}'s partitioned table
+     * ({@code leaf}; null for the whole table). A leaf that is no longer a partition (detached or
+     * dropped since) has no rows left to copy: the chunk is empty and the last.
+     */
+    public Result take(Connection connection, TablePlan plan, Object[] after, XidsSeen seen, String watermark,
+                       LeafCopy leaf) throws SQLException {
         try {
             TablePlan changed = followSchemaChange(connection, plan);
             connection.commit();
@@ -99,7 +109,13 @@ public final class ChunkQuery {
                 NullKeyCheck.snapshot(connection, current);
             }
             List<SnapshotChunk.Row> rows = new ArrayList<>();
-            boolean more = readRows(connection, current, after, rows);
+            boolean more;
+            if (leaf == null) {
+                more = readRows(connection, current, after, rows, null);
+            } else {
+                KeysetQuery.Restriction restriction = leafRestriction(connection, leaf);
+                more = restriction != null && readRows(connection, current, after, rows, restriction);
+            }
             if (!more) {
                 NullKeyCheck.snapshot(connection, current);
             }
@@ -115,7 +131,7 @@ public final class ChunkQuery {
                 st.execute("SET LOCAL synchronous_commit = local");
             }
             connection.commit();
-            return new Result(new SnapshotChunk(current, snapshot, watermark, rows, more), changed);
+            return new Result(new SnapshotChunk(current, snapshot, watermark, rows, more, leaf), changed);
         } catch (SQLException | RuntimeException e) {
             try {
                 connection.rollback();
@@ -130,9 +146,9 @@ public final class ChunkQuery {
      * Reads up to {@code chunkSize} rows, or fewer when they reach {@code maxBytes}; true when the
      * table has more (one row more than kept was there, or the byte limit stopped the read).
      */
-    private boolean readRows(Connection connection, TablePlan plan, Object[] after, List<SnapshotChunk.Row> rows)
-            throws SQLException {
-        KeysetQuery query = plan.snapshotQuery(after == null ? List.of() : Arrays.asList(after));
+    private boolean readRows(Connection connection, TablePlan plan, Object[] after, List<SnapshotChunk.Row> rows,
+                             KeysetQuery.Restriction restriction) throws SQLException {
+        KeysetQuery query = plan.snapshotQuery(after == null ? List.of() : Arrays.asList(after), restriction);
         long bytes = 0;
         try (PreparedStatement st = connection.prepareStatement(query.sql() + " LIMIT " + (chunkSize + 1L))) {
             query.bind(st);
@@ -152,6 +168,29 @@ public final class ChunkQuery {
         }
         learnFetchSize(rows.size(), bytes);
         return false;
+    }
+
+    /**
+     * The rows of {@code leaf} as a part of the table the query reads: its OID, and its partition
+     * constraint (its bound and its ancestors'), which the planner prunes the other partitions by;
+     * the OID alone would be a filter over every partition. Null when it is no longer a
+     * partition in this chunk's snapshot.
+     */
+    private static KeysetQuery.Restriction leafRestriction(Connection connection, LeafCopy leaf) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement("SELECT c.relispartition,"
+                + " pg_catalog.pg_get_partition_constraintdef(c.oid) FROM pg_catalog.pg_class c"
+                + " WHERE c.oid = CAST(? AS pg_catalog.oid)")) {
+            st.setLong(1, leaf.oid());
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next() || !rs.getBoolean(1)) {
+                    return null;
+                }
+                String constraint = rs.getString(2);
+                String oid = "tableoid = CAST(? AS pg_catalog.oid)";
+                return new KeysetQuery.Restriction(constraint == null ? oid : oid + " AND " + constraint,
+                        List.of(Long.toString(leaf.oid())));
+            }
+        }
     }
 
     private void learnFetchSize(int rows, long bytes) {

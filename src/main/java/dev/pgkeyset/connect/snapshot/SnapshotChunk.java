@@ -24,8 +24,13 @@ public final class SnapshotChunk {
     public record Row(Object[] raw, Object[] position, long bytes) {
     }
 
-    /** A row's record and its size, for the reader's batch. */
-    public record Out(SourceRecord record, long bytes) {
+    /**
+     * A row's record and its size, for the reader's batch.
+     *
+     * @param ofLeafCopy the row is one of a {@link LeafCopy}: its place is the stream's (the
+     *                   reader gives it the stream's offset), not its table snapshot's
+     */
+    public record Out(SourceRecord record, long bytes, boolean ofLeafCopy) {
     }
 
     private final TablePlan plan;
@@ -34,6 +39,7 @@ public final class SnapshotChunk {
     private final Map<List<Object>, Row> rows = new LinkedHashMap<>();
     private final Object[] lastPosition;
     private final boolean more;
+    private final LeafCopy leaf;
     private final int read;
     private int dropped;
 
@@ -43,6 +49,13 @@ public final class SnapshotChunk {
      *             than it kept, or stopped at its byte limit)
      */
     public SnapshotChunk(TablePlan plan, PgSnapshot snapshot, String watermark, List<Row> rows, boolean more) {
+        this(plan, snapshot, watermark, rows, more, null);
+    }
+
+    /** @param leaf the leaf partition whose rows these are (a {@link LeafCopy}); null for the whole table's */
+    public SnapshotChunk(TablePlan plan, PgSnapshot snapshot, String watermark, List<Row> rows, boolean more,
+                         LeafCopy leaf) {
+        this.leaf = leaf;
         this.plan = plan;
         this.snapshot = snapshot;
         this.watermark = watermark;
@@ -101,16 +114,23 @@ public final class SnapshotChunk {
     /**
      * The records of the rows left, in key order; the table's last row (no {@link #more}) says
      * {@code snapshot_complete}. When that row was dropped, no record says so: a restart then reads
-     * the table's tail again from the last row delivered, which loses nothing.
+     * the table's tail again from the last row delivered, which loses nothing. The rows of a
+     * {@link LeafCopy} get the stream's offsets from the reader (the table's snapshot position is
+     * not theirs to move).
      */
     public List<Out> records() {
         List<Out> out = new ArrayList<>(rows.size());
         for (Row row : rows.values()) {
             boolean last = !more && row.position() == lastPosition;
             SourceRecord record = plan.toRecord(row.raw(), row.position(),
-                    last ? Phase.SNAPSHOT_COMPLETE : Phase.SNAPSHOT, null);
-            out.add(new Out(record, row.bytes()));
+                    last || leaf != null ? Phase.SNAPSHOT_COMPLETE : Phase.SNAPSHOT, null);
+            out.add(new Out(record, row.bytes(), leaf != null));
         }
         return out;
+    }
+
+    /** The leaf partition these rows are a copy of; null for a chunk of the whole table's snapshot. */
+    public LeafCopy leaf() {
+        return leaf;
     }
 }

@@ -34,6 +34,23 @@ public final class XidsSeen {
         return true;
     }
 
+    /**
+     * Forgets the transactions {@code snapshot} sees: every later snapshot sees them too. Keeps
+     * the set small while no chunk is taken for a long time (between copies of partitions).
+     */
+    public void forgetSeenBy(PgSnapshot snapshot) {
+        int kept = 0;
+        for (int i = 0; i < size; i++) {
+            if (!snapshot.visible(xids[i])) {
+                xids[kept++] = xids[i];
+            }
+        }
+        size = kept;
+        if (size < 64 && xids.length > 4096) {
+            xids = Arrays.copyOf(xids, 64);
+        }
+    }
+
     /** One transaction the snapshot does not see, for the log; -1 when there is none. */
     public long firstUnseenBy(PgSnapshot snapshot) {
         for (int i = 0; i < size; i++) {

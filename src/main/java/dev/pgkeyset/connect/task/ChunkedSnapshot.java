@@ -26,6 +26,7 @@ import dev.pgkeyset.connect.pg.SqlErrors;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.snapshot.ChunkQuery;
+import dev.pgkeyset.connect.snapshot.LeafCopy;
 import dev.pgkeyset.connect.snapshot.SnapshotChunk;
 import dev.pgkeyset.connect.snapshot.SnapshotProgress;
 import dev.pgkeyset.connect.snapshot.XidsSeen;
@@ -83,9 +84,16 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     /** How long a chunk whose table is locked by another session waits before it is taken again. */
     private static final Duration LOCK_RETRY = Duration.ofMillis(200);
 
-    /** One table still to snapshot, and where its next chunk starts. */
+    /** When no chunk is due, the transactions seen are forgotten once this many are held (see {@link #transactionBegins}). */
+    private static final int FORGET_SEEN_AT = 1024;
+
+    /** One table still to snapshot (or one leaf partition of it to copy), and where its next chunk starts. */
     private static final class TableToCopy {
         TablePlan plan;
+        /** The leaf partition whose rows are copied; null for the whole table's snapshot. */
+        final LeafCopy leaf;
+        /** Run when the leaf's copy is done (its last chunk handed over); null for a table. */
+        final Runnable copied;
         /** Key position of the last row handed over; null before the first. */
         Object[] position;
         final TableStats stats;
@@ -93,14 +101,23 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         final ReadFailures failures;
         long chunks;
         long dropped;
+        long rowsHandedOver;
         /** Whether the wait for a lock held by another session was logged (once per wait). */
         boolean lockWaitLogged;
 
         TableToCopy(TablePlan plan, Object[] position, TableStats stats, ReaderSettings settings) {
+            this(plan, null, null, position, stats, settings);
+        }
+
+        TableToCopy(TablePlan plan, LeafCopy leaf, Runnable copied, Object[] position, TableStats stats,
+                    ReaderSettings settings) {
             this.plan = plan;
+            this.leaf = leaf;
+            this.copied = copied;
             this.position = position;
             this.stats = stats;
-            this.progress = new SnapshotProgress(plan.slice().toString(), stats, System.nanoTime());
+            this.progress = new SnapshotProgress(leaf == null ? plan.slice().toString()
+                    : plan.id() + " partition " + leaf.leaf(), stats, System.nanoTime());
             this.failures = new ReadFailures(plan.id(), settings.retry());
         }
     }
@@ -118,10 +135,14 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     private boolean doneLogged;
 
     private final WalStats stats;
+    private final ReaderSettings settings;
+    private final int chunkSize;
 
     private ChunkedSnapshot(Deque<TableToCopy> tables, ConnectionFactory connections, ChunkQuery query,
-                            WalStats stats) {
+                            WalStats stats, ReaderSettings settings, int chunkSize) {
         this.stats = stats;
+        this.chunkSize = chunkSize;
+        this.settings = settings;
         this.tables = tables;
         this.connections = connections;
         this.query = query;
@@ -154,7 +175,21 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             log.info("Table {}: snapshot in chunks of up to {} rows beside the stream, {}", plan.id(), chunkSize,
                     offset == null ? "from the start" : "resuming after key " + offset.key());
         }
-        return new ChunkedSnapshot(tables, connections, new ChunkQuery(chunkSize, chunkMaxBytes), walStats);
+        return new ChunkedSnapshot(tables, connections, new ChunkQuery(chunkSize, chunkMaxBytes), walStats, settings,
+                chunkSize);
+    }
+
+    /**
+     * Copies the rows of leaf partition {@code leaf} of {@code plan}'s table beside the stream,
+     * after the tables queued before (so after that table's own snapshot, when it still runs:
+     * the copy's rows are then no older than its rows). The copy's rows carry the stream's
+     * offsets, not the table's; {@code copied} runs when the last of them is handed over.
+     */
+    public void copyLeaf(TablePlan plan, LeafCopy leaf, Runnable copied) {
+        tables.addLast(new TableToCopy(plan, leaf, copied, null, new TableStats(0), settings));
+        doneLogged = false;
+        log.info("Table {}: partition {} joined it with rows the WAL does not carry; they are copied in chunks of up "
+                + "to {} rows beside the stream", plan.id(), leaf.leaf(), chunkSize);
     }
 
     private static KeysetOffset parse(TablePlan plan, Map<String, Object> stored) {
@@ -167,7 +202,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         }
     }
 
-    /** True once every table's last chunk was handed over. */
+    /** True once every table's last chunk was handed over (and every leaf copy's). */
     public boolean finished() {
         return tables.isEmpty();
     }
@@ -187,6 +222,9 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
                 doneLogged = true;
                 log.info("Snapshots done; the stream goes on alone");
             }
+            if (tables.isEmpty() && seen.size() >= FORGET_SEEN_AT) {
+                forgetSeenTransactions();
+            }
             return;
         }
         TableToCopy table = tables.peekFirst();
@@ -194,7 +232,8 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         String session = null;
         try (Connection connection = connections.open()) {
             session = OwnSessions.enter(connection);
-            ChunkQuery.Result result = query.take(connection, table.plan, table.position, seen, watermark);
+            ChunkQuery.Result result = query.take(connection, table.plan, table.position, seen, watermark,
+                    table.leaf);
             table.failures.readSucceeded();
             table.lockWaitLogged = false;
             if (result.columnsChanged() != null) {
@@ -231,10 +270,27 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         }
     }
 
+    /**
+     * Kept also while no table is queued: a leaf copy may be asked for at any time, and its first
+     * chunk must see what the stream delivered before it as any chunk must. While no chunk is
+     * due, the set is emptied of what a current snapshot sees ({@link #forgetSeenTransactions}).
+     */
     @Override
     public void transactionBegins(long xid) {
-        if (!tables.isEmpty()) {
-            seen.add(xid);
+        seen.add(xid);
+    }
+
+    /** Forgets the transactions seen that a snapshot taken now sees (every later chunk's sees them too). */
+    private void forgetSeenTransactions() {
+        try (Connection connection = connections.open();
+             java.sql.Statement st = connection.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_current_snapshot()::text")) {
+            rs.next();
+            seen.forgetSeenBy(dev.pgkeyset.connect.snapshot.PgSnapshot.parse(rs.getString(1)));
+            connection.rollback();
+        } catch (SQLException e) {
+            log.debug("Could not take a snapshot to forget the transactions seen ({}); tried again later",
+                    SqlErrors.describe(e));
         }
     }
 
@@ -253,7 +309,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     }
 
     @Override
-    public List<SnapshotChunk.Out> watermark(PgOutputMessage.LogicalMessage message) {
+    public Handover watermark(PgOutputMessage.LogicalMessage message) {
         if (waiting == null || !ChunkQuery.WATERMARK_PREFIX.equals(message.prefix())
                 || !waiting.watermark().equals(new String(message.content(), java.nio.charset.StandardCharsets.UTF_8))) {
             return null;
@@ -264,6 +320,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         List<SnapshotChunk.Out> rows = chunk.records();
         table.chunks++;
         table.dropped += chunk.rowsDropped();
+        table.rowsHandedOver += rows.size();
         stats.chunkHandedOver(chunk.rowsDropped());
         table.stats.rowsRead(rows.size(), true);
         if (chunk.lastPosition() != null) {
@@ -271,14 +328,20 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         }
         if (chunk.more()) {
             table.progress.maybeLog(System.nanoTime());
-        } else {
-            table.stats.snapshotDone();
-            table.progress.completed();
-            log.info("Table {}: snapshot read in {} chunk(s); {} row(s) left out because the stream changed them "
-                    + "while their chunk waited for its watermark", table.plan.id(), table.chunks, table.dropped);
-            tables.removeFirst();
+            return new Handover(rows, null);
         }
-        return rows;
+        tables.removeFirst();
+        if (table.leaf != null) {
+            log.info("Table {}: partition {} copied in {} chunk(s), {} row(s) (and {} left out because the stream "
+                    + "changed them while their chunk waited for its watermark)", table.plan.id(), table.leaf.leaf(),
+                    table.chunks, table.rowsHandedOver, table.dropped);
+            return new Handover(rows, table.copied);
+        }
+        table.stats.snapshotDone();
+        table.progress.completed();
+        log.info("Table {}: snapshot read in {} chunk(s); {} row(s) left out because the stream changed them "
+                + "while their chunk waited for its watermark", table.plan.id(), table.chunks, table.dropped);
+        return new Handover(rows, null);
     }
 
     @Override

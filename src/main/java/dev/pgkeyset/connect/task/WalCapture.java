@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.pgkeyset.connect.changes.wal.PartitionWatch;
+import dev.pgkeyset.connect.snapshot.LeafCopy;
 import dev.pgkeyset.connect.changes.wal.WalChangeReader;
 import dev.pgkeyset.connect.changes.wal.WalStats;
 import dev.pgkeyset.connect.changes.wal.WalStream;
@@ -75,6 +76,8 @@ public final class WalCapture implements AutoCloseable {
     private TableSet snapshot;
     /** The snapshots read in chunks beside the stream; null when there are none or the server cannot. */
     private ChunkedSnapshot chunks;
+    /** The captured tables' plans as the task started, for the copies of partitions (a chunk follows later columns). */
+    private final Map<TableId, TablePlan> plans;
     private WalStream stream;
     private int failures;
     /** Opens refused in a row because another backend streamed the slot. */
@@ -88,7 +91,9 @@ public final class WalCapture implements AutoCloseable {
 
     private WalCapture(PgKeysetConfig config, WalServer server, WalChangeReader reader, WalStats stats,
                        TableSet snapshot, ChunkedSnapshot chunks, TransactionContext transactions,
-                       List<TableInfo> captured, PartitionWatch partitions, ConnectionFactory connections) {
+                       List<TableInfo> captured, PartitionWatch partitions, ConnectionFactory connections,
+                       Map<TableId, TablePlan> plans) {
+        this.plans = plans;
         this.partitions = partitions;
         this.connections = connections;
         this.chunks = chunks;
@@ -156,6 +161,12 @@ public final class WalCapture implements AutoCloseable {
                 snapshot = TableSet.open(slices, tables, config, connections, offsets, metrics);
             }
         }
+        if (chunks == null && partitions != null && partitions.copiesLeaves()) {
+            // No table to snapshot beside the stream, but a partition attached with rows is copied so.
+            chunks = ChunkedSnapshot.open(List.of(), tableOffsets, connections, ReaderSettings.of(config),
+                    config.snapshotChunkSize(), config.batchMaxBytes(), metrics, stats);
+            reader.interleave(chunks);
+        }
         log.info("WAL capture of {} table(s) through slot '{}' and publication '{}'; {}", plans.size(), slot,
                 config.publicationName(), committed == null ? "no committed WAL offset"
                         : "resuming after commit LSN " + WalOffset.formatLsn(committed.commitLsn()) + " event "
@@ -164,7 +175,7 @@ public final class WalCapture implements AutoCloseable {
             log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
         }
         return new WalCapture(config, server, reader, stats, snapshot, chunks, transactions,
-                tables.stream().filter(t -> plans.containsKey(t.id())).toList(), partitions, connections);
+                tables.stream().filter(t -> plans.containsKey(t.id())).toList(), partitions, connections, plans);
     }
 
     /** The watch over the captured partitioned tables' partitions (null when none is captured). */
@@ -217,8 +228,9 @@ public final class WalCapture implements AutoCloseable {
             return null;
         }
         if (chunks != null) {
+            startLeafCopies();
             chunks.takeChunkIfDue();
-            if (chunks.finished()) {
+            if (chunks.finished() && (partitions == null || !partitions.copiesLeaves())) {
                 reader.interleave(null);
                 chunks.close();
                 chunks = null;
@@ -241,6 +253,21 @@ public final class WalCapture implements AutoCloseable {
             log.warn("Slot '{}': heartbeat or metrics sample failed: {}", config.slotName(), SqlErrors.describe(e));
         }
         return batch.isEmpty() ? null : batch.records();
+    }
+
+    /** Queues the copies of partitions attached with rows that the watch asked for (the stream reached them). */
+    private void startLeafCopies() {
+        if (partitions == null) {
+            return;
+        }
+        for (PartitionWatch.Change change : partitions.takeCopiesToStart()) {
+            TablePlan plan = plans.get(change.table());
+            if (plan == null) {
+                continue; // not captured by this task (the watch knows only captured tables)
+            }
+            long oid = change.oid();
+            chunks.copyLeaf(plan, new LeafCopy(change.partition(), oid), () -> partitions.copied(oid));
+        }
     }
 
     private boolean openStream() {
@@ -392,7 +419,7 @@ public final class WalCapture implements AutoCloseable {
         if (noTables) {
             return cap;
         }
-        if (chunks != null && !chunks.waiting() && stream != null) {
+        if (chunks != null && !chunks.finished() && !chunks.waiting() && stream != null) {
             // The next chunk is taken at the next poll (or after a short wait, when one was given up).
             return Duration.ofMillis(1).compareTo(cap) < 0 ? Duration.ofMillis(1) : cap;
         }

@@ -98,4 +98,23 @@ class KeysetQueryTest {
                 List.of("eu", 9L), List.of("eu", 5L), List.of("us", 1L));
         assertEquals(List.of("eu", 9L, "us", 1L), resumed.binds(), "the position is past the lower bound");
     }
+
+    @Test
+    void aRestrictionIsOneMorePredicateWithItsBindsLast() {
+        KeysetQuery.Restriction leaf = new KeysetQuery.Restriction(
+                "tableoid = CAST(? AS pg_catalog.oid) AND ((region IS NOT NULL) AND (region = 'eu'))", List.of("16401"));
+        KeysetQuery first = KeysetQuery.snapshot(ORDERS, false, select(REGION, ID), List.of(REGION, ID), List.of(),
+                List.of(), List.of(), leaf);
+        assertEquals("SELECT \"region\", \"id\" FROM \"public\".\"orders\" WHERE (tableoid = CAST(? AS pg_catalog.oid)"
+                + " AND ((region IS NOT NULL) AND (region = 'eu'))) ORDER BY \"public\".\"orders\".\"region\","
+                + " \"public\".\"orders\".\"id\"", first.sql());
+        assertEquals(List.of("16401"), first.binds());
+        KeysetQuery resumed = KeysetQuery.snapshot(ORDERS, false, select(REGION, ID), List.of(REGION, ID),
+                List.of("eu", 9L), List.of(), List.of(), leaf);
+        assertEquals("SELECT \"region\", \"id\" FROM \"public\".\"orders\" WHERE (\"region\", \"id\") >"
+                + " (CAST(? AS text), CAST(? AS integer)) AND (tableoid = CAST(? AS pg_catalog.oid)"
+                + " AND ((region IS NOT NULL) AND (region = 'eu'))) ORDER BY \"public\".\"orders\".\"region\","
+                + " \"public\".\"orders\".\"id\"", resumed.sql());
+        assertEquals(List.of("eu", 9L, "16401"), resumed.binds());
+    }
 }

@@ -71,4 +71,21 @@ class PgSnapshotTest {
         assertTrue(seen.allSeenBy(PgSnapshot.parse("20000:20000:")));
         assertEquals(-1, seen.firstUnseenBy(PgSnapshot.parse("1:1:")));
     }
+
+    @Test
+    void xidsSeenForgetOnlyWhatASnapshotSees() {
+        XidsSeen seen = new XidsSeen();
+        for (int i = 0; i < 5000; i++) {
+            seen.add(1000 + i);
+        }
+        // 5,999 still running when taken: every other one (1,000 to 5,998) had ended, and is seen.
+        seen.forgetSeenBy(PgSnapshot.parse("5500:6000:5999"));
+        assertEquals(1, seen.size(), "only the running 5,999 is kept");
+        assertEquals(5999, seen.firstUnseenBy(PgSnapshot.parse("5990:6000:5999")));
+        seen.add(6500);
+        seen.forgetSeenBy(PgSnapshot.parse("6000:6000:"));
+        assertEquals(1, seen.size(), "6,500 had not started in that snapshot");
+        seen.forgetSeenBy(PgSnapshot.parse("7000:7000:"));
+        assertEquals(0, seen.size());
+    }
 }

@@ -14,8 +14,10 @@ import dev.pgkeyset.connect.pg.TableId;
 /**
  * The leaf partitions of the captured partitioned tables in the text form the slot's offsets
  * carry ({@code "partitions"}): {@code {"look": "<xmin of the look>", "tables": {"schema.table":
- * [[oid, relfilenode, "schema", "name", "<link xid>"], ...]}}}. Only what tells a partition change
- * apart is kept (not its bounds), so the text stays small: about 50 bytes a partition.
+ * [[oid, relfilenode, "schema", "name", "<link xid>"], ...]}}}, and, while the rows of leaves that
+ * joined with rows are being copied, {@code "copying": {"schema.table": [oid, ...]}}. Only what
+ * tells a partition change apart is kept (not its bounds), so the text stays small: about 50
+ * bytes a partition.
  */
 public final class PartitionFingerprint {
 
@@ -24,12 +26,23 @@ public final class PartitionFingerprint {
     private PartitionFingerprint() {
     }
 
-    /** The partitions a look saw, and that look's xmin ({@link PartitionLeaves#lookXmin}). */
-    public record Look(String xmin, Map<String, Map<Long, PartitionLeaves.Leaf>> byTable) {
+    /**
+     * The partitions a look saw, and that look's xmin ({@link PartitionLeaves#lookXmin}).
+     *
+     * @param copying per table, the OIDs of leaves whose rows were still being copied (empty for none)
+     */
+    public record Look(String xmin, Map<String, Map<Long, PartitionLeaves.Leaf>> byTable,
+                       Map<String, java.util.List<Long>> copying) {
     }
 
     /** @param byTable leaves by OID, per captured table ({@code schema.table}) */
     public static String encode(String lookXmin, Map<String, Map<Long, PartitionLeaves.Leaf>> byTable) {
+        return encode(lookXmin, byTable, Map.of());
+    }
+
+    /** The same, with the leaves still being copied, per table (left out when there is none). */
+    public static String encode(String lookXmin, Map<String, Map<Long, PartitionLeaves.Leaf>> byTable,
+                                Map<String, java.util.List<Long>> copying) {
         ObjectNode root = JSON.createObjectNode();
         root.put("look", lookXmin);
         ObjectNode tables = root.putObject("tables");
@@ -40,6 +53,13 @@ public final class PartitionFingerprint {
                         .add(leaf.link());
             }
         });
+        if (!copying.isEmpty()) {
+            ObjectNode copies = root.putObject("copying");
+            copying.forEach((table, oids) -> {
+                ArrayNode list = copies.putArray(table);
+                oids.forEach(list::add);
+            });
+        }
         return root.toString();
     }
 
@@ -72,6 +92,27 @@ public final class PartitionFingerprint {
             }
             byTable.put(entry.getKey(), leaves);
         });
-        return new Look(root.path("look").asText(), byTable);
+        Map<String, java.util.List<Long>> copying = new LinkedHashMap<>();
+        JsonNode copies = root.path("copying");
+        if (!copies.isMissingNode() && !copies.isObject()) {
+            throw new IllegalArgumentException("'partitions' has \"copying\" that is not an object of table to "
+                    + "partition OIDs: " + copies);
+        }
+        copies.fields().forEachRemaining(entry -> {
+            java.util.List<Long> oids = new java.util.ArrayList<>();
+            if (!entry.getValue().isArray()) {
+                throw new IllegalArgumentException("'partitions' \"copying\" of " + entry.getKey() + " must be a "
+                        + "list of partition OIDs, found " + entry.getValue());
+            }
+            for (JsonNode oid : entry.getValue()) {
+                if (!oid.canConvertToLong() || !oid.isIntegralNumber()) {
+                    throw new IllegalArgumentException("'partitions' \"copying\" of " + entry.getKey()
+                            + " must be a list of partition OIDs, found " + entry.getValue());
+                }
+                oids.add(oid.asLong());
+            }
+            copying.put(entry.getKey(), java.util.List.copyOf(oids));
+        });
+        return new Look(root.path("look").asText(), byTable, copying);
     }
 }

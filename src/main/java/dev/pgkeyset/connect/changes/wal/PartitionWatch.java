@@ -78,8 +78,9 @@ public final class PartitionWatch {
      *
      * @param classXmin for TRUNCATED, the xid that gave the partition its new file (a whole-table
      *                  TRUNCATE the stream delivered is told apart by it); null otherwise
+     * @param oid       the leaf partition's OID; 0 when not known (a message of an earlier version)
      */
-    public record Change(Kind kind, TableId table, TableId partition, String bound, String classXmin) {
+    public record Change(Kind kind, TableId table, TableId partition, String bound, String classXmin, long oid) {
     }
 
     /** How many whole-table TRUNCATE xids are remembered per table (they are matched within seconds). */
@@ -99,6 +100,13 @@ public final class PartitionWatch {
     private String fingerprint;
     /** Per table, the xids of whole-table TRUNCATEs the stream delivered: their leaves' new files are those. */
     private final Map<TableId, java.util.Deque<String>> truncatedInStream = new java.util.HashMap<>();
+    /**
+     * Leaves attached with rows whose copy runs (by OID): the offsets say so ({@link #fingerprint()})
+     * until the copy's last row, so a restart before that copies them again.
+     */
+    private final Map<Long, Change> copying = new LinkedHashMap<>();
+    /** Copies asked for and not yet taken by the task ({@link #takeCopiesToStart}). */
+    private final java.util.Deque<Change> copiesToStart = new java.util.ArrayDeque<>();
 
     private PartitionWatch(Map<String, TableId> roots, TruncateHandling truncateHandling,
                            Set<TableId> snapshottedFromTheStart, boolean inStream,
@@ -156,8 +164,75 @@ public final class PartitionWatch {
                 log.info("Partition change(s) made since the committed offset, while no task streamed: {}", changes);
                 watch.act(changes, false);
             }
+            watch.copyAgainWhatWasBeingCopied(before, leaves, changes);
         }
         return watch;
+    }
+
+    /**
+     * Leaves whose copy the committed offset says was still running are copied again from their
+     * start (the rows already sent come again); not those that changed meanwhile (detached,
+     * dropped, attached anew: {@code changes} acted on them), nor a table this run snapshots
+     * from the start.
+     */
+    private void copyAgainWhatWasBeingCopied(PartitionFingerprint.Look before,
+                                             Map<String, Map<Long, PartitionLeaves.Leaf>> now, List<Change> changes) {
+        for (Map.Entry<String, java.util.List<Long>> entry : before.copying().entrySet()) {
+            for (Map.Entry<String, TableId> root : roots.entrySet()) {
+                if (!root.getValue().toString().equals(entry.getKey())) {
+                    continue;
+                }
+                Map<Long, PartitionLeaves.Leaf> leaves = now.getOrDefault(root.getKey(), Map.of());
+                for (long oid : entry.getValue()) {
+                    PartitionLeaves.Leaf leaf = leaves.get(oid);
+                    boolean changed = changes.stream().anyMatch(c -> c.oid() == oid);
+                    if (leaf == null || changed || snapshottedFromTheStart.contains(root.getValue())) {
+                        continue;
+                    }
+                    log.info("Table {}: the copy of partition {} had not ended when the task stopped; it is copied "
+                            + "again from its start", root.getValue(), leaf.id());
+                    askForCopy(new Change(Kind.ATTACHED_WITH_ROWS, root.getValue(), leaf.id(), leaf.bound(), null,
+                            oid));
+                }
+            }
+        }
+    }
+
+    /** Whether leaves attached with rows can be copied here: the copy needs the stream's watermarks. */
+    public boolean copiesLeaves() {
+        return inStream;
+    }
+
+    /**
+     * The copies of leaves asked for since the last call, for the task to start (in the stream's
+     * order: a copy's first chunk is taken after the stream delivered what asked for it).
+     */
+    public List<Change> takeCopiesToStart() {
+        List<Change> copies = List.copyOf(copiesToStart);
+        copiesToStart.clear();
+        return copies;
+    }
+
+    /**
+     * The last row of the copy of leaf {@code oid} is about to go: the offsets from its record on
+     * no longer say the leaf is being copied.
+     */
+    public void copied(long oid) {
+        Change change = copying.remove(oid);
+        if (change != null) {
+            fingerprint = null;
+            log.info("Table {}: partition {} copied; its rows are in the topic", change.table(), change.partition());
+        }
+    }
+
+    private void askForCopy(Change change) {
+        if (copying.containsKey(change.oid())) {
+            log.info("Table {}: partition {} is being copied already", change.table(), change.partition());
+            return;
+        }
+        copying.put(change.oid(), change);
+        copiesToStart.addLast(change);
+        fingerprint = null;
     }
 
     /**
@@ -171,7 +246,10 @@ public final class PartitionWatch {
         if (fingerprint == null) {
             Map<String, Map<Long, PartitionLeaves.Leaf>> byTable = new LinkedHashMap<>();
             known.forEach((root, leaves) -> byTable.put(roots.get(root).toString(), leaves));
-            fingerprint = PartitionFingerprint.encode(knownXmin, byTable);
+            Map<String, List<Long>> copies = new LinkedHashMap<>();
+            copying.values().forEach(c -> copies.computeIfAbsent(c.table().toString(), t -> new ArrayList<>())
+                    .add(c.oid()));
+            fingerprint = PartitionFingerprint.encode(knownXmin, byTable, copies);
         }
         return fingerprint;
     }
@@ -218,7 +296,7 @@ public final class PartitionWatch {
             PartitionLeaves.Leaf old = before.get(leaf.oid());
             if (old == null) {
                 if (PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)) {
-                    changes.add(new Change(Kind.ATTACHED_WITH_ROWS, table, leaf.id(), leaf.bound(), null));
+                    changes.add(new Change(Kind.ATTACHED_WITH_ROWS, table, leaf.id(), leaf.bound(), null, leaf.oid()));
                 } else {
                     log.info("Table {}: partition {} ({}) joined it without rows older than that; its rows are "
                             + "streamed", table, leaf.id(), leaf.bound());
@@ -228,21 +306,22 @@ public final class PartitionWatch {
             if (relinked(old, leaf)) {
                 // Detached and attached again between two looks: what changed meanwhile was not streamed.
                 changes.add(new Change(PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)
-                        ? Kind.REATTACHED_WITH_ROWS : Kind.DETACHED, table, leaf.id(), leaf.bound(), null));
+                        ? Kind.REATTACHED_WITH_ROWS : Kind.DETACHED, table, leaf.id(), leaf.bound(), null, leaf.oid()));
             }
             if (old.relfilenode() != leaf.relfilenode()) {
                 if (beforeXmin != null && PartitionLeaves.keptRowsOlderThan(connection, leaf, beforeXmin)) {
                     log.info("Table {}: partition {} was rewritten (VACUUM FULL, CLUSTER or a rewriting ALTER "
                             + "TABLE: a new file that kept its rows)", table, leaf.id());
                 } else {
-                    changes.add(new Change(Kind.TRUNCATED, table, leaf.id(), leaf.bound(), leaf.classXmin()));
+                    changes.add(new Change(Kind.TRUNCATED, table, leaf.id(), leaf.bound(), leaf.classXmin(),
+                            leaf.oid()));
                 }
             }
         }
         for (PartitionLeaves.Leaf old : before.values()) {
             if (!now.containsKey(old.oid())) {
                 changes.add(new Change(PartitionLeaves.exists(connection, old.oid()) ? Kind.DETACHED : Kind.DROPPED,
-                        table, old.id(), old.bound(), null));
+                        table, old.id(), old.bound(), null, old.oid()));
             }
         }
     }
@@ -265,6 +344,7 @@ public final class PartitionWatch {
             node.put("partition_schema", change.partition().schema());
             node.put("partition", change.partition().table());
             node.put("bound", change.bound());
+            node.put("oid", change.oid());
             if (change.classXmin() != null) {
                 node.put("class_xmin", change.classXmin());
             }
@@ -309,7 +389,7 @@ public final class PartitionWatch {
             changes.add(new Change(Kind.valueOf(change.path("kind").asText()), table,
                     new TableId(change.path("partition_schema").asText(), change.path("partition").asText()),
                     change.path("bound").asText(), change.hasNonNull("class_xmin")
-                            ? change.path("class_xmin").asText() : null));
+                            ? change.path("class_xmin").asText() : null, change.path("oid").asLong(0)));
         }
         act(changes, runId.equals(node.path("run").asText()));
     }
@@ -336,6 +416,11 @@ public final class PartitionWatch {
             if (change.kind() == Kind.TRUNCATED && change.classXmin() != null && truncatedInStream
                     .getOrDefault(change.table(), new java.util.ArrayDeque<>()).contains(change.classXmin())) {
                 continue; // TRUNCATE of the whole table, delivered as such
+            }
+            if (change.kind() == Kind.ATTACHED_WITH_ROWS && inStream && change.oid() != 0) {
+                // Its rows never were in the WAL: copied through the table, in stream order from here.
+                askForCopy(change);
+                continue;
             }
             if (change.kind() == Kind.ATTACHED_WITH_ROWS || change.kind() == Kind.REATTACHED_WITH_ROWS) {
                 throw new ConnectException("Table " + change.table() + ": partition " + change.partition() + " ("

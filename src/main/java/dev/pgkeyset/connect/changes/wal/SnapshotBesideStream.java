@@ -21,10 +21,21 @@ public interface SnapshotBesideStream {
     void tableTruncated(TablePlan plan, long xid);
 
     /**
+     * The rows of a chunk, which join the stream at its watermark.
+     *
+     * @param leafCopied not null when the chunk is the last of a leaf partition's copy: the reader
+     *                   runs it just before it makes the record of the chunk's last row (at once
+     *                   when the chunk has none), so the offsets say the copy is done from that
+     *                   record on, and not before every other row of it is in the stream
+     */
+    record Handover(List<SnapshotChunk.Out> rows, Runnable leafCopied) {
+    }
+
+    /**
      * A logical message was read: when it is the watermark of the chunk waiting, that chunk's rows,
      * which go into the stream here; otherwise null.
      */
-    List<SnapshotChunk.Out> watermark(PgOutputMessage.LogicalMessage message);
+    Handover watermark(PgOutputMessage.LogicalMessage message);
 
     /** The stream failed and is read again from the slot: a chunk waiting for its watermark is read again. */
     void streamRestarted();

@@ -190,16 +190,29 @@ public final class WalChangeReader {
             rows.onTruncate(truncate);
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && partitionWatch != null
                 && PartitionWatch.isMarker(logical)) {
-            partitionWatch.onMarker(logical);
+            if (!passedByTheCommittedOffset()) {
+                partitionWatch.onMarker(logical);
+            }
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && snapshot != null) {
-            List<SnapshotChunk.Out> chunkRows = snapshot.watermark(logical);
-            if (chunkRows != null) {
-                addSnapshotRows(chunkRows);
+            SnapshotBesideStream.Handover chunk = snapshot.watermark(logical);
+            if (chunk != null) {
+                addSnapshotRows(chunk);
             }
         }
         // Type: resolved by OID from the catalog when a Relation names it. LogicalMessage: our own
         // heartbeats (and anyone else's messages), nothing to deliver. Origin: changes replicated
         // from elsewhere are captured like any other.
+    }
+
+    /**
+     * Whether the open transaction comes before a record already produced (the committed offset,
+     * after a restart): the slot re-sends from its confirmed position, which may be behind. A
+     * partition message there was acted on by the run that produced that record (a copy it
+     * started is in that record's offset), so it is not acted on again. A transaction the
+     * stream delivers for the first time always comes after every record produced.
+     */
+    private boolean passedByTheCommittedOffset() {
+        return producedThrough != null && Long.compareUnsigned(commitLsn, producedThrough.commitLsn()) < 0;
     }
 
     /** Queues a change record at {@code event} of the open transaction; null when produced already. */
@@ -303,16 +316,46 @@ public final class WalChangeReader {
     /**
      * A chunk's rows join the stream at its watermark, which is the only message of the chunk's own
      * transaction: every record before it was handed over or is ready, none is held.
+     *
+     * <p>The rows of a leaf partition's copy take the stream's place as well as its order: the
+     * slot's partition, at the watermark's commit LSN, event {@code 2 × i} (the chunk's transaction
+     * has no change of its own), and the partitions the offsets say are still being copied. So the
+     * copy is ordered with the stream in Kafka Connect's offsets too: an offset that says a leaf is
+     * copied is committed only after every row of the copy was; until then a restart copies the
+     * leaf again ({@link PartitionWatch}).
      */
-    private void addSnapshotRows(List<SnapshotChunk.Out> rows) {
+    private void addSnapshotRows(SnapshotBesideStream.Handover chunk) {
         if (held != null) {
             throw new IllegalStateException("a snapshot chunk's watermark inside a transaction with changes ("
                     + held.offset + ")");
         }
+        List<SnapshotChunk.Out> rows = chunk.rows();
+        if (rows.isEmpty() && chunk.leafCopied() != null) {
+            chunk.leafCopied().run();
+        }
         for (int i = 0; i < rows.size(); i++) {
-            WalChange row = WalChange.snapshotRow(rows.get(i).record(), rows.get(i).bytes());
+            SnapshotChunk.Out out = rows.get(i);
+            boolean last = i == rows.size() - 1;
+            WalChange row;
+            if (out.ofLeafCopy()) {
+                if (last && chunk.leafCopied() != null) {
+                    chunk.leafCopied().run();
+                }
+                WalOffset offset = new WalOffset(commitLsn, 2L * i);
+                if (!produce(offset)) {
+                    continue;
+                }
+                SourceRecord read = out.record();
+                SourceRecord record = new SourceRecord(partition, offset.toMap(commitLsnText,
+                        transactionMetadata != null, partitionsNow()), read.topic(), read.kafkaPartition(),
+                        read.keySchema(), read.key(), read.valueSchema(), read.value(), read.timestamp(),
+                        read.headers());
+                row = WalChange.snapshotRow(record, out.bytes());
+            } else {
+                row = WalChange.snapshotRow(out.record(), out.bytes());
+            }
             // A Kafka transaction may end after the chunk: it is between two PostgreSQL transactions.
-            row.lastOfTransaction = i == rows.size() - 1;
+            row.lastOfTransaction = last;
             ready.add(row);
         }
     }

@@ -32,6 +32,30 @@ class PartitionFingerprintTest {
     }
 
     @Test
+    void theLeavesBeingCopiedSurviveTheTextFormAndAreLeftOutWhenNone() {
+        Map<Long, PartitionLeaves.Leaf> leaves = new LinkedHashMap<>();
+        leaves.put(16401L, new PartitionLeaves.Leaf(16401L, new TableId("public", "p1"), 16401L, "", "741", "745"));
+        String none = PartitionFingerprint.encode("4000", Map.of("public.p", leaves), Map.of());
+        assertTrue(!none.contains("copying"), none);
+        assertEquals(Map.of(), PartitionFingerprint.decode(none).copying());
+        String some = PartitionFingerprint.encode("4000", Map.of("public.p", leaves),
+                Map.of("public.p", java.util.List.of(16401L, 4000000000L)));
+        assertEquals(Map.of("public.p", java.util.List.of(16401L, 4000000000L)),
+                PartitionFingerprint.decode(some).copying());
+    }
+
+    @Test
+    void aMalformedCopyingIsRefusedNamingIt() {
+        for (String bad : new String[] {"{\"look\": \"5\", \"tables\": {}, \"copying\": [1]}",
+                "{\"look\": \"5\", \"tables\": {}, \"copying\": {\"public.p\": 7}}",
+                "{\"look\": \"5\", \"tables\": {}, \"copying\": {\"public.p\": [\"x\"]}}",
+                "{\"look\": \"5\", \"tables\": {}, \"copying\": {\"public.p\": [1.5]}}"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PartitionFingerprint.decode(bad));
+            assertTrue(e.getMessage().contains("\"copying\""), e.getMessage());
+        }
+    }
+
+    @Test
     void aMalformedFormIsRefusedNamingTheField() {
         for (String bad : new String[] {"not json", "[1,2]", "{\"public.p\": [[1, 2]]}", "{\"look\": \"5\", \"tables\": {\"public.p\": [[1, 2]]}}", "{\"look\": \"5\", \"tables\": {\"public.p\": [[\"x\", 2, \"a\", \"b\", \"7\"]]}}"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PartitionFingerprint.decode(bad));
