@@ -113,7 +113,7 @@ public final class ChunkQuery {
             if (leaf == null) {
                 more = readRows(connection, current, after, rows, null);
             } else {
-                KeysetQuery.Restriction restriction = leafRestriction(connection, leaf);
+                KeysetQuery.Restriction restriction = leafRows(connection, leaf);
                 more = restriction != null && readRows(connection, current, after, rows, restriction);
             }
             if (!more) {
@@ -176,7 +176,7 @@ public final class ChunkQuery {
      * the OID alone would be a filter over every partition. Null when it is no longer a
      * partition in this chunk's snapshot.
      */
-    private static KeysetQuery.Restriction leafRestriction(Connection connection, LeafCopy leaf) throws SQLException {
+    public static KeysetQuery.Restriction leafRows(Connection connection, LeafCopy leaf) throws SQLException {
         try (PreparedStatement st = connection.prepareStatement("SELECT c.relispartition,"
                 + " pg_catalog.pg_get_partition_constraintdef(c.oid) FROM pg_catalog.pg_class c"
                 + " WHERE c.oid = CAST(? AS pg_catalog.oid)")) {
