@@ -1,0 +1,195 @@
+package dev.pgkeyset.connect.changes.wal;
+
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.lookingEverySecond;
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.pollFor;
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.startAndPollFor;
+import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.uniqueName;
+import static dev.pgkeyset.connect.changes.wal.WalValuesIT.pollUntil;
+import static dev.pgkeyset.connect.changes.wal.WalValuesIT.walProps;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.header.Header;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Test;
+
+import dev.pgkeyset.connect.config.PgKeysetConfig;
+import dev.pgkeyset.connect.offset.WalOffset;
+import dev.pgkeyset.connect.record.TablePlan;
+import dev.pgkeyset.connect.testing.PostgresFixture;
+import dev.pgkeyset.connect.testing.TaskHarness;
+import dev.pgkeyset.connect.testing.TestDatabase;
+
+/**
+ * A table attached with its rows to a captured partitioned table: its rows were never in the WAL,
+ * so the task copies them through the table in chunks beside the stream while a writer updates,
+ * deletes and inserts rows of it and of another partition. Each key's last record must equal
+ * PostgreSQL's row of p, also when the task is stopped in the middle of the copy and restarted
+ * from an earlier committed offset of the slot (a worker commits offsets later than it hands
+ * records over, and may be killed in between). Sizes, chunk sizes, the writer's operations and
+ * the restart point come from a printed seed ({@code -DleafCopyIT.seed=N} replays them; the
+ * interleaving with the stream is the machine's).
+ */
+class WalLeafCopyIT {
+
+    private static long seed() {
+        String given = System.getProperty("leafCopyIT.seed");
+        long seed = given == null || given.isBlank() ? System.nanoTime() : Long.parseLong(given);
+        System.out.println("WalLeafCopyIT seed " + seed + " (replay: -DleafCopyIT.seed=" + seed + ")");
+        return seed;
+    }
+
+    private static String op(SourceRecord record) {
+        Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
+        return header == null ? null : String.valueOf(header.value());
+    }
+
+    private static int id(SourceRecord record) {
+        return ((Number) ((Struct) record.key()).get("id")).intValue();
+    }
+
+    @Test
+    void anAttachedTablesRowsArriveWhileTheyAreWrittenTo() throws Exception {
+        run("leafcopy", seed(), false);
+    }
+
+    @Test
+    void aCopyInterruptedAndResumedFromAnEarlierOffsetLosesNothing() throws Exception {
+        run("leafcopy_rs", seed(), true);
+    }
+
+    private static void run(String purpose, long seed, boolean restart) throws Exception {
+        Random random = new Random(seed);
+        int attachedRows = 300 + random.nextInt(900);
+        int chunkSize = 5 + random.nextInt(40);
+        TestDatabase db = PostgresFixture.createDatabase("wal_" + purpose);
+        String name = uniqueName(purpose);
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicReference<Throwable> writerFailed = new AtomicReference<>();
+        Thread writer = null;
+        try {
+            db.execute("CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
+                    "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (1000)",
+                    "INSERT INTO p SELECT g, 0 FROM generate_series(1, 300) g",
+                    "CREATE TABLE q (id int PRIMARY KEY, n int)",
+                    "INSERT INTO q SELECT 5000 + g, -g FROM generate_series(1, " + attachedRows + ") g");
+            Map<String, String> props = lookingEverySecond(walProps(db, "public\\.p", name));
+            props.put(PgKeysetConfig.SNAPSHOT_CHUNK_SIZE, Integer.toString(chunkSize));
+            props.put("batch.max.rows", Integer.toString(20 + random.nextInt(500)));
+            System.out.printf("WalLeafCopyIT %s: %d rows attached, chunks of %d, restart %s%n", purpose, attachedRows,
+                    chunkSize, restart);
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> r.size() >= 300);
+                long writerSeed = random.nextLong();
+                writer = new Thread(() -> write(db, writerSeed, attachedRows, writing, writerFailed), "writer");
+                writer.start();
+                Thread.sleep(100);
+                db.execute("ALTER TABLE p ATTACH PARTITION q FOR VALUES FROM (5000) TO (10000)");
+                if (restart) {
+                    int copiedBeforeStop = 1 + random.nextInt(Math.max(1, attachedRows / 2));
+                    pollUntil(task, records, r -> r.stream().filter(x -> "r".equals(op(x)) && id(x) >= 5000)
+                            .count() >= copiedBeforeStop);
+                    task.stop();
+                    rewindSlotOffset(task, records, name, random);
+                    assertNull(startAndPollFor(task, records, 1000), "restarted");
+                }
+                pollFor(task, records, 3000);
+                writing.set(false);
+                writer.join(30_000);
+                assertNull(writerFailed.get(), "the writer");
+                assertNull(pollFor(task, records, 4000), "the task goes on");
+                Map<Integer, Integer> rows = rows(db);
+                Map<Integer, Integer> live = liveAfterTruncates(records);
+                assertEquals(rows, live, "each key's last record against PostgreSQL's rows of p (seed " + seed + ")");
+                Map<String, Object> slot = task.committed().get(WalOffset.partition(name));
+                String partitions = WalOffset.partitions(slot);
+                assertTrue(partitions != null && !partitions.contains("copying"),
+                        "the last offset says the copy is done: " + slot);
+            }
+        } finally {
+            writing.set(false);
+            if (writer != null) {
+                writer.join(30_000);
+            }
+            WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
+        }
+    }
+
+    /**
+     * The slot's committed offset goes back to that of a randomly chosen earlier record of the
+     * stream (or to none), as after a worker that was killed before it committed the rest.
+     */
+    private static void rewindSlotOffset(TaskHarness task, List<SourceRecord> records, String slot, Random random) {
+        List<SourceRecord> ofTheStream = records.stream()
+                .filter(r -> r.sourcePartition().containsKey(WalOffset.SLOT)).toList();
+        Map<String, Object> partition = WalOffset.partition(slot);
+        if (ofTheStream.isEmpty() || random.nextInt(5) == 0) {
+            task.committed().remove(partition);
+            System.out.println("WalLeafCopyIT: the slot's committed offset removed");
+            return;
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> offset = (Map<String, Object>) ofTheStream.get(random.nextInt(ofTheStream.size()))
+                .sourceOffset();
+        task.committed().put(partition, offset);
+        System.out.println("WalLeafCopyIT: the slot's committed offset rewound to " + offset);
+    }
+
+    /** Random updates, deletes and inserts, in q's rows (through p, once attached) and in p1's. */
+    private static void write(TestDatabase db, long seed, int attachedRows, AtomicBoolean writing,
+                              AtomicReference<Throwable> failed) {
+        Random random = new Random(seed);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            int n = 1;
+            while (writing.get()) {
+                int inQ = 5001 + random.nextInt(attachedRows + 200);
+                // Before the ATTACH, q is written as a plain table (not streamed); after it, through p.
+                String table = random.nextBoolean() ? "q" : "p";
+                String sql = switch (random.nextInt(5)) {
+                    case 0, 1 -> "UPDATE " + table + " SET n = " + n + " WHERE id = " + inQ;
+                    case 2 -> "DELETE FROM " + table + " WHERE id = " + inQ;
+                    case 3 -> "INSERT INTO " + table + " VALUES (" + inQ + ", " + n
+                            + ") ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n";
+                    default -> "UPDATE p SET n = " + n + " WHERE id = " + (1 + random.nextInt(300));
+                };
+                try {
+                    st.execute(sql);
+                } catch (java.sql.SQLException e) {
+                    // An insert into p before q is its partition: "no partition of relation p found for row".
+                    if (!"23514".equals(e.getSQLState())) {
+                        throw e;
+                    }
+                }
+                n++;
+                Thread.sleep(random.nextInt(3));
+            }
+        } catch (Exception e) {
+            failed.set(e);
+        }
+    }
+
+    private static Map<Integer, Integer> rows(TestDatabase db) throws Exception {
+        Map<Integer, Integer> rows = new HashMap<>();
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, n FROM p")) {
+            while (rs.next()) {
+                rows.put(rs.getInt(1), rs.getInt(2));
+            }
+        }
+        return rows;
+    }
+}
