@@ -17,6 +17,10 @@ import java.util.Map;
  * {@code record.format=envelope} a delete is an op=d event (sub 0) and its tombstone (sub 1). It is
  * written only when not 0, so the offsets of {@code record.format=row} are as they always were.
  *
+ * <p>The rows of a partition's copy (a table attached with rows, {@code PartitionWatch}) join the
+ * stream at their chunk's watermark, a transaction of the task's own with no change: row i of the
+ * chunk is at event {@code 2 × i} of that transaction.
+ *
  * <p>With {@code provide.transaction.metadata} a transaction has two records more: its BEGIN event
  * at event {@value #BEGIN_EVENT}, before all of its changes, and its END event at {@code 2 × n}
  * for a transaction of n changes, after all of them.
@@ -43,8 +47,9 @@ public record WalOffset(long commitLsn, long event, int sub) implements Comparab
      */
     public static final String TRANSACTION_METADATA = "transaction_metadata";
     /**
-     * The leaf partitions of the captured partitioned tables the offset was made with (text,
-     * see {@code PartitionFingerprint}); only where a partitioned table is captured.
+     * The leaf partitions of the captured partitioned tables the offset was made with, and those
+     * whose copy (rows attached with a partition) was still running (text, see
+     * {@code PartitionFingerprint}); only where a partitioned table is captured.
      */
     public static final String PARTITIONS = "partitions";
 

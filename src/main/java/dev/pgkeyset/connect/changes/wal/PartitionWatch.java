@@ -39,15 +39,20 @@ import dev.pgkeyset.connect.pg.TableId;
  * then, so a task that fails or is killed before acting meets the same message again after its
  * restart. What it does:
  * <ul>
- * <li>a partition attached with rows older than its attachment: the task fails, naming the table,
- *     the partition and the way out (a new snapshot of the table), because those rows cannot be
- *     streamed;</li>
+ * <li>a partition attached with rows older than its attachment: those rows were never streamed,
+ *     so they are copied through the table beside the stream ({@link #takeCopiesToStart}: the
+ *     task's chunked snapshot reads that leaf only, and the copy's rows take the stream's place
+ *     and offsets). While the copy runs, {@link #fingerprint()} lists the leaf as being copied, so
+ *     a restart before its last row was committed copies it again; where the server cannot
+ *     stream messages (no watermarks), the task fails instead, naming the table, the partition
+ *     and the way out (a new snapshot of the table);</li>
  * <li>a partition detached, dropped or truncated: as truncate.handling says for the partition's
  *     table, {@code fail} fails the task naming them; {@code event} and {@code skip} log a warning
  *     naming the partition and its bounds (a truncate record would tell consumers the whole table
  *     was emptied, so none is sent), and the stream goes on;</li>
  * <li>a partition detached and attached again between two looks (a new {@code pg_inherits}
- *     link): as an attachment with rows, or as a detach when it is empty;</li>
+ *     link) while it holds rows: the task fails as above (what changed while it was out, deletes
+ *     included, cannot be had); when it is empty, as a detach;</li>
  * <li>a partition created ({@code CREATE TABLE ... PARTITION OF}) or attached empty: its rows are
  *     streamed, nothing to do; VACUUM FULL or CLUSTER of a partition (a new file that kept rows
  *     older than the previous look): nothing.</li>
@@ -58,7 +63,9 @@ import dev.pgkeyset.connect.pg.TableId;
  * <p>Where the server cannot write or stream logical messages (before PostgreSQL 14, a standby),
  * the same is done at the look itself, which is then not in stream order. The slot's offsets carry
  * the partitions of the last look ({@link #fingerprint()}), so DDL made while no task ran is acted
- * on at the next start. DDL whose net effect between two looks is nothing (a partition created,
+ * on at the next start. A message the committed offset has passed (the slot re-sends from its
+ * confirmed position, which may be behind) was acted on by the run that made that offset, and is
+ * not acted on again. DDL whose net effect between two looks is nothing (a partition created,
  * filled and detached within one look, catalog.check.interval.ms) is not seen.
  */
 public final class PartitionWatch {
