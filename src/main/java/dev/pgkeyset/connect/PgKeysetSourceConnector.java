@@ -302,6 +302,14 @@ public class PgKeysetSourceConnector extends SourceConnector {
             if (offset != null) {
                 try {
                     KeysetOffset parsed = OffsetCodec.fromMap(offset);
+                    Object partitions = offset.get(WalOffset.PARTITIONS);
+                    if (partitions != null && !(partitions instanceof String)) {
+                        throw new IllegalArgumentException("'" + WalOffset.PARTITIONS + "' must be text (the "
+                                + "partitions of a partitioned table, as JSON), found " + partitions);
+                    }
+                    if (partitions != null) {
+                        dev.pgkeyset.connect.changes.wal.PartitionFingerprint.decode((String) partitions);
+                    }
                     if (range != null && parsed.split() == null) {
                         throw new IllegalArgumentException("the offset of a key range must keep its table's '"
                                 + OffsetCodec.SPLIT + "' (copy it from GET /connectors/<name>/offsets)");

@@ -136,6 +136,9 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
 
     private final WalStats stats;
     private final ReaderSettings settings;
+    /** What a table snapshot's record gets before it is handed over (the partitions in its offset). */
+    private java.util.function.UnaryOperator<org.apache.kafka.connect.source.SourceRecord> tableRecords =
+            java.util.function.UnaryOperator.identity();
     private final int chunkSize;
 
     private ChunkedSnapshot(Deque<TableToCopy> tables, ConnectionFactory connections, ChunkQuery query,
@@ -200,6 +203,14 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
                     + e.getMessage() + "): " + stored + ". Correct or delete it with PATCH/DELETE "
                     + "/connectors/<name>/offsets.");
         }
+    }
+
+    /**
+     * Every record of a table's snapshot goes through {@code mark} before it is handed over (a
+     * partitioned table's offsets carry its partitions, {@code PartitionWatch.withPartitions}).
+     */
+    public void markTableRecordsWith(java.util.function.UnaryOperator<org.apache.kafka.connect.source.SourceRecord> mark) {
+        this.tableRecords = mark;
     }
 
     /** True once every table's last chunk was handed over (and every leaf copy's). */
@@ -317,7 +328,10 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         SnapshotChunk chunk = waiting;
         waiting = null;
         TableToCopy table = tables.peekFirst();
-        List<SnapshotChunk.Out> rows = chunk.records();
+        List<SnapshotChunk.Out> rows = new java.util.ArrayList<>(chunk.records());
+        if (table.leaf == null) {
+            rows.replaceAll(out -> new SnapshotChunk.Out(tableRecords.apply(out.record()), out.bytes(), false));
+        }
         table.chunks++;
         table.dropped += chunk.rowsDropped();
         table.rowsHandedOver += rows.size();

@@ -144,8 +144,15 @@ public final class WalCapture implements AutoCloseable {
                 && t.kind() == TableKind.PARTITIONED_TABLE).map(TableInfo::id).toList();
         boolean messages = (config.snapshotChunked() || !partitioned.isEmpty()) && !plans.isEmpty()
                 && WalStart.streamsWatermarks(server, slot);
+        Map<TableId, String> tableFingerprints = new java.util.HashMap<>();
+        for (TableId root : partitioned) {
+            String text = WalOffset.partitions(tableOffsets.get(plans.get(root).partition()));
+            if (text != null) {
+                tableFingerprints.put(root, text);
+            }
+        }
         PartitionWatch partitions = watchPartitions(config, connections, partitioned, plans.keySet(), snapshotted,
-                messages, WalOffset.partitions(offsets.offset(WalOffset.partition(slot))));
+                messages, WalOffset.partitions(offsets.offset(WalOffset.partition(slot))), tableFingerprints);
         reader.watchPartitions(partitions);
         TableSet snapshot = null;
         ChunkedSnapshot chunks = null;
@@ -167,6 +174,9 @@ public final class WalCapture implements AutoCloseable {
                     config.snapshotChunkSize(), config.batchMaxBytes(), metrics, stats);
             reader.interleave(chunks);
         }
+        if (chunks != null && partitions != null) {
+            chunks.markTableRecordsWith(partitions::withPartitions);
+        }
         log.info("WAL capture of {} table(s) through slot '{}' and publication '{}'; {}", plans.size(), slot,
                 config.publicationName(), committed == null ? "no committed WAL offset"
                         : "resuming after commit LSN " + WalOffset.formatLsn(committed.commitLsn()) + " event "
@@ -182,7 +192,7 @@ public final class WalCapture implements AutoCloseable {
     private static PartitionWatch watchPartitions(PgKeysetConfig config, ConnectionFactory connections,
                                                   List<TableId> partitioned, Set<TableId> captured,
                                                   Set<TableId> withOffsets, boolean messages,
-                                                  String committedPartitions) {
+                                                  String committedPartitions, Map<TableId, String> tableFingerprints) {
         if (partitioned.isEmpty()) {
             return null;
         }
@@ -193,7 +203,7 @@ public final class WalCapture implements AutoCloseable {
         }
         try (java.sql.Connection connection = connections.open()) {
             PartitionWatch watch = PartitionWatch.open(connection, partitioned, config.truncateHandling(), fromTheStart,
-                    messages, committedPartitions);
+                    messages, committedPartitions, tableFingerprints);
             connection.rollback();
             return watch;
         } catch (SQLException e) {
@@ -215,6 +225,9 @@ public final class WalCapture implements AutoCloseable {
         if (snapshot != null) {
             if (!snapshot.finished()) {
                 List<SourceRecord> batch = snapshot.poll();
+                if (batch != null && partitions != null) {
+                    batch.replaceAll(partitions::withPartitions);
+                }
                 if (batch != null && transactions != null) {
                     transactions.commitTransaction(batch.get(batch.size() - 1));
                 }

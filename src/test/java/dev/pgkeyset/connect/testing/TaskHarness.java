@@ -112,6 +112,15 @@ public final class TaskHarness implements AutoCloseable {
         return records;
     }
 
+    /**
+     * Acknowledges {@code record} as a worker does once the producer has it
+     * ({@code SourceTask.commitRecord}); {@link #poll} alone acknowledges nothing, so the slot of a
+     * WAL task is confirmed only while it is idle.
+     */
+    public void acknowledge(SourceRecord record) throws InterruptedException {
+        task.commitRecord(record, null);
+    }
+
     /** Polls until a poll returns nothing, handing every record to {@code each}; returns the record count. */
     public long pollUntilIdle(Consumer<SourceRecord> each) throws InterruptedException {
         long count = 0;

@@ -116,31 +116,22 @@ public final class PartitionLeaves {
     }
 
     /**
-     * Whether a leaf that joined {@code root} holds rows older than its joining: rows of a table
-     * attached with its rows, which the stream never carried. A row's {@code xmin} older than the
-     * newest {@code pg_inherits} link between the leaf and the root was written before that link
-     * (frozen rows read as xid 2, the oldest), or by the link's own transaction before it (a
-     * smaller command id: a table created, filled and attached in one transaction, whose inserts
-     * were not published). A leaf made by {@code CREATE TABLE ... PARTITION OF} has none: its rows
-     * were written after it existed as a partition, and streamed. Stops at the first such row; it
-     * reads the whole leaf only when there is none.
+     * Whether a leaf that joined a captured table holds any row. Taken as rows the WAL may not
+     * have carried: which of them were written before the leaf was a partition cannot be told
+     * from the rows. Their {@code xmin} does not say it: a row inserted by a transaction that
+     * took its xid after the attaching one but committed before the {@code ATTACH} (which waits
+     * for it), or in a subtransaction of the attaching one, has a newer xid than the
+     * {@code pg_inherits} link and was never published. So a leaf with rows is copied; the rows
+     * of one created as a partition and filled before the next look come twice (streamed, then
+     * copied), which the copy's rule that the stream's newer record wins keeps right. Stops at the
+     * first row.
      */
-    public static boolean holdsRowsOlderThanItsAttachment(Connection connection, Leaf leaf, String root)
-            throws SQLException {
-        try (PreparedStatement st = connection.prepareStatement("WITH link AS (SELECT i.xmin AS x,"
-                + " i.cmin::pg_catalog.text::pg_catalog.int8 AS c"
-                + " FROM pg_catalog.pg_partition_ancestors(CAST(? AS pg_catalog.oid)) a(anc)"
-                + " JOIN pg_catalog.pg_inherits i ON i.inhrelid = a.anc"
-                + " WHERE a.anc <> pg_catalog.to_regclass(?) ORDER BY pg_catalog.age(i.xmin) LIMIT 1)"
-                + " SELECT EXISTS (SELECT 1 FROM ONLY " + leaf.id().quoted() + " r, link"
-                + " WHERE pg_catalog.age(r.xmin) > pg_catalog.age(link.x)"
-                + " OR (r.xmin = link.x AND r.cmin::pg_catalog.text::pg_catalog.int8 < link.c))")) {
-            st.setLong(1, leaf.oid());
-            st.setString(2, root);
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
+    public static boolean holdsRows(Connection connection, Leaf leaf) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement("SELECT EXISTS (SELECT 1 FROM ONLY "
+                + leaf.id().quoted() + ")");
+             ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

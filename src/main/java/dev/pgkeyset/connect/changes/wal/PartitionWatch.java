@@ -114,6 +114,10 @@ public final class PartitionWatch {
     private final Map<Long, Change> copying = new LinkedHashMap<>();
     /** Copies asked for and not yet taken by the task ({@link #takeCopiesToStart}). */
     private final java.util.Deque<Change> copiesToStart = new java.util.ArrayDeque<>();
+    /** Per leaf being copied at the stream's request, the commit LSN of the message that asked (see {@link #confirmationHold}). */
+    private final Map<Long, Long> holds = new LinkedHashMap<>();
+    /** No hold on the slot's confirmation. */
+    public static final long NO_HOLD = -1L;
 
     private PartitionWatch(Map<String, TableId> roots, TruncateHandling truncateHandling,
                            Set<TableId> snapshottedFromTheStart, boolean inStream,
@@ -134,17 +138,21 @@ public final class PartitionWatch {
      */
     public static PartitionWatch open(Connection connection, List<TableId> partitioned, TruncateHandling handling,
                                       Set<TableId> snapshottedFromTheStart, boolean inStream) throws SQLException {
-        return open(connection, partitioned, handling, snapshottedFromTheStart, inStream, null);
+        return open(connection, partitioned, handling, snapshottedFromTheStart, inStream, null, Map.of());
     }
 
     /**
-     * The same, compared first with the partitions the committed offset was made with
-     * ({@link #fingerprint()}; null when it has none): what changed while no task ran is acted
-     * on now, before the stream, as a change seen before this run's snapshots.
+     * The same, compared first with the partitions the committed offset of the slot was made with
+     * ({@link #fingerprint()}; null when it has none), else, table by table, with those its
+     * snapshot's committed offset was made with ({@code tableFingerprints}, see
+     * {@link #withPartitions}: before the stream's first record is committed, a table's
+     * snapshot records are the only ones): what changed while no task ran is acted on now,
+     * before the stream, as a change seen before this run's snapshots.
      */
     public static PartitionWatch open(Connection connection, List<TableId> partitioned, TruncateHandling handling,
                                       Set<TableId> snapshottedFromTheStart, boolean inStream,
-                                      String committedFingerprint) throws SQLException {
+                                      String committedFingerprint, Map<TableId, String> tableFingerprints)
+            throws SQLException {
         if (partitioned.isEmpty()) {
             return null;
         }
@@ -158,20 +166,28 @@ public final class PartitionWatch {
                 + "partition, which the stream does not carry", roots.size());
         PartitionWatch watch = new PartitionWatch(roots, handling, Set.copyOf(snapshottedFromTheStart), inStream,
                 leaves, xmin);
-        if (committedFingerprint != null) {
-            PartitionFingerprint.Look before = PartitionFingerprint.decode(committedFingerprint);
-            List<Change> changes = new ArrayList<>();
-            for (Map.Entry<String, Map<Long, PartitionLeaves.Leaf>> entry : leaves.entrySet()) {
-                Map<Long, PartitionLeaves.Leaf> then = before.byTable().get(roots.get(entry.getKey()).toString());
-                if (then != null) {
-                    watch.compare(connection, entry.getKey(), then, entry.getValue(), before.xmin(), changes);
-                }
+        Map<String, PartitionFingerprint.Look> lookByRoot = new LinkedHashMap<>();
+        for (Map.Entry<String, TableId> root : roots.entrySet()) {
+            String text = committedFingerprint != null ? committedFingerprint : tableFingerprints.get(root.getValue());
+            if (text != null) {
+                lookByRoot.put(root.getKey(), PartitionFingerprint.decode(text));
             }
-            if (!changes.isEmpty()) {
-                log.info("Partition change(s) made since the committed offset, while no task streamed: {}", changes);
-                watch.act(changes, false);
+        }
+        List<Change> changes = new ArrayList<>();
+        for (Map.Entry<String, PartitionFingerprint.Look> entry : lookByRoot.entrySet()) {
+            PartitionFingerprint.Look before = entry.getValue();
+            Map<Long, PartitionLeaves.Leaf> then = before.byTable().get(roots.get(entry.getKey()).toString());
+            if (then != null) {
+                watch.compare(connection, entry.getKey(), then, leaves.getOrDefault(entry.getKey(), Map.of()),
+                        before.xmin(), changes);
             }
-            watch.copyAgainWhatWasBeingCopied(before, leaves, changes);
+        }
+        if (!changes.isEmpty()) {
+            log.info("Partition change(s) made since the committed offset, while no task streamed: {}", changes);
+            watch.act(changes, false, NO_HOLD);
+        }
+        for (Map.Entry<String, PartitionFingerprint.Look> entry : lookByRoot.entrySet()) {
+            watch.copyAgainWhatWasBeingCopied(entry.getValue(), leaves, changes, roots.get(entry.getKey()));
         }
         return watch;
     }
@@ -183,10 +199,11 @@ public final class PartitionWatch {
      * from the start.
      */
     private void copyAgainWhatWasBeingCopied(PartitionFingerprint.Look before,
-                                             Map<String, Map<Long, PartitionLeaves.Leaf>> now, List<Change> changes) {
+                                             Map<String, Map<Long, PartitionLeaves.Leaf>> now, List<Change> changes,
+                                             TableId of) {
         for (Map.Entry<String, java.util.List<Long>> entry : before.copying().entrySet()) {
             for (Map.Entry<String, TableId> root : roots.entrySet()) {
-                if (!root.getValue().toString().equals(entry.getKey())) {
+                if (!root.getValue().equals(of) || !root.getValue().toString().equals(entry.getKey())) {
                     continue;
                 }
                 Map<Long, PartitionLeaves.Leaf> leaves = now.getOrDefault(root.getKey(), Map.of());
@@ -199,10 +216,30 @@ public final class PartitionWatch {
                     log.info("Table {}: the copy of partition {} had not ended when the task stopped; it is copied "
                             + "again from its start", root.getValue(), leaf.id());
                     askForCopy(new Change(Kind.ATTACHED_WITH_ROWS, root.getValue(), leaf.id(), leaf.bound(), null,
-                            oid));
+                            oid), NO_HOLD);
                 }
             }
         }
+    }
+
+    /**
+     * {@code record} with the partitions as this watch knows them now ({@link #fingerprint()}) in
+     * its offset when it is a snapshot record of a watched table ({@code {"table": ...}}); any
+     * other record as it is. So a table whose snapshot records are committed, but no record of
+     * the stream yet, still has partitions to compare with at the next start.
+     */
+    public org.apache.kafka.connect.source.SourceRecord withPartitions(org.apache.kafka.connect.source.SourceRecord record) {
+        Map<String, ?> partition = record.sourcePartition();
+        if (partition == null || partition.size() != 1 || record.sourceOffset() == null
+                || !(partition.get(dev.pgkeyset.connect.offset.TablePartition.TABLE) instanceof String table)
+                || roots.values().stream().noneMatch(root -> root.toString().equals(table))) {
+            return record;
+        }
+        Map<String, Object> offset = new LinkedHashMap<>(record.sourceOffset());
+        offset.put(dev.pgkeyset.connect.offset.WalOffset.PARTITIONS, fingerprint());
+        return new org.apache.kafka.connect.source.SourceRecord(partition, offset, record.topic(),
+                record.kafkaPartition(), record.keySchema(), record.key(), record.valueSchema(), record.value(),
+                record.timestamp(), record.headers());
     }
 
     /** Whether leaves attached with rows can be copied here: the copy needs the stream's watermarks. */
@@ -225,6 +262,7 @@ public final class PartitionWatch {
      * no longer say the leaf is being copied.
      */
     public void copied(long oid) {
+        holds.remove(oid);
         Change change = copying.remove(oid);
         if (change != null) {
             fingerprint = null;
@@ -232,14 +270,41 @@ public final class PartitionWatch {
         }
     }
 
-    private void askForCopy(Change change) {
+    /**
+     * @param holdAt the commit LSN of the stream's message that asked for the copy, which the slot
+     *               must keep until the copy is done ({@link #confirmationHold}); {@link #NO_HOLD}
+     *               for a copy the committed offsets asked for (they keep asking until it is done)
+     */
+    private void askForCopy(Change change, long holdAt) {
         if (copying.containsKey(change.oid())) {
             log.info("Table {}: partition {} is being copied already", change.table(), change.partition());
             return;
         }
         copying.put(change.oid(), change);
+        if (holdAt != NO_HOLD) {
+            holds.put(change.oid(), holdAt);
+        }
         copiesToStart.addLast(change);
         fingerprint = null;
+    }
+
+    /**
+     * The position the slot may be confirmed up to at most while copies asked for by the stream
+     * run, or {@link #NO_HOLD}. Until a copy's records carry it in their offsets and are
+     * committed, the copy is known only from the message that asked for it: confirmed past it, a
+     * restart would meet neither that message nor an offset that says a copy runs. Held at the
+     * message's commit LSN, the slot sends the message again; released when the copy's last
+     * record is made, whose transaction the slot is confirmed past only once every record of the
+     * copy is acknowledged.
+     */
+    public long confirmationHold() {
+        long hold = NO_HOLD;
+        for (long lsn : holds.values()) {
+            if (hold == NO_HOLD || Long.compareUnsigned(lsn, hold) < 0) {
+                hold = lsn;
+            }
+        }
+        return hold;
     }
 
     /**
@@ -288,7 +353,7 @@ public final class PartitionWatch {
             return;
         }
         if (!inStream) {
-            act(changes, true);
+            act(changes, true, NO_HOLD);
         }
     }
 
@@ -302,17 +367,17 @@ public final class PartitionWatch {
         for (PartitionLeaves.Leaf leaf : now.values()) {
             PartitionLeaves.Leaf old = before.get(leaf.oid());
             if (old == null) {
-                if (PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)) {
+                if (PartitionLeaves.holdsRows(connection, leaf)) {
                     changes.add(new Change(Kind.ATTACHED_WITH_ROWS, table, leaf.id(), leaf.bound(), null, leaf.oid()));
                 } else {
-                    log.info("Table {}: partition {} ({}) joined it without rows older than that; its rows are "
-                            + "streamed", table, leaf.id(), leaf.bound());
+                    log.info("Table {}: partition {} ({}) joined it empty; its rows are streamed", table, leaf.id(),
+                            leaf.bound());
                 }
                 continue;
             }
             if (relinked(old, leaf)) {
                 // Detached and attached again between two looks: what changed meanwhile was not streamed.
-                changes.add(new Change(PartitionLeaves.holdsRowsOlderThanItsAttachment(connection, leaf, root)
+                changes.add(new Change(PartitionLeaves.holdsRows(connection, leaf)
                         ? Kind.REATTACHED_WITH_ROWS : Kind.DETACHED, table, leaf.id(), leaf.bound(), null, leaf.oid()));
             }
             if (old.relfilenode() != leaf.relfilenode()) {
@@ -378,7 +443,7 @@ public final class PartitionWatch {
      * The stream delivered a partition message: everything committed before the look that wrote
      * it was delivered before it. Throws the task's failure where that is what the change needs.
      */
-    public void onMarker(PgOutputMessage.LogicalMessage message) {
+    public void onMarker(PgOutputMessage.LogicalMessage message, long commitLsn) {
         JsonNode node;
         try {
             node = JSON.readTree(new String(message.content(), StandardCharsets.UTF_8));
@@ -398,7 +463,7 @@ public final class PartitionWatch {
                     change.path("bound").asText(), change.hasNonNull("class_xmin")
                             ? change.path("class_xmin").asText() : null, change.path("oid").asLong(0)));
         }
-        act(changes, runId.equals(node.path("run").asText()));
+        act(changes, runId.equals(node.path("run").asText()), commitLsn);
     }
 
     /** The stream delivered a TRUNCATE of the whole table by {@code xid}: its leaves' new files are that truncate. */
@@ -412,7 +477,8 @@ public final class PartitionWatch {
         }
     }
 
-    private void act(List<Change> changes, boolean thisRun) {
+    /** @param holdAt where the slot must stay while a copy this asks for runs ({@link #askForCopy}) */
+    private void act(List<Change> changes, boolean thisRun, long holdAt) {
         for (Change change : changes) {
             if (!thisRun && snapshottedFromTheStart.contains(change.table())) {
                 log.info("Table {}: {} of partition {} was seen before this run's snapshot of the table began, "
@@ -426,7 +492,7 @@ public final class PartitionWatch {
             }
             if (change.kind() == Kind.ATTACHED_WITH_ROWS && inStream && change.oid() != 0) {
                 // Its rows never were in the WAL: copied through the table, in stream order from here.
-                askForCopy(change);
+                askForCopy(change, holdAt);
                 continue;
             }
             if (change.kind() == Kind.ATTACHED_WITH_ROWS || change.kind() == Kind.REATTACHED_WITH_ROWS) {

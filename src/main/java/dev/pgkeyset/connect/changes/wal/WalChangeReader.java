@@ -191,7 +191,7 @@ public final class WalChangeReader {
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && partitionWatch != null
                 && PartitionWatch.isMarker(logical)) {
             if (!passedByTheCommittedOffset()) {
-                partitionWatch.onMarker(logical);
+                partitionWatch.onMarker(logical, commitLsn);
             }
         } else if (message instanceof PgOutputMessage.LogicalMessage logical && snapshot != null) {
             SnapshotBesideStream.Handover chunk = snapshot.watermark(logical);
@@ -388,7 +388,12 @@ public final class WalChangeReader {
     public long confirmablePosition(long receivedLsn) {
         long confirmable = acks.confirmable();
         if (idle() && Long.compareUnsigned(receivedLsn, confirmable) > 0) {
-            return receivedLsn;
+            confirmable = receivedLsn;
+        }
+        long hold = partitionWatch == null ? PartitionWatch.NO_HOLD : partitionWatch.confirmationHold();
+        if (hold != PartitionWatch.NO_HOLD && Long.compareUnsigned(confirmable, hold) > 0) {
+            // A copy of a partition runs that only the partition message at that position asked for.
+            return hold;
         }
         return confirmable;
     }
