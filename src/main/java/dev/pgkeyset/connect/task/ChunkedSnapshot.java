@@ -273,6 +273,10 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             Duration wait = table.failures.failed(e, false, 0);
             if (wait == null) {
                 tables.removeFirst();
+                if (table.copied != null) {
+                    // The table is gone: nothing of the leaf is left to copy (and the slot no longer waits for it).
+                    table.copied.run();
+                }
             } else {
                 notBeforeNanos = System.nanoTime() + wait.toNanos();
             }

@@ -39,13 +39,16 @@ import dev.pgkeyset.connect.pg.TableId;
  * then, so a task that fails or is killed before acting meets the same message again after its
  * restart. What it does:
  * <ul>
- * <li>a partition attached with rows older than its attachment: those rows were never streamed,
- *     so they are copied through the table beside the stream ({@link #takeCopiesToStart}: the
- *     task's chunked snapshot reads that leaf only, and the copy's rows take the stream's place
- *     and offsets). While the copy runs, {@link #fingerprint()} lists the leaf as being copied, so
- *     a restart before its last row was committed copies it again; where the server cannot
- *     stream messages (no watermarks), the task fails instead, naming the table, the partition
- *     and the way out (a new snapshot of the table);</li>
+ * <li>a partition that holds rows when a look first sees it (attached with rows; see
+ *     {@link PartitionLeaves#holdsRows} for why any row counts): rows written before it was a
+ *     partition were never streamed, so its rows are copied through the table beside the stream
+ *     ({@link #takeCopiesToStart}: the task's chunked snapshot reads that leaf only, and the
+ *     copy's rows take the stream's place and offsets). While the copy runs,
+ *     {@link #fingerprint()} lists the leaf as being copied, so a restart before its last row was
+ *     committed copies it again, and the slot is held at the message that asked for it
+ *     ({@link #confirmationHold}), so a restart before any such offset was committed meets the
+ *     message again. Where the server cannot stream messages (no watermarks), the task fails
+ *     instead, naming the table, the partition and the way out (a new snapshot of the table);</li>
  * <li>a partition detached, dropped or truncated: as truncate.handling says for the partition's
  *     table, {@code fail} fails the task naming them; {@code event} and {@code skip} log a warning
  *     naming the partition and its bounds (a truncate record would tell consumers the whole table

@@ -364,14 +364,17 @@ class WalPartitionReviewIT {
             db.execute(SETUP.toArray(String[]::new));
             Map<String, String> props = walProps(db, "public\\.p", name);
             props.put("truncate.handling", "fail");
+            lookingEverySecond(props);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(),
                         r -> r.stream().filter(x -> "r".equals(op(x))).count() == 3);
                 db.execute("ALTER TABLE p DETACH PARTITION p1", "UPDATE p1 SET n = 9 WHERE id = 1",
                         "DELETE FROM p1 WHERE id = 2", "ALTER TABLE p ATTACH PARTITION p1 FOR VALUES FROM (0) TO (100)");
+                // Detached and attached again within one look, or (a look between the statements)
+                // detached under truncate.handling=fail: either fails the task naming p1.
                 Exception first = pollFor(task, records, twoLooksAndMore(props));
                 assertTrue(first != null && String.valueOf(first.getMessage()).contains("public.p1")
-                        && String.valueOf(first.getMessage()).contains("detached and attached again"), "" + first);
+                        && String.valueOf(first.getMessage()).contains("detached"), "" + first);
                 task.stop();
                 assertTrue(task.committed().remove(Map.of("table", "public.p")) != null, "p had an offset");
                 Exception remedied = startAndPollFor(task, records, twoLooksAndMore(props));
