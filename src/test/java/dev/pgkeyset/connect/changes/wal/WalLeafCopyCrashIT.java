@@ -4,17 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.connect.util.clusters.EmbeddedKafkaCluster;
 import org.junit.jupiter.api.Test;
@@ -54,9 +49,7 @@ class WalLeafCopyCrashIT {
         String slot = WalFixture.uniqueName("leafcrash");
         String name = "leafcrash";
         EmbeddedKafkaCluster kafka = new EmbeddedKafkaCluster(1, new java.util.Properties());
-        AtomicBoolean writing = new AtomicBoolean(true);
-        AtomicReference<Throwable> writerFailed = new AtomicReference<>();
-        Thread writer = null;
+        AttachedTableWriter writer = null;
         try {
             kafka.start();
             db.execute("CREATE TABLE p (id int PRIMARY KEY, n int, pad text) PARTITION BY RANGE (id)",
@@ -84,8 +77,8 @@ class WalLeafCopyCrashIT {
                 first.putConnector(name, config);
                 reader = new TopicReader(kafka.bootstrapServers(), List.of(topic));
                 reader.readUntil(() -> last.size() >= 1000, TIMEOUT, each);
-                long writerSeed = new Random(seed).nextLong();
-                writer = new Thread(() -> write(db, writerSeed, writing, writerFailed), "writer");
+                writer = new AttachedTableWriter(db, new Random(seed).nextLong(), 100_001, ATTACHED + 500, 1000,
+                        ", 'new'");
                 writer.start();
                 // Slow produce requests (a broker quota), so the kill lands while the copy is in flight.
                 ConnectFixture.throttleProducers(kafka.bootstrapServers(), 1_000_000.0);
@@ -101,19 +94,16 @@ class WalLeafCopyCrashIT {
             try (TopicReader read = reader;
                  ForkedWorker second = ForkedWorker.start(kafka.bootstrapServers(), group, dir)) {
                 Thread.sleep(2000);
-                writing.set(false);
-                writer.join(30_000);
-                assertEquals(null, writerFailed.get(), "the writer");
-                Map<Integer, Integer> rows = rows(db);
+                assertEquals(null, writer.finish(), "the writer");
+                Map<Integer, Integer> rows = WalPartitionReviewIT.rows(db);
                 read.readUntil(() -> matches(last, rows) && copyDone(second, name), TIMEOUT, each);
                 read.readFor(Duration.ofSeconds(2), each);
                 List<String> mismatches = mismatches(last, rows);
                 assertEquals(List.of(), mismatches, "each key's last record against PostgreSQL's rows of p");
             }
         } finally {
-            writing.set(false);
             if (writer != null) {
-                writer.join(30_000);
+                writer.finish();
             }
             WalFixture.dropSlotAndPublication(db, slot);
             kafka.stop();
@@ -168,47 +158,5 @@ class WalLeafCopyCrashIT {
             }
         });
         return mismatches.size() > 20 ? mismatches.subList(0, 20) : mismatches;
-    }
-
-    /** Random updates, deletes and inserts among q's rows (through p or q) and p1's. */
-    private static void write(TestDatabase db, long seed, AtomicBoolean writing, AtomicReference<Throwable> failed) {
-        Random random = new Random(seed);
-        try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            int n = 1;
-            while (writing.get()) {
-                int inQ = 100_001 + random.nextInt(ATTACHED + 500);
-                String table = random.nextBoolean() ? "q" : "p";
-                String sql = switch (random.nextInt(5)) {
-                    case 0, 1 -> "UPDATE " + table + " SET n = " + n + " WHERE id = " + inQ;
-                    case 2 -> "DELETE FROM " + table + " WHERE id = " + inQ;
-                    case 3 -> "INSERT INTO " + table + " VALUES (" + inQ + ", " + n
-                            + ", 'new') ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n";
-                    default -> "UPDATE p SET n = " + n + " WHERE id = " + (1 + random.nextInt(1000));
-                };
-                try {
-                    st.execute(sql);
-                } catch (java.sql.SQLException e) {
-                    // An insert into p before q is its partition: "no partition of relation p found for row".
-                    if (!"23514".equals(e.getSQLState())) {
-                        throw e;
-                    }
-                }
-                n++;
-                Thread.sleep(1);
-            }
-        } catch (Exception e) {
-            failed.set(e);
-        }
-    }
-
-    private static Map<Integer, Integer> rows(TestDatabase db) throws Exception {
-        Map<Integer, Integer> rows = new HashMap<>();
-        try (Connection c = db.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT id, n FROM p")) {
-            while (rs.next()) {
-                rows.put(rs.getInt(1), rs.getInt(2));
-            }
-        }
-        return rows;
     }
 }

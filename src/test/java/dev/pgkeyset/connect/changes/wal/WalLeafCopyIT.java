@@ -11,16 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.header.Header;
@@ -78,9 +72,7 @@ class WalLeafCopyIT {
         int chunkSize = 5 + random.nextInt(40);
         TestDatabase db = PostgresFixture.createDatabase("wal_" + purpose);
         String name = uniqueName(purpose);
-        AtomicBoolean writing = new AtomicBoolean(true);
-        AtomicReference<Throwable> writerFailed = new AtomicReference<>();
-        Thread writer = null;
+        AttachedTableWriter writer = null;
         try {
             db.execute("CREATE TABLE p (id int PRIMARY KEY, n int) PARTITION BY RANGE (id)",
                     "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (1000)",
@@ -94,8 +86,7 @@ class WalLeafCopyIT {
                     chunkSize, restart);
             try (TaskHarness task = new TaskHarness(props).start()) {
                 List<SourceRecord> records = pollUntil(task, new ArrayList<>(), r -> r.size() >= 300);
-                long writerSeed = random.nextLong();
-                writer = new Thread(() -> write(db, writerSeed, attachedRows, writing, writerFailed), "writer");
+                writer = new AttachedTableWriter(db, random.nextLong(), 5001, attachedRows + 200, 300, "");
                 writer.start();
                 Thread.sleep(100);
                 db.execute("ALTER TABLE p ATTACH PARTITION q FOR VALUES FROM (5000) TO (10000)");
@@ -108,11 +99,9 @@ class WalLeafCopyIT {
                     assertNull(startAndPollFor(task, records, 1000), "restarted");
                 }
                 pollFor(task, records, 3000);
-                writing.set(false);
-                writer.join(30_000);
-                assertNull(writerFailed.get(), "the writer");
+                assertNull(writer.finish(), "the writer");
                 assertNull(pollFor(task, records, 4000), "the task goes on");
-                Map<Integer, Integer> rows = rows(db);
+                Map<Integer, Integer> rows = WalPartitionReviewIT.rows(db);
                 Map<Integer, Integer> live = liveAfterTruncates(records);
                 assertEquals(rows, live, "each key's last record against PostgreSQL's rows of p (seed " + seed + ")");
                 Map<String, Object> slot = task.committed().get(WalOffset.partition(name));
@@ -121,9 +110,8 @@ class WalLeafCopyIT {
                         "the last offset says the copy is done: " + slot);
             }
         } finally {
-            writing.set(false);
             if (writer != null) {
-                writer.join(30_000);
+                writer.finish();
             }
             WalAdversaryCleanup.dropSlotPublicationAndDatabase(db, name);
         }
@@ -147,49 +135,5 @@ class WalLeafCopyIT {
                 .sourceOffset();
         task.committed().put(partition, offset);
         System.out.println("WalLeafCopyIT: the slot's committed offset rewound to " + offset);
-    }
-
-    /** Random updates, deletes and inserts, in q's rows (through p, once attached) and in p1's. */
-    private static void write(TestDatabase db, long seed, int attachedRows, AtomicBoolean writing,
-                              AtomicReference<Throwable> failed) {
-        Random random = new Random(seed);
-        try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            int n = 1;
-            while (writing.get()) {
-                int inQ = 5001 + random.nextInt(attachedRows + 200);
-                // Before the ATTACH, q is written as a plain table (not streamed); after it, through p.
-                String table = random.nextBoolean() ? "q" : "p";
-                String sql = switch (random.nextInt(5)) {
-                    case 0, 1 -> "UPDATE " + table + " SET n = " + n + " WHERE id = " + inQ;
-                    case 2 -> "DELETE FROM " + table + " WHERE id = " + inQ;
-                    case 3 -> "INSERT INTO " + table + " VALUES (" + inQ + ", " + n
-                            + ") ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n";
-                    default -> "UPDATE p SET n = " + n + " WHERE id = " + (1 + random.nextInt(300));
-                };
-                try {
-                    st.execute(sql);
-                } catch (java.sql.SQLException e) {
-                    // An insert into p before q is its partition: "no partition of relation p found for row".
-                    if (!"23514".equals(e.getSQLState())) {
-                        throw e;
-                    }
-                }
-                n++;
-                Thread.sleep(random.nextInt(3));
-            }
-        } catch (Exception e) {
-            failed.set(e);
-        }
-    }
-
-    private static Map<Integer, Integer> rows(TestDatabase db) throws Exception {
-        Map<Integer, Integer> rows = new HashMap<>();
-        try (Connection c = db.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT id, n FROM p")) {
-            while (rs.next()) {
-                rows.put(rs.getInt(1), rs.getInt(2));
-            }
-        }
-        return rows;
     }
 }

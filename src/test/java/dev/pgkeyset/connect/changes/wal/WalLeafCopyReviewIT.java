@@ -15,7 +15,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -74,17 +73,6 @@ class WalLeafCopyReviewIT {
         return into;
     }
 
-    private static Map<Integer, Integer> rows(TestDatabase db) throws Exception {
-        Map<Integer, Integer> rows = new HashMap<>();
-        try (Connection c = db.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT id, n FROM p")) {
-            while (rs.next()) {
-                rows.put(rs.getInt(1), rs.getInt(2));
-            }
-        }
-        return rows;
-    }
-
     private static String missing(Map<Integer, Integer> expected, Map<Integer, Integer> actual) {
         TreeSet<Integer> keys = new TreeSet<>(expected.keySet());
         keys.removeAll(actual.keySet());
@@ -121,7 +109,7 @@ class WalLeafCopyReviewIT {
                         + ", committed slot offset " + task.committed().get(WalOffset.partition(name)));
                 task.committed().remove(WalOffset.partition(name));
                 assertNull(startAndPollFor(task, records, 6000), "restarted");
-                Map<Integer, Integer> expected = rows(db);
+                Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
                 Map<Integer, Integer> live = liveAfterTruncates(records);
                 assertEquals(expected.size(), live.size(), missing(expected, live));
                 assertEquals(expected, live);
@@ -186,7 +174,7 @@ class WalLeafCopyReviewIT {
                         + ", committed slot offset set back to " + window);
                 task.committed().put(WalOffset.partition(name), window);
                 assertNull(startAndPollFor(task, records, 6000), "restarted");
-                Map<Integer, Integer> expected = rows(db);
+                Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
                 Map<Integer, Integer> live = liveAfterTruncates(records);
                 assertEquals(expected.size(), live.size(), missing(expected, live));
                 assertEquals(expected, live);
@@ -236,7 +224,7 @@ class WalLeafCopyReviewIT {
                 }
                 failure = pollFor(task, records, 5000);
             }
-            Map<Integer, Integer> expected = rows(db);
+            Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
             Map<Integer, Integer> live = liveAfterTruncates(records);
             assertNull(failure, "the rows are copied");
             assertEquals(expected.size(), live.size(), missing(expected, live));
@@ -281,7 +269,7 @@ class WalLeafCopyReviewIT {
                 db.execute("ALTER TABLE p ATTACH PARTITION q FOR VALUES FROM (5000) TO (10000)");
                 assertNull(startAndPollFor(task, records, 5000), "restarted");
             }
-            Map<Integer, Integer> expected = rows(db);
+            Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
             Map<Integer, Integer> live = liveAfterTruncates(records);
             assertEquals(expected.size(), live.size(), missing(expected, live));
             assertEquals(expected, live);
@@ -357,7 +345,7 @@ class WalLeafCopyReviewIT {
                 assertNull(failed.get(), "the writer");
                 assertNull(pollFor(task, records, 4000), "the task goes on");
             }
-            Map<Integer, Integer> expected = rows(db);
+            Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
             Map<Integer, Integer> live = liveAfterTruncates(records);
             assertEquals(expected, live, "each key's last record against p (seed " + seed + ")");
         } finally {
