@@ -94,6 +94,8 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         final LeafCopy leaf;
         /** Run when the leaf's copy is done (its last chunk handed over); null for a table. */
         final Runnable copied;
+        /** The copy's id ({@code PartitionWatch.Copy}); 0 for a table. */
+        final long copyId;
         /** Key position of the last row handed over; null before the first. */
         Object[] position;
         final TableStats stats;
@@ -106,13 +108,14 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         boolean lockWaitLogged;
 
         TableToCopy(TablePlan plan, Object[] position, TableStats stats, ReaderSettings settings) {
-            this(plan, null, null, position, stats, settings);
+            this(plan, null, 0, null, position, stats, settings);
         }
 
-        TableToCopy(TablePlan plan, LeafCopy leaf, Runnable copied, Object[] position, TableStats stats,
+        TableToCopy(TablePlan plan, LeafCopy leaf, long copyId, Runnable copied, Object[] position, TableStats stats,
                     ReaderSettings settings) {
             this.plan = plan;
             this.leaf = leaf;
+            this.copyId = copyId;
             this.copied = copied;
             this.position = position;
             this.stats = stats;
@@ -188,8 +191,8 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
      * the copy's rows are then no older than its rows). The copy's rows carry the stream's
      * offsets, not the table's; {@code copied} runs when the last of them is handed over.
      */
-    public void copyLeaf(TablePlan plan, LeafCopy leaf, Runnable copied) {
-        tables.addLast(new TableToCopy(plan, leaf, copied, null, new TableStats(0), settings));
+    public void copyLeaf(TablePlan plan, LeafCopy leaf, long copyId, Runnable copied) {
+        tables.addLast(new TableToCopy(plan, leaf, copyId, copied, null, new TableStats(0), settings));
         doneLogged = false;
         log.info("Table {}: partition {} joined it with rows the WAL does not carry; they are copied in chunks of up "
                 + "to {} rows beside the stream", plan.id(), leaf.leaf(), chunkSize);
@@ -211,6 +214,19 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
      */
     public void markTableRecordsWith(java.util.function.UnaryOperator<org.apache.kafka.connect.source.SourceRecord> mark) {
         this.tableRecords = mark;
+    }
+
+    /**
+     * Drops what is left of copy {@code copyId} (its leaf left the table): a chunk of it waiting
+     * for its watermark is dropped too (its rows were read while the leaf was still a partition,
+     * but the copy is taken again from the start if the leaf comes back).
+     */
+    public void stopCopy(long copyId) {
+        TableToCopy first = tables.peekFirst();
+        if (first != null && first.copyId == copyId && waiting != null) {
+            waiting = null;
+        }
+        tables.removeIf(t -> t.copyId == copyId && copyId != 0);
     }
 
     /** True once every table's last chunk was handed over (and every leaf copy's). */

@@ -273,13 +273,17 @@ public final class WalCapture implements AutoCloseable {
         if (partitions == null) {
             return;
         }
-        for (PartitionWatch.Change change : partitions.takeCopiesToStart()) {
-            TablePlan plan = plans.get(change.table());
+        for (long stopped : partitions.takeCopiesToStop()) {
+            chunks.stopCopy(stopped);
+        }
+        for (PartitionWatch.Copy copy : partitions.takeCopiesToStart()) {
+            TablePlan plan = plans.get(copy.change().table());
             if (plan == null) {
                 continue; // not captured by this task (the watch knows only captured tables)
             }
-            long oid = change.oid();
-            chunks.copyLeaf(plan, new LeafCopy(change.partition(), oid), () -> partitions.copied(oid));
+            long oid = copy.change().oid();
+            chunks.copyLeaf(plan, new LeafCopy(copy.change().partition(), oid), copy.id(),
+                    () -> partitions.copied(oid, copy.id()));
         }
     }
 

@@ -80,6 +80,13 @@ public final class PartitionWatch {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * One copy of a leaf's rows ({@link #takeCopiesToStart}): its id tells it from a later copy
+     * of the same leaf (copied, stopped when the leaf left the table, copied again when it came back).
+     */
+    public record Copy(Change change, long id) {
+    }
+
     /** What happened to a partition between two looks. */
     public enum Kind { ATTACHED_WITH_ROWS, REATTACHED_WITH_ROWS, DETACHED, DROPPED, TRUNCATED }
 
@@ -114,9 +121,13 @@ public final class PartitionWatch {
      * Leaves attached with rows whose copy runs (by OID): the offsets say so ({@link #fingerprint()})
      * until the copy's last row, so a restart before that copies them again.
      */
-    private final Map<Long, Change> copying = new LinkedHashMap<>();
+    private final Map<Long, Copy> copying = new LinkedHashMap<>();
     /** Copies asked for and not yet taken by the task ({@link #takeCopiesToStart}). */
-    private final java.util.Deque<Change> copiesToStart = new java.util.ArrayDeque<>();
+    private final java.util.Deque<Copy> copiesToStart = new java.util.ArrayDeque<>();
+    /** Copies stopped (their leaf left the table) and not yet taken by the task ({@link #takeCopiesToStop}). */
+    private final java.util.Deque<Long> copiesToStop = new java.util.ArrayDeque<>();
+    /** The last copy's id: a leaf copied, stopped and copied again has two. */
+    private long lastCopyId;
     /** Per leaf being copied at the stream's request, the commit LSN of the message that asked (see {@link #confirmationHold}). */
     private final Map<Long, Long> holds = new LinkedHashMap<>();
     /** No hold on the slot's confirmation. */
@@ -254,23 +265,52 @@ public final class PartitionWatch {
      * The copies of leaves asked for since the last call, for the task to start (in the stream's
      * order: a copy's first chunk is taken after the stream delivered what asked for it).
      */
-    public List<Change> takeCopiesToStart() {
-        List<Change> copies = List.copyOf(copiesToStart);
+    public List<Copy> takeCopiesToStart() {
+        List<Copy> copies = List.copyOf(copiesToStart);
         copiesToStart.clear();
         return copies;
     }
 
     /**
-     * The last row of the copy of leaf {@code oid} is about to go: the offsets from its record on
-     * no longer say the leaf is being copied.
+     * The ids of copies stopped since the last call because their leaf left the table (detached
+     * or dropped): the task drops what is left of them. A copy that goes on would read the leaf
+     * again from where it was if it came back, missing what changed below that while it was out.
      */
-    public void copied(long oid) {
-        holds.remove(oid);
-        Change change = copying.remove(oid);
-        if (change != null) {
-            fingerprint = null;
-            log.info("Table {}: partition {} copied; its rows are in the topic", change.table(), change.partition());
+    public List<Long> takeCopiesToStop() {
+        List<Long> ids = List.copyOf(copiesToStop);
+        copiesToStop.clear();
+        return ids;
+    }
+
+    /**
+     * The last row of copy {@code id} of leaf {@code oid} is about to go: the offsets from its
+     * record on no longer say the leaf is being copied. A copy stopped before is passed over.
+     */
+    public void copied(long oid, long id) {
+        Copy copy = copying.get(oid);
+        if (copy == null || copy.id() != id) {
+            return;
         }
+        copying.remove(oid);
+        holds.remove(oid);
+        fingerprint = null;
+        log.info("Table {}: partition {} copied; its rows are in the topic", copy.change().table(),
+                copy.change().partition());
+    }
+
+    /** The leaf of a change left the table (detached, dropped): its copy, if one runs, stops. */
+    private void stopCopyOf(Change change) {
+        Copy copy = copying.remove(change.oid());
+        if (copy == null) {
+            return;
+        }
+        holds.remove(change.oid());
+        copiesToStart.removeIf(c -> c.id() == copy.id());
+        copiesToStop.addLast(copy.id());
+        fingerprint = null;
+        log.info("Table {}: the copy of partition {} stops, it {} (its rows sent so far stay); copied again from its "
+                + "start if it comes back", change.table(), change.partition(),
+                change.kind() == Kind.DROPPED ? "was dropped" : "left the table");
     }
 
     /**
@@ -283,11 +323,12 @@ public final class PartitionWatch {
             log.info("Table {}: partition {} is being copied already", change.table(), change.partition());
             return;
         }
-        copying.put(change.oid(), change);
+        Copy copy = new Copy(change, ++lastCopyId);
+        copying.put(change.oid(), copy);
         if (holdAt != NO_HOLD) {
             holds.put(change.oid(), holdAt);
         }
-        copiesToStart.addLast(change);
+        copiesToStart.addLast(copy);
         fingerprint = null;
     }
 
@@ -322,8 +363,8 @@ public final class PartitionWatch {
             Map<String, Map<Long, PartitionLeaves.Leaf>> byTable = new LinkedHashMap<>();
             known.forEach((root, leaves) -> byTable.put(roots.get(root).toString(), leaves));
             Map<String, List<Long>> copies = new LinkedHashMap<>();
-            copying.values().forEach(c -> copies.computeIfAbsent(c.table().toString(), t -> new ArrayList<>())
-                    .add(c.oid()));
+            copying.values().forEach(c -> copies.computeIfAbsent(c.change().table().toString(),
+                    t -> new ArrayList<>()).add(c.change().oid()));
             fingerprint = PartitionFingerprint.encode(knownXmin, byTable, copies);
         }
         return fingerprint;
@@ -497,6 +538,10 @@ public final class PartitionWatch {
                 // Its rows never were in the WAL: copied through the table, in stream order from here.
                 askForCopy(change, holdAt);
                 continue;
+            }
+            if (change.kind() == Kind.DETACHED || change.kind() == Kind.DROPPED
+                    || change.kind() == Kind.REATTACHED_WITH_ROWS) {
+                stopCopyOf(change);
             }
             if (change.kind() == Kind.ATTACHED_WITH_ROWS || change.kind() == Kind.REATTACHED_WITH_ROWS) {
                 throw new ConnectException("Table " + change.table() + ": partition " + change.partition() + " ("
