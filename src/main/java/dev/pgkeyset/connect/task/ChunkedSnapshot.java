@@ -81,6 +81,9 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     /** How long a chunk given up (a transaction committed but still running) waits before it is taken again. */
     private static final Duration RETAKE_AFTER = Duration.ofMillis(5);
 
+    /** How long the copy of a leaf whose table is not found under its name (renamed) waits before it tries again. */
+    private static final Duration RENAME_RETRY = Duration.ofSeconds(1);
+
     /** How long a chunk whose table is locked by another session waits before it is taken again. */
     private static final Duration LOCK_RETRY = Duration.ofMillis(200);
 
@@ -106,6 +109,8 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         long rowsHandedOver;
         /** Whether the wait for a lock held by another session was logged (once per wait). */
         boolean lockWaitLogged;
+        /** Whether the wait for a renamed table was logged (once per copy). */
+        boolean renameWaitLogged;
 
         TableToCopy(TablePlan plan, Object[] position, TableStats stats, ReaderSettings settings) {
             this(plan, null, 0, null, position, stats, settings);
@@ -286,11 +291,24 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
                 return;
             }
             table.lockWaitLogged = false;
+            if (table.leaf != null && SqlErrors.isUndefinedTable(e) && leafStillAPartition(table.leaf)) {
+                // The table is not found under its name, but the leaf is still one's partition: the
+                // table was renamed (maybe only for a moment, between two looks). The copy waits; a
+                // lasting rename makes the table a new one at the next table discovery.
+                if (!table.renameWaitLogged) {
+                    table.renameWaitLogged = true;
+                    log.warn("Table {}: not found under that name while its partition {} is copied ({}); the copy "
+                            + "waits and tries again every {} ms", table.plan.id(), table.leaf.leaf(),
+                            SqlErrors.describe(e), RENAME_RETRY.toMillis());
+                }
+                notBeforeNanos = System.nanoTime() + RENAME_RETRY.toNanos();
+                return;
+            }
             Duration wait = table.failures.failed(e, false, 0);
             if (wait == null) {
                 tables.removeFirst();
                 if (table.copied != null) {
-                    // The table is gone: nothing of the leaf is left to copy (and the slot no longer waits for it).
+                    // The leaf is gone too: nothing of it is left to copy (and the slot no longer waits for it).
                     table.copied.run();
                 }
             } else {
@@ -309,6 +327,23 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     @Override
     public void transactionBegins(long xid) {
         seen.add(xid);
+    }
+
+    /** Whether {@code leaf} still exists as a partition (of some table); false when that cannot be read. */
+    private boolean leafStillAPartition(LeafCopy leaf) {
+        try (Connection connection = connections.open();
+             java.sql.PreparedStatement st = connection.prepareStatement("SELECT EXISTS (SELECT 1 FROM"
+                     + " pg_catalog.pg_class WHERE oid = CAST(? AS pg_catalog.oid) AND relispartition)")) {
+            st.setLong(1, leaf.oid());
+            try (java.sql.ResultSet rs = st.executeQuery()) {
+                rs.next();
+                boolean partition = rs.getBoolean(1);
+                connection.rollback();
+                return partition;
+            }
+        } catch (SQLException e) {
+            return false;
+        }
     }
 
     /** Forgets the transactions seen that a snapshot taken now sees (every later chunk's sees them too). */
