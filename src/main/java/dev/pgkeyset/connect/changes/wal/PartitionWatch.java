@@ -56,8 +56,9 @@ import dev.pgkeyset.connect.pg.TableId;
  * <li>a partition detached and attached again between two looks (a new {@code pg_inherits}
  *     link) while it holds rows: the task fails as above (what changed while it was out, deletes
  *     included, cannot be had); when it is empty, as a detach;</li>
- * <li>a partition created ({@code CREATE TABLE ... PARTITION OF}) or attached empty: its rows are
- *     streamed, nothing to do; VACUUM FULL or CLUSTER of a partition (a new file that kept rows
+ * <li>a partition created ({@code CREATE TABLE ... PARTITION OF}) or attached, still empty at the
+ *     look that first sees it: its rows are streamed, nothing to do (one that already holds rows
+ *     then is copied, as above); VACUUM FULL or CLUSTER of a partition (a new file that kept rows
  *     older than the previous look): nothing.</li>
  * </ul>
  * A message written before this run's snapshot of a table began from the start is passed over:
