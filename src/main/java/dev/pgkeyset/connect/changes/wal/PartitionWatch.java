@@ -267,6 +267,9 @@ public final class PartitionWatch {
      * order: a copy's first chunk is taken after the stream delivered what asked for it).
      */
     public List<Copy> takeCopiesToStart() {
+        if (copiesToStart.isEmpty()) {
+            return List.of(); // asked at every poll
+        }
         List<Copy> copies = List.copyOf(copiesToStart);
         copiesToStart.clear();
         return copies;
@@ -278,6 +281,9 @@ public final class PartitionWatch {
      * again from where it was if it came back, missing what changed below that while it was out.
      */
     public List<Long> takeCopiesToStop() {
+        if (copiesToStop.isEmpty()) {
+            return List.of();
+        }
         List<Long> ids = List.copyOf(copiesToStop);
         copiesToStop.clear();
         return ids;

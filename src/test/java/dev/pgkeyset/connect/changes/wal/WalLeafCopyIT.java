@@ -1,5 +1,7 @@
 package dev.pgkeyset.connect.changes.wal;
 
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.id;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.op;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.lookingEverySecond;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.pollFor;
@@ -16,14 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import org.apache.kafka.connect.data.Struct;
-import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.offset.WalOffset;
-import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
 import dev.pgkeyset.connect.testing.TestDatabase;
@@ -45,15 +44,6 @@ class WalLeafCopyIT {
         long seed = given == null || given.isBlank() ? System.nanoTime() : Long.parseLong(given);
         System.out.println("WalLeafCopyIT seed " + seed + " (replay: -DleafCopyIT.seed=" + seed + ")");
         return seed;
-    }
-
-    private static String op(SourceRecord record) {
-        Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
-        return header == null ? null : String.valueOf(header.value());
-    }
-
-    private static int id(SourceRecord record) {
-        return ((Number) ((Struct) record.key()).get("id")).intValue();
     }
 
     @Test

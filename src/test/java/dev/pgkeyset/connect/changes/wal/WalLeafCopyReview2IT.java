@@ -1,5 +1,11 @@
 package dev.pgkeyset.connect.changes.wal;
 
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.copiedAtLeast;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.diff;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.id;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.op;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.pollAcking;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.pollOnce;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.uniqueName;
 import static dev.pgkeyset.connect.changes.wal.WalValuesIT.pollUntil;
@@ -8,22 +14,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.function.Predicate;
 
 import org.apache.kafka.connect.data.Struct;
-import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
-import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
 import dev.pgkeyset.connect.testing.TestDatabase;
@@ -36,74 +37,6 @@ import dev.pgkeyset.connect.testing.TestDatabase;
  * transaction, END counts right; held from the start).
  */
 class WalLeafCopyReview2IT {
-
-    static String op(SourceRecord record) {
-        Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
-        return header == null ? null : String.valueOf(header.value());
-    }
-
-    static int id(SourceRecord record) {
-        return ((Number) ((Struct) record.key()).get("id")).intValue();
-    }
-
-    static long copiedAtLeast(List<SourceRecord> records, int from) {
-        return records.stream().filter(x -> "r".equals(op(x)) && x.key() != null && id(x) >= from).count();
-    }
-
-    static List<SourceRecord> pollAcking(TaskHarness task, List<SourceRecord> into, long millis,
-                                         Predicate<List<SourceRecord>> done) throws Exception {
-        long until = System.currentTimeMillis() + millis;
-        while (System.currentTimeMillis() < until && (done == null || !done.test(into))) {
-            pollOnce(task, into);
-        }
-        return into;
-    }
-
-    static void pollOnce(TaskHarness task, List<SourceRecord> into) throws Exception {
-        List<SourceRecord> batch = task.poll();
-        if (batch != null) {
-            into.addAll(batch);
-            for (SourceRecord r : batch) {
-                task.acknowledge(r);
-            }
-        }
-    }
-
-    static Map<Integer, Integer> rows(TestDatabase db) throws Exception {
-        Map<Integer, Integer> rows = new HashMap<>();
-        try (Connection c = db.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT id, n FROM p")) {
-            while (rs.next()) {
-                rows.put(rs.getInt(1), rs.getInt(2));
-            }
-        }
-        return rows;
-    }
-
-    static String diff(Map<Integer, Integer> expected, Map<Integer, Integer> live) {
-        TreeMap<Integer, String> d = new TreeMap<>();
-        for (var e : expected.entrySet()) {
-            Integer l = live.get(e.getKey());
-            if (!e.getValue().equals(l)) {
-                d.put(e.getKey(), "pg=" + e.getValue() + " topic=" + l);
-            }
-        }
-        for (var e : live.entrySet()) {
-            if (!expected.containsKey(e.getKey())) {
-                d.put(e.getKey(), "pg=<none> topic=" + e.getValue());
-            }
-        }
-        StringBuilder sb = new StringBuilder(d.size() + " key(s) differ");
-        int shown = 0;
-        for (var e : d.entrySet()) {
-            if (shown++ == 12) {
-                sb.append(" ...");
-                break;
-            }
-            sb.append("; ").append(e.getKey()).append(": ").append(e.getValue());
-        }
-        return sb.toString();
-    }
 
     /**
      * Attack A: q is being copied (position mid-way) when it is DETACHED (one look), changed while
@@ -165,7 +98,7 @@ class WalLeafCopyReview2IT {
             }
             System.out.println("Review2 A: failure " + failure);
             assertNull(failure, "truncate.handling=skip: the detach is a warning");
-            Map<Integer, Integer> expected = rows(db);
+            Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
             // Deleted while q was out of p: a DETACH leaves the rows it took away live in the topic
             // (documented, warned under skip); these had been copied with n = -g before it.
             for (int g = 61; g <= 70; g++) {
@@ -273,7 +206,7 @@ class WalLeafCopyReview2IT {
                         break;
                     }
                 }
-                Map<Integer, Integer> expected = rows(db);
+                Map<Integer, Integer> expected = WalPartitionReviewIT.rows(db);
                 Map<Integer, Integer> live = liveEnvelope(records, dataTopic);
                 org.junit.jupiter.api.Assertions.assertTrue(expected.equals(live),
                         "seed " + seed + ": " + diff(expected, live));

@@ -1,8 +1,9 @@
 package dev.pgkeyset.connect.changes.wal;
 
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.diff;
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.pollAcking;
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.rows;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.id;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.diff;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.pollAcking;
+import static dev.pgkeyset.connect.changes.wal.WalPartitionReviewIT.rows;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.uniqueName;
 import static dev.pgkeyset.connect.changes.wal.WalValuesIT.walProps;
@@ -36,10 +37,6 @@ import dev.pgkeyset.connect.testing.TestDatabase;
  * offset rewound independently.
  */
 class WalLeafCopyReview3IT {
-
-    static int id(SourceRecord r) {
-        return ((Number) ((Struct) r.key()).get("id")).intValue();
-    }
 
     static Map<Integer, Integer> textLengths(List<SourceRecord> records) {
         Map<Integer, Integer> last = new HashMap<>();

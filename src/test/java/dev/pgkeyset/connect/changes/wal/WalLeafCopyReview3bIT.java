@@ -1,8 +1,10 @@
 package dev.pgkeyset.connect.changes.wal;
 
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.diff;
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.pollAcking;
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.rows;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.op;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.id;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.diff;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.pollAcking;
+import static dev.pgkeyset.connect.changes.wal.WalPartitionReviewIT.rows;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.uniqueName;
 import static dev.pgkeyset.connect.changes.wal.WalValuesIT.walProps;
@@ -16,7 +18,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,13 +36,9 @@ import dev.pgkeyset.connect.testing.TestDatabase;
  */
 class WalLeafCopyReview3bIT {
 
-    static int id(SourceRecord r) {
-        return ((Number) ((Struct) r.key()).get("id")).intValue();
-    }
-
     static long copiedIn(List<SourceRecord> records, int from, int to) {
         return records.stream().filter(x -> x.key() != null && id(x) >= from && id(x) < to
-                && "r".equals(WalLeafCopyReview2IT.op(x))).count();
+                && "r".equals(op(x))).count();
     }
 
     @ParameterizedTest

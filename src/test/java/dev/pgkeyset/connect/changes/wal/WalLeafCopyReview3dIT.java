@@ -1,8 +1,8 @@
 package dev.pgkeyset.connect.changes.wal;
 
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.diff;
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.pollAcking;
-import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview2IT.rows;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.diff;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.pollAcking;
+import static dev.pgkeyset.connect.changes.wal.WalPartitionReviewIT.rows;
 import static dev.pgkeyset.connect.changes.wal.WalLeafCopyReview3bIT.copiedIn;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.uniqueName;

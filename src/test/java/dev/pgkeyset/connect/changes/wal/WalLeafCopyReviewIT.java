@@ -1,5 +1,9 @@
 package dev.pgkeyset.connect.changes.wal;
 
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.copiedAtLeast;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.id;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.op;
+import static dev.pgkeyset.connect.changes.wal.LeafCopyRecords.pollAcking;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.liveAfterTruncates;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.lookingEverySecond;
 import static dev.pgkeyset.connect.changes.wal.WalMidStreamAdversaryIT.pollFor;
@@ -19,14 +23,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
-import org.apache.kafka.connect.data.Struct;
-import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.junit.jupiter.api.Test;
 
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.offset.WalOffset;
-import dev.pgkeyset.connect.record.TablePlan;
 import dev.pgkeyset.connect.testing.PostgresFixture;
 import dev.pgkeyset.connect.testing.TaskHarness;
 import dev.pgkeyset.connect.testing.TestDatabase;
@@ -42,36 +43,6 @@ import dev.pgkeyset.connect.testing.TestDatabase;
  * each key's last record equals PostgreSQL's row of p.
  */
 class WalLeafCopyReviewIT {
-
-    private static String op(SourceRecord record) {
-        Header header = record.headers().lastWithName(TablePlan.OP_HEADER);
-        return header == null ? null : String.valueOf(header.value());
-    }
-
-    private static int id(SourceRecord record) {
-        return ((Number) ((Struct) record.key()).get("id")).intValue();
-    }
-
-    private static long copied(List<SourceRecord> records) {
-        return records.stream().filter(x -> "r".equals(op(x)) && x.key() != null && id(x) >= 5000).count();
-    }
-
-    /** Polls like {@link TaskHarness#poll}, and acknowledges every record (commitRecord) as a worker does. */
-    private static List<SourceRecord> pollAcking(TaskHarness task, List<SourceRecord> into, long millis,
-                                                 java.util.function.Predicate<List<SourceRecord>> done)
-            throws Exception {
-        long until = System.currentTimeMillis() + millis;
-        while (System.currentTimeMillis() < until && (done == null || !done.test(into))) {
-            List<SourceRecord> batch = task.poll();
-            if (batch != null) {
-                into.addAll(batch);
-                for (SourceRecord r : batch) {
-                    task.acknowledge(r);
-                }
-            }
-        }
-        return into;
-    }
 
     private static String missing(Map<Integer, Integer> expected, Map<Integer, Integer> actual) {
         TreeSet<Integer> keys = new TreeSet<>(expected.keySet());
@@ -103,9 +74,9 @@ class WalLeafCopyReviewIT {
                 pollUntil(task, records, r -> r.size() >= 50);
                 pollFor(task, records, 1500);
                 db.execute("ALTER TABLE p ATTACH PARTITION q FOR VALUES FROM (5000) TO (10000)");
-                pollUntil(task, records, r -> copied(r) >= 100);
+                pollUntil(task, records, r -> copiedAtLeast(r, 5000) >= 100);
                 task.stop();
-                System.out.println("WalLeafCopyReviewIT null: copied before stop " + copied(records)
+                System.out.println("WalLeafCopyReviewIT null: copied before stop " + copiedAtLeast(records, 5000)
                         + ", committed slot offset " + task.committed().get(WalOffset.partition(name)));
                 task.committed().remove(WalOffset.partition(name));
                 assertNull(startAndPollFor(task, records, 6000), "restarted");
@@ -153,7 +124,7 @@ class WalLeafCopyReviewIT {
                     oid = rs.getLong(1);
                 }
                 Thread.sleep(1500);
-                pollAcking(task, records, 60_000, r -> copied(r) >= 100);
+                pollAcking(task, records, 60_000, r -> copiedAtLeast(r, 5000) >= 100);
                 task.stop();
                 // A stream record of the insert whose offset lists q already and no copy.
                 Map<String, Object> window = null;
@@ -170,7 +141,7 @@ class WalLeafCopyReviewIT {
                     }
                 }
                 assertNotNull(window, "a stream record made after the look, before its message");
-                System.out.println("WalLeafCopyReviewIT ack: copied before stop " + copied(records)
+                System.out.println("WalLeafCopyReviewIT ack: copied before stop " + copiedAtLeast(records, 5000)
                         + ", committed slot offset set back to " + window);
                 task.committed().put(WalOffset.partition(name), window);
                 assertNull(startAndPollFor(task, records, 6000), "restarted");
