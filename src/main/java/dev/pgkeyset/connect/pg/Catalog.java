@@ -101,7 +101,7 @@ public final class Catalog {
         List<TableInfo> tables = new ArrayList<>(ids.size());
         ids.forEach((oid, id) -> tables.add(new TableInfo(id, kinds.get(oid),
                 List.copyOf(columns.getOrDefault(oid, List.of())), List.copyOf(keys.getOrDefault(oid, List.of())),
-                Set.copyOf(indexed.getOrDefault(oid, List.of())), estimates.get(oid))));
+                Set.copyOf(indexed.getOrDefault(oid, List.of())), estimates.get(oid), oid)));
         tables.sort((a, b) -> a.id().compareTo(b.id()));
         return tables;
     }
@@ -121,6 +121,18 @@ public final class Catalog {
             throws SQLException {
         try (PreparedStatement st = connection.prepareStatement(COLUMNS.formatted("a.attrelid = CAST(? AS regclass)"))) {
             st.setString(1, table.quoted());
+            return readColumns(connection, st, types).values().stream().findFirst().orElse(List.of());
+        }
+    }
+
+    /**
+     * The current columns of the relation with OID {@code oid}, whatever it is named now (the WAL
+     * names relations by OID, and a rename keeps it); empty when it is gone.
+     */
+    public static List<ColumnInfo> columnsOfRelation(Connection connection, long oid, PgTypeResolver types)
+            throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement(COLUMNS.formatted("a.attrelid = CAST(? AS oid)"))) {
+            st.setLong(1, oid);
             return readColumns(connection, st, types).values().stream().findFirst().orElse(List.of());
         }
     }

@@ -10,9 +10,17 @@ import java.util.Set;
  * @param primaryKey     primary key columns in key order; empty when there is none
  * @param indexLeadingColumns columns that lead a valid btree index
  * @param estimatedRows  {@code pg_class.reltuples} (summed over partitions), 0 when never analysed
+ * @param oid            the relation's OID when it was read (the WAL names a relation by it, and it
+ *                       stays when the table is renamed); 0 when not read from the catalog
  */
 public record TableInfo(TableId id, TableKind kind, List<ColumnInfo> columns, List<String> primaryKey,
-                        Set<String> indexLeadingColumns, long estimatedRows) {
+                        Set<String> indexLeadingColumns, long estimatedRows, long oid) {
+
+    /** A relation not read from the catalog (no OID). */
+    public TableInfo(TableId id, TableKind kind, List<ColumnInfo> columns, List<String> primaryKey,
+                     Set<String> indexLeadingColumns, long estimatedRows) {
+        this(id, kind, columns, primaryKey, indexLeadingColumns, estimatedRows, 0);
+    }
 
     public Optional<ColumnInfo> column(String name) {
         return columns.stream().filter(c -> c.name().equals(name)).findFirst();

@@ -108,6 +108,11 @@ public final class TablePlan {
         return table.info().id();
     }
 
+    /** The table's OID when the task read the catalog (kept by a rename); 0 when not known. */
+    public long oid() {
+        return table.info().oid();
+    }
+
     /** Whether records carry Debezium's envelope (record.format=envelope). */
     public boolean envelopeFormat() {
         return envelope != null;
@@ -132,7 +137,8 @@ public final class TablePlan {
     public TablePlan withColumns(List<ColumnInfo> columns) {
         TableInfo info = table.info();
         CapturedTable.Resolution resolution = CapturedTable.resolve(new TableInfo(info.id(),
-                info.kind(), List.copyOf(columns), info.primaryKey(), info.indexLeadingColumns(), info.estimatedRows()),
+                info.kind(), List.copyOf(columns), info.primaryKey(), info.indexLeadingColumns(), info.estimatedRows(),
+                info.oid()),
                 config);
         if (!resolution.ok()) {
             throw new ConnectException("Table " + id() + " changed so that it can no "

@@ -81,9 +81,6 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     /** How long a chunk given up (a transaction committed but still running) waits before it is taken again. */
     private static final Duration RETAKE_AFTER = Duration.ofMillis(5);
 
-    /** How long the copy of a leaf whose table is not found under its name (renamed) waits before it tries again. */
-    private static final Duration RENAME_RETRY = Duration.ofSeconds(1);
-
     /** How long a chunk whose table is locked by another session waits before it is taken again. */
     private static final Duration LOCK_RETRY = Duration.ofMillis(200);
 
@@ -111,6 +108,13 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
         boolean lockWaitLogged;
         /** Whether the wait for a renamed table was logged (once per copy). */
         boolean renameWaitLogged;
+        /** For a table's snapshot: tells its table renamed away from dropped. Null for a leaf's copy. */
+        final TableRename rename;
+        /**
+         * Not taken before this moment (its table is not found under its name): meanwhile the
+         * entries queued behind it go first.
+         */
+        long retryAtNanos = System.nanoTime();
 
         TableToCopy(TablePlan plan, Object[] position, TableStats stats, ReaderSettings settings) {
             this(plan, null, 0, null, position, stats, settings);
@@ -127,6 +131,7 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             this.progress = new SnapshotProgress(leaf == null ? plan.slice().toString()
                     : plan.id() + " partition " + leaf.leaf(), stats, System.nanoTime());
             this.failures = new ReadFailures(plan.id(), settings.retry());
+            this.rename = leaf == null ? new TableRename(plan.id()) : null;
         }
     }
 
@@ -192,8 +197,10 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
 
     /**
      * Copies the rows of leaf partition {@code leaf} of {@code plan}'s table beside the stream,
-     * after the tables queued before (so after that table's own snapshot, when it still runs:
-     * the copy's rows are then no older than its rows). The copy's rows carry the stream's
+     * after the tables queued before (so after that table's own snapshot, when it still runs),
+     * unless one of them waits for its table's name (a rename, {@link TableRename}): then the
+     * copy may go first. Either order is right, since every chunk is as of its own watermark: the
+     * table's snapshot reads the leaf's rows above its position later, and newer. The copy's rows carry the stream's
      * offsets, not the table's; {@code copied} runs when the last of them is handed over.
      */
     public void copyLeaf(TablePlan plan, LeafCopy leaf, long copyId, Runnable copied) {
@@ -259,15 +266,25 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
             }
             return;
         }
-        TableToCopy table = tables.peekFirst();
+        TableToCopy table = firstDue();
+        if (table == null) {
+            return;
+        }
         String watermark = runId + "/" + (++chunkSequence);
         String session = null;
         try (Connection connection = connections.open()) {
             session = OwnSessions.enter(connection);
+            if (table.rename != null) {
+                table.rename.remember(connection);
+                connection.commit();
+            }
             ChunkQuery.Result result = query.take(connection, table.plan, table.position, seen, watermark,
                     table.leaf);
             table.failures.readSucceeded();
             table.lockWaitLogged = false;
+            if (table.rename != null) {
+                table.rename.found();
+            }
             if (result.columnsChanged() != null) {
                 table.plan = result.columnsChanged();
             }
@@ -291,17 +308,12 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
                 return;
             }
             table.lockWaitLogged = false;
-            if (table.leaf != null && SqlErrors.isUndefinedTable(e) && leafStillAPartition(table.leaf)) {
-                // The table is not found under its name, but the leaf is still one's partition: the
-                // table was renamed (maybe only for a moment, between two looks). The copy waits; a
-                // lasting rename makes the table a new one at the next table discovery.
-                if (!table.renameWaitLogged) {
-                    table.renameWaitLogged = true;
-                    log.warn("Table {}: not found under that name while its partition {} is copied ({}); the copy "
-                            + "waits and tries again every {} ms", table.plan.id(), table.leaf.leaf(),
-                            SqlErrors.describe(e), RENAME_RETRY.toMillis());
-                }
-                notBeforeNanos = System.nanoTime() + RENAME_RETRY.toNanos();
+            Duration renamed = table.rename != null ? table.rename.waitIfRenamed(e, connections)
+                    : leafCopyWaitIfRenamed(table, e);
+            if (renamed != null) {
+                // Not found under its name, but still there: renamed, maybe only for a moment
+                // (TableRename). This entry waits; those queued behind it go on meanwhile.
+                table.retryAtNanos = System.nanoTime() + renamed.toNanos();
                 return;
             }
             Duration wait = table.failures.failed(e, false, 0);
@@ -327,6 +339,41 @@ public final class ChunkedSnapshot implements SnapshotBesideStream, AutoCloseabl
     @Override
     public void transactionBegins(long xid) {
         seen.add(xid);
+    }
+
+    /**
+     * The first queued entry that is due, moved to the front (where {@link #watermark} finds the
+     * chunk's entry); null when every one waits for its table's name. Entries passed over keep
+     * their order behind it.
+     */
+    private TableToCopy firstDue() {
+        long now = System.nanoTime();
+        for (int i = 0; i < tables.size(); i++) {
+            TableToCopy first = tables.peekFirst();
+            if (now - first.retryAtNanos >= 0) {
+                return first;
+            }
+            tables.addLast(tables.removeFirst());
+        }
+        return null;
+    }
+
+    /**
+     * A leaf's copy that met {@code 42P01}: while the leaf is still a partition, its table was
+     * renamed (maybe only for a moment, between two looks), and the copy waits for the name
+     * (the slot's hold stays); null when the leaf is gone too (nothing of it is left to copy).
+     */
+    private Duration leafCopyWaitIfRenamed(TableToCopy copy, SQLException e) {
+        if (!SqlErrors.isUndefinedTable(e) || !leafStillAPartition(copy.leaf)) {
+            return null;
+        }
+        if (!copy.renameWaitLogged) {
+            copy.renameWaitLogged = true;
+            log.warn("Table {}: not found under that name while its partition {} is copied ({}); the copy waits and "
+                    + "tries again every {} ms", copy.plan.id(), copy.leaf.leaf(), SqlErrors.describe(e),
+                    TableRename.RETRY.toMillis());
+        }
+        return TableRename.RETRY;
     }
 
     /** Whether {@code leaf} still exists as a partition (of some table); false when that cannot be read. */

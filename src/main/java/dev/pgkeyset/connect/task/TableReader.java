@@ -68,6 +68,8 @@ public final class TableReader implements AutoCloseable {
     private boolean gone;
     /** What a failed read means: wait and reopen, the table is gone, or the task fails. */
     private final ReadFailures failures;
+    /** Tells a table renamed away (its reads wait for the name) from one dropped (given up). */
+    private final TableRename rename;
 
     private Connection connection;
     /** This reader's session while it holds {@link #connection}, which no horizon counts as a writer. */
@@ -115,6 +117,7 @@ public final class TableReader implements AutoCloseable {
                 settings.fetchSize());
         this.stats = new TableStats(plan.estimatedRows());
         this.failures = new ReadFailures(plan.id(), settings.retry());
+        this.rename = new TableRename(plan.id());
         this.changes = new ChangePhase(plan, settings.followsChanges(), settings.incrementalStart());
         this.snapshot = new SnapshotPhase(plan.slice(), stats, changes);
         SnapshotPhase.Start start = SnapshotPhase.start(plan, resumeFrom, settings.mode(), changes);
@@ -168,6 +171,7 @@ public final class TableReader implements AutoCloseable {
         try {
             fill(batch);
             failures.readSucceeded();
+            rename.found();
             stats.batchTook(System.nanoTime() - start);
         } catch (OutOfMemoryError e) {
             closeCursor(false);
@@ -183,7 +187,10 @@ public final class TableReader implements AutoCloseable {
             }
             // fill() counts its rows when it completes; a failed one hands over those it added too.
             stats.rowsRead(batch.size() - batchSizeBefore, phase == Phase.SNAPSHOT);
-            Duration wait = failures.failed(e, position != positionBefore, batch.size());
+            Duration wait = rename.waitIfRenamed(e, connections);
+            if (wait == null) {
+                wait = failures.failed(e, position != positionBefore, batch.size());
+            }
             if (wait == null) {
                 gone = true;
             } else {
@@ -317,6 +324,7 @@ public final class TableReader implements AutoCloseable {
     private boolean openCursor() throws SQLException {
         connection = connections.open();
         ownSession = OwnSessions.enter(connection);
+        rename.remember(connection);
         followSchemaChange();
         KeysetQuery query = phase == Phase.SNAPSHOT ? snapshot.nextQuery(connection, plan, position)
                 : changes.nextQuery(connection, plan, position);

@@ -36,6 +36,12 @@ final class RelationPlans {
 
     /** The captured tables' plans as the task started, by table. */
     private final Map<TableId, TablePlan> captured;
+    /**
+     * The captured tables by the OID they had when the task read the catalog: a Relation message
+     * names a table as it was named at that WAL position, and one renamed away (and back, later)
+     * is still the same table. Tables are otherwise matched by name (one created since).
+     */
+    private final Map<Long, TableId> capturedByOid = new HashMap<>();
     private final Map<Integer, TablePlan> byOid = new HashMap<>();
     /** Relations of the publication this task does not capture: their changes are passed over. */
     private final Set<Integer> ignored = new HashSet<>();
@@ -47,6 +53,8 @@ final class RelationPlans {
 
     RelationPlans(Map<TableId, TablePlan> captured) {
         this.captured = new HashMap<>(captured);
+        captured.values().stream().filter(plan -> plan.oid() != 0)
+                .forEach(plan -> capturedByOid.put(plan.oid(), plan.id()));
     }
 
     /** The plan for a relation's changes; null when the task does not capture it. */
@@ -84,17 +92,22 @@ final class RelationPlans {
 
     /** Takes in a Relation message; reads the catalog (on {@code connection}) only when its columns may differ. */
     void onRelation(PgOutputMessage.Relation relation, Connection connection) throws SQLException {
-        TableId id = new TableId(relation.schema(), relation.table());
-        TablePlan current = byOid.containsKey(relation.oid()) ? byOid.get(relation.oid()) : captured.get(id);
+        TableId named = new TableId(relation.schema(), relation.table());
+        TablePlan current = byOid.containsKey(relation.oid()) ? byOid.get(relation.oid())
+                : captured.get(capturedByOid.getOrDefault(Integer.toUnsignedLong(relation.oid()), named));
         if (current == null) {
             ignored.add(relation.oid());
             log.debug("Relation {} ({}) is published but not captured by this task: its changes are passed over",
-                    relation.oid(), id);
+                    relation.oid(), named);
             return;
         }
-        List<ColumnInfo> sent = columnsOf(relation, id, connection);
+        TableId id = current.id();
+        if (!id.equals(named)) {
+            log.info("Table {}: the WAL names it {} here (renamed); its changes still go to its topic", id, named);
+        }
+        List<ColumnInfo> sent = columnsOf(relation, connection);
         List<ColumnInfo> columns = new ArrayList<>(sent);
-        int[] generated = withGenerated(columns, relation.oid(), id, connection);
+        int[] generated = withGenerated(columns, relation.oid(), connection);
         int[] toPlan = new int[sent.size()];
         for (int i = 0, p = 0; i < sent.size(); i++, p++) {
             while (columns.get(p) != sent.get(i)) {
@@ -126,7 +139,7 @@ final class RelationPlans {
      * as the catalog has them now, each after the column that precedes it there; returns their
      * indexes. None when the table is gone.
      */
-    private int[] withGenerated(List<ColumnInfo> columns, int oid, TableId id, Connection connection)
+    private int[] withGenerated(List<ColumnInfo> columns, int oid, Connection connection)
             throws SQLException {
         List<String> order = new ArrayList<>();
         Set<String> generatedNames = new HashSet<>();
@@ -148,19 +161,10 @@ final class RelationPlans {
             return new int[0];
         }
         Map<String, ColumnInfo> inCatalog = new HashMap<>();
-        try {
-            for (ColumnInfo column : Catalog.columnsOf(connection, id, types)) {
-                inCatalog.put(column.name(), column);
-            }
-            connection.commit();
-        } catch (SQLException e) {
-            if (!dev.pgkeyset.connect.pg.SqlErrors.isUndefinedTable(e)) {
-                throw e;
-            }
-            // Renamed since this Relation message: its generated columns are not known by that name.
-            connection.rollback();
-            return new int[0];
+        for (ColumnInfo column : Catalog.columnsOfRelation(connection, oid & 0xFFFFFFFFL, types)) {
+            inCatalog.put(column.name(), column);
         }
+        connection.commit();
         List<Integer> indexes = new ArrayList<>();
         String previous = null;
         for (String name : order) {
@@ -186,19 +190,16 @@ final class RelationPlans {
         return indexes.stream().mapToInt(Integer::intValue).sorted().toArray();
     }
 
-    private List<ColumnInfo> columnsOf(PgOutputMessage.Relation relation, TableId id, Connection connection)
+    /**
+     * The Relation's columns, each as the catalog has it where the column still exists with that
+     * type (looked up by the relation's OID, whatever its name now); else, as for a table dropped
+     * since, as the message alone describes it.
+     */
+    private List<ColumnInfo> columnsOf(PgOutputMessage.Relation relation, Connection connection)
             throws SQLException {
         Map<String, ColumnInfo> inCatalog = new HashMap<>();
-        try {
-            for (ColumnInfo column : Catalog.columnsOf(connection, id, types)) {
-                inCatalog.put(column.name(), column);
-            }
-        } catch (SQLException e) {
-            if (!dev.pgkeyset.connect.pg.SqlErrors.isUndefinedTable(e)) {
-                throw e;
-            }
-            connection.rollback();
-            // Dropped or renamed since: the message alone describes the columns.
+        for (ColumnInfo column : Catalog.columnsOfRelation(connection, Integer.toUnsignedLong(relation.oid()), types)) {
+            inCatalog.put(column.name(), column);
         }
         List<String> typeNames = typeNames(relation.columns(), connection);
         List<ColumnInfo> columns = new ArrayList<>(relation.columns().size());
