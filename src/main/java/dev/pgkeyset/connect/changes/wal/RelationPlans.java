@@ -23,7 +23,9 @@ import dev.pgkeyset.connect.record.ColumnChanges;
 import dev.pgkeyset.connect.record.TablePlan;
 
 /**
- * The plan of each table the stream names, by relation OID. A Relation message is the truth about
+ * The plan of each table the stream names, by relation OID: a captured table is known by the OID
+ * it had when the task read the catalog, so one renamed away (and back) stays the same table,
+ * unless its name has meanwhile gone to another relation (a swap), which is then the table. A Relation message is the truth about
  * a table's columns at that WAL position (the catalog may already be newer): when its columns
  * differ from the plan's, the following records are built with a plan for its columns. Column
  * types come from the message (resolved with {@link PgTypeResolver}); nullability and array
@@ -103,6 +105,22 @@ final class RelationPlans {
         }
         TableId id = current.id();
         if (!id.equals(named)) {
+            long owner = ownerOfName(id, connection);
+            if (owner != 0 && owner != Integer.toUnsignedLong(relation.oid())) {
+                // Renamed, and its name now belongs to another relation (a swap: RENAME t TO t_old,
+                // RENAME t_new TO t): that one is the captured table from here on, and what is
+                // done to the old one (emptied, dropped) must not reach the topic.
+                byOid.remove(relation.oid());
+                layouts.remove(relation.oid());
+                identityProblems.remove(relation.oid());
+                ignored.add(relation.oid());
+                log.warn("Table {}: the relation it was (OID {}) is named {} at this point of the WAL, and {} is now "
+                        + "another relation (OID {}): that one is captured as {} from its next change, and the "
+                        + "changes of {} are passed over", id, Integer.toUnsignedLong(relation.oid()), named, id, owner,
+                        id, named);
+                return;
+            }
+            // Renamed away (maybe for a moment): the same table, whose changes go to its topic meanwhile.
             log.info("Table {}: the WAL names it {} here (renamed); its changes still go to its topic", id, named);
         }
         List<ColumnInfo> sent = columnsOf(relation, connection);
@@ -132,6 +150,20 @@ final class RelationPlans {
             identityProblems.put(relation.oid(), identityProblem.getMessage());
         }
         byOid.put(relation.oid(), current);
+    }
+
+    /** The OID of the relation named {@code id} now; 0 when none is. */
+    private static long ownerOfName(TableId id, Connection connection) throws SQLException {
+        long owner;
+        try (PreparedStatement st = connection.prepareStatement(
+                "SELECT CAST(pg_catalog.to_regclass(?) AS pg_catalog.oid)")) {
+            st.setString(1, id.quoted());
+            try (ResultSet rs = st.executeQuery()) {
+                owner = rs.next() ? rs.getLong(1) : 0;
+            }
+        }
+        connection.commit();
+        return owner;
     }
 
     /**
