@@ -154,6 +154,16 @@ public final class WalCapture implements AutoCloseable {
         PartitionWatch partitions = watchPartitions(config, connections, partitioned, plans.keySet(), snapshotted,
                 messages, WalOffset.partitions(offsets.offset(WalOffset.partition(slot))), tableFingerprints);
         reader.watchPartitions(partitions);
+        if (config.snapshotMode() != SnapshotMode.NEVER) {
+            Set<TableId> fromTheStart = new java.util.HashSet<>(plans.keySet());
+            fromTheStart.removeAll(snapshotted);
+            try {
+                reader.snapshottedFromTheStart(fromTheStart);
+            } catch (SQLException e) {
+                throw new ConnectException("Could not read the server's WAL position before the snapshots: "
+                        + SqlErrors.describe(e), e);
+            }
+        }
         TableSet snapshot = null;
         ChunkedSnapshot chunks = null;
         if (config.snapshotMode() != SnapshotMode.NEVER && !plans.isEmpty()) {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.apache.kafka.connect.errors.ConnectException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,9 +24,15 @@ import dev.pgkeyset.connect.record.ColumnChanges;
 import dev.pgkeyset.connect.record.TablePlan;
 
 /**
- * The plan of each table the stream names, by relation OID: a captured table is known by the OID
- * it had when the task read the catalog, so one renamed away (and back) stays the same table,
- * unless its name has meanwhile gone to another relation (a swap), which is then the table. A Relation message is the truth about
+ * The plan of each table the stream names, by relation OID. Which relation is a captured table
+ * is decided in stream order, from the names Relation messages carry (the catalog of that WAL
+ * position, which a query now cannot see): at the task's start, the relation with the OID the
+ * catalog gave the table; then the last one whose Relation message came with the table's name.
+ * One renamed away (and back) stays the table while its name is free, so its changes under the
+ * other name reach the topic. Once the name is another relation's (a swap, or the table dropped
+ * and made again), which changes belong to the table cannot be told from the WAL alone: the task
+ * fails, naming the table and saying to snapshot it again, unless this run's snapshot of the
+ * table from the start reads it after them (then they are passed over). A Relation message is the truth about
  * a table's columns at that WAL position (the catalog may already be newer): when its columns
  * differ from the plan's, the following records are built with a plan for its columns. Column
  * types come from the message (resolved with {@link PgTypeResolver}); nullability and array
@@ -39,11 +46,15 @@ final class RelationPlans {
     /** The captured tables' plans as the task started, by table. */
     private final Map<TableId, TablePlan> captured;
     /**
-     * The captured tables by the OID they had when the task read the catalog: a Relation message
-     * names a table as it was named at that WAL position, and one renamed away (and back, later)
-     * is still the same table. Tables are otherwise matched by name (one created since).
+     * Per captured table, the OID of the relation that holds its name at the stream's position:
+     * at first the OID the task's catalog read gave it (none when not known), then the last
+     * relation whose Relation message came with that name.
      */
-    private final Map<Long, TableId> capturedByOid = new HashMap<>();
+    private final Map<TableId, Long> holder = new HashMap<>();
+    /** Tables this run snapshots from the start: changes the stream cannot place are theirs to leave out. */
+    private Set<TableId> snapshottedFromTheStart = Set.of();
+    /** The server's WAL position before those snapshots began: what committed before it, they read. */
+    private long snapshotsBeganAfter;
     private final Map<Integer, TablePlan> byOid = new HashMap<>();
     /** Relations of the publication this task does not capture: their changes are passed over. */
     private final Set<Integer> ignored = new HashSet<>();
@@ -56,7 +67,23 @@ final class RelationPlans {
     RelationPlans(Map<TableId, TablePlan> captured) {
         this.captured = new HashMap<>(captured);
         captured.values().stream().filter(plan -> plan.oid() != 0)
-                .forEach(plan -> capturedByOid.put(plan.oid(), plan.id()));
+                .forEach(plan -> holder.put(plan.id(), plan.oid()));
+    }
+
+    /**
+     * The tables this run snapshots from the start, and a WAL position taken before their
+     * snapshots began: the snapshot reads such a table as it is after every transaction that
+     * committed before that position, so a change of it committed before, which the stream cannot
+     * place (a relation renamed while its name went to another), is passed over, not a failure.
+     */
+    void snapshottedFromTheStart(Set<TableId> tables, long walPositionBefore) {
+        this.snapshottedFromTheStart = Set.copyOf(tables);
+        this.snapshotsBeganAfter = walPositionBefore;
+    }
+
+    /** Whether this run's snapshot of {@code table} reads it as it is after the transaction committing at {@code commitLsn}. */
+    private boolean coveredBySnapshot(TableId table, long commitLsn) {
+        return snapshottedFromTheStart.contains(table) && Long.compareUnsigned(commitLsn, snapshotsBeganAfter) < 0;
     }
 
     /** The plan for a relation's changes; null when the task does not capture it. */
@@ -93,36 +120,57 @@ final class RelationPlans {
     }
 
     /** Takes in a Relation message; reads the catalog (on {@code connection}) only when its columns may differ. */
-    void onRelation(PgOutputMessage.Relation relation, Connection connection) throws SQLException {
+    void onRelation(PgOutputMessage.Relation relation, Connection connection, long commitLsn) throws SQLException {
         TableId named = new TableId(relation.schema(), relation.table());
-        TablePlan current = byOid.containsKey(relation.oid()) ? byOid.get(relation.oid())
-                : captured.get(capturedByOid.getOrDefault(Integer.toUnsignedLong(relation.oid()), named));
+        long oid = Integer.toUnsignedLong(relation.oid());
+        TablePlan current;
+        if (captured.containsKey(named)) {
+            current = captured.get(named);
+            // A relation holds one name: one renamed from one captured name to another is the latter's.
+            holder.entrySet().removeIf(e -> e.getValue() == oid && !e.getKey().equals(named));
+            Long before = holder.put(named, oid);
+            if (before != null && before != oid) {
+                handOver(named, before, oid, commitLsn);
+            }
+        } else {
+            TableId heldName = holder.entrySet().stream().filter(e -> e.getValue() == oid).map(Map.Entry::getKey)
+                    .findFirst().orElse(null);
+            current = heldName == null ? null : captured.get(heldName);
+            if (current != null) {
+                long owner = ownerOfName(heldName, connection);
+                if (owner != 0 && owner != oid) {
+                    // The name is another relation's now (a swap, or the table made again), and no
+                    // Relation message of that one has come yet: whether this relation's changes
+                    // from here were made before the name went or after cannot be told.
+                    if (!coveredBySnapshot(heldName, commitLsn)) {
+                        throw new ConnectException("Table " + heldName + ": its relation (OID " + oid + ") is named "
+                                + named + " at this point of the WAL, and the name " + heldName + " now belongs to "
+                                + "another relation (OID " + owner + "): the names were swapped, or the table was "
+                                + "dropped and made again. Which of OID " + oid + "'s changes from here were made "
+                                + "while it was still the table cannot be told from the WAL, so none is guessed. "
+                                + "Snapshot the table again: stop the connector, delete the table's offset (PATCH "
+                                + "/connectors/<name>/offsets with {\"partition\": {\"table\": \"" + heldName
+                                + "\"}, \"offset\": null}), start it; the snapshot reads the table as it is, and "
+                                + "these changes are then passed over.");
+                    }
+                    log.warn("Table {}: its relation (OID {}) is named {} at this point of the WAL, and the name is "
+                            + "now another relation's (OID {}); this run's snapshot of the table, from the start, reads "
+                            + "it as it is after this change, which is passed over", heldName, oid, named, owner);
+                    forget(relation.oid());
+                    return;
+                }
+                // Renamed away (maybe for a moment): still the table while no other relation has its name.
+                log.info("Table {}: the WAL names it {} here (renamed); its changes still go to its topic",
+                        heldName, named);
+            }
+        }
         if (current == null) {
-            ignored.add(relation.oid());
+            forget(relation.oid());
             log.debug("Relation {} ({}) is published but not captured by this task: its changes are passed over",
                     relation.oid(), named);
             return;
         }
         TableId id = current.id();
-        if (!id.equals(named)) {
-            long owner = ownerOfName(id, connection);
-            if (owner != 0 && owner != Integer.toUnsignedLong(relation.oid())) {
-                // Renamed, and its name now belongs to another relation (a swap: RENAME t TO t_old,
-                // RENAME t_new TO t): that one is the captured table from here on, and what is
-                // done to the old one (emptied, dropped) must not reach the topic.
-                byOid.remove(relation.oid());
-                layouts.remove(relation.oid());
-                identityProblems.remove(relation.oid());
-                ignored.add(relation.oid());
-                log.warn("Table {}: the relation it was (OID {}) is named {} at this point of the WAL, and {} is now "
-                        + "another relation (OID {}): that one is captured as {} from its next change, and the "
-                        + "changes of {} are passed over", id, Integer.toUnsignedLong(relation.oid()), named, id, owner,
-                        id, named);
-                return;
-            }
-            // Renamed away (maybe for a moment): the same table, whose changes go to its topic meanwhile.
-            log.info("Table {}: the WAL names it {} here (renamed); its changes still go to its topic", id, named);
-        }
         List<ColumnInfo> sent = columnsOf(relation, connection);
         List<ColumnInfo> columns = new ArrayList<>(sent);
         int[] generated = withGenerated(columns, relation.oid(), connection);
@@ -164,6 +212,38 @@ final class RelationPlans {
         }
         connection.commit();
         return owner;
+    }
+
+    /**
+     * Relation {@code to} came with {@code table}'s name, which relation {@code from} held (a swap
+     * of names, or the table dropped and made again): {@code to} is the table from here on, and
+     * {@code from}'s changes are passed over until a Relation message gives it the name back. The
+     * topic then holds {@code from}'s rows, which got no tombstones, and lacks the rows {@code to}
+     * held before its first change here, which were never in the WAL: the task fails, saying to
+     * snapshot the table again, unless this run's snapshot from the start reads the table after it.
+     */
+    private void handOver(TableId table, long from, long to, long commitLsn) {
+        if (!coveredBySnapshot(table, commitLsn)) {
+            throw new ConnectException("Table " + table + ": from this point of the WAL its name is held by another "
+                    + "relation (OID " + to + ", before it OID " + from + "): the names were swapped, or the table was "
+                    + "dropped and made again. The topic holds the rows of OID " + from + " (those no longer in the "
+                    + "table got no tombstones), and the rows OID " + to + " held before this were never in the WAL. "
+                    + "Snapshot the table again: stop the connector, delete the table's offset (PATCH "
+                    + "/connectors/<name>/offsets with {\"partition\": {\"table\": \"" + table
+                    + "\"}, \"offset\": null}), start it.");
+        }
+        forget((int) from);
+        log.warn("Table {}: from this point of the WAL its name is held by relation OID {}, no longer by OID {}; this "
+                + "run's snapshot of the table, from the start, reads it after this point, and OID {}'s changes are "
+                + "passed over", table, to, from, from);
+    }
+
+    /** Passes over a relation's changes from here on (until a Relation message of it makes it a table's again). */
+    private void forget(int oid) {
+        byOid.remove(oid);
+        layouts.remove(oid);
+        identityProblems.remove(oid);
+        ignored.add(oid);
     }
 
     /**

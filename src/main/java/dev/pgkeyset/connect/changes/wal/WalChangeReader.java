@@ -110,6 +110,18 @@ public final class WalChangeReader {
         this.committedWithoutTransactionMetadata = committed != null && !committedMarked ? committed.commitLsn() : null;
     }
 
+    /** The tables this run snapshots from the start (see {@link RelationPlans#snapshottedFromTheStart}). */
+    public void snapshottedFromTheStart(java.util.Set<TableId> tables) throws java.sql.SQLException {
+        try (java.sql.Connection connection = connections.open();
+             java.sql.Statement st = connection.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT (CASE WHEN pg_catalog.pg_is_in_recovery() THEN "
+                     + "pg_catalog.pg_last_wal_replay_lsn() ELSE pg_catalog.pg_current_wal_lsn() END)::text")) {
+            rs.next();
+            plans.snapshottedFromTheStart(tables, Lsn.parse(rs.getString(1)));
+            connection.rollback();
+        }
+    }
+
     /** Acts on the partition changes the stream delivers (see {@link PartitionWatch}); null for none. */
     public void watchPartitions(PartitionWatch watch) {
         this.partitionWatch = watch;
@@ -178,7 +190,7 @@ public final class WalChangeReader {
             stats.committed(commit.commitTimeMicros());
         } else if (message instanceof PgOutputMessage.Relation relation) {
             try (Connection connection = connections.open()) {
-                plans.onRelation(relation, connection);
+                plans.onRelation(relation, connection, commitLsn);
             }
         } else if (message instanceof PgOutputMessage.Insert insert) {
             rows.onInsert(insert);
