@@ -335,7 +335,10 @@ public final class WalCapture implements AutoCloseable {
             notBeforeNanos = System.nanoTime() + wait.toNanos();
             return;
         }
-        if (!SqlErrors.isTransient(e)) {
+        // 42P01 from a read by name beside the stream (unchanged TOAST values fetched by key) while a
+        // captured table is renamed away: retried like a transient error, from the confirmed position
+        // (nothing was acknowledged past it), until the name is back or connection.attempts runs out.
+        if (!SqlErrors.isTransient(e) && !SqlErrors.isUndefinedTable(e)) {
             throw new ConnectException("The WAL stream of slot '" + config.slotName() + "' failed: "
                     + SqlErrors.describe(e), e);
         }
