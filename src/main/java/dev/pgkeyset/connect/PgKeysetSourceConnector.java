@@ -302,6 +302,7 @@ public class PgKeysetSourceConnector extends SourceConnector {
             if (offset != null) {
                 try {
                     KeysetOffset parsed = OffsetCodec.fromMap(offset);
+                    dev.pgkeyset.connect.offset.RelationOid.of(offset);
                     Object partitions = offset.get(WalOffset.PARTITIONS);
                     if (partitions != null && !(partitions instanceof String)) {
                         throw new IllegalArgumentException("'" + WalOffset.PARTITIONS + "' must be text (the "

@@ -23,6 +23,7 @@ import dev.pgkeyset.connect.changes.wal.WalStream;
 import dev.pgkeyset.connect.config.PgKeysetConfig;
 import dev.pgkeyset.connect.config.SnapshotMode;
 import dev.pgkeyset.connect.config.TableSlice;
+import dev.pgkeyset.connect.offset.RelationOid;
 import dev.pgkeyset.connect.offset.WalOffset;
 import dev.pgkeyset.connect.pg.ConnectionFactory;
 import dev.pgkeyset.connect.pg.SqlErrors;
@@ -79,6 +80,8 @@ public final class WalCapture implements AutoCloseable {
     /** The captured tables' plans as the task started, for the copies of partitions (a chunk follows later columns). */
     private final Map<TableId, TablePlan> plans;
     private WalStream stream;
+    /** What a table snapshot's record carries in its offset besides its position ({@link #markTableRecords}). */
+    private java.util.function.UnaryOperator<SourceRecord> markTableRecord = java.util.function.UnaryOperator.identity();
     private int failures;
     /** Opens refused in a row because another backend streamed the slot. */
     private int inUseWaits;
@@ -128,6 +131,7 @@ public final class WalCapture implements AutoCloseable {
         Map<Map<String, Object>, Map<String, Object>> tableOffsets = plans.isEmpty() ? Map.of()
                 : offsets.offsets(plans.values().stream().map(TablePlan::partition).toList());
         Set<TableId> snapshotted = WalStart.tablesWithOffsets(tableOffsets, plans);
+        failIfReplaced(plans, tableOffsets);
         try {
             server.prepare(List.copyOf(tables), committed != null || !snapshotted.isEmpty(), snapshotted);
         } catch (SQLException e) {
@@ -184,8 +188,9 @@ public final class WalCapture implements AutoCloseable {
                     config.snapshotChunkSize(), config.batchMaxBytes(), metrics, stats);
             reader.interleave(chunks);
         }
-        if (chunks != null && partitions != null) {
-            chunks.markTableRecordsWith(partitions::withPartitions);
+        java.util.function.UnaryOperator<SourceRecord> markTableRecord = markTableRecords(plans, partitions);
+        if (chunks != null) {
+            chunks.markTableRecordsWith(markTableRecord);
         }
         log.info("WAL capture of {} table(s) through slot '{}' and publication '{}'; {}", plans.size(), slot,
                 config.publicationName(), committed == null ? "no committed WAL offset"
@@ -194,8 +199,10 @@ public final class WalCapture implements AutoCloseable {
         if (plans.isEmpty()) {
             log.warn("No captured table: the task does not stream slot '{}' until discovery finds one", slot);
         }
-        return new WalCapture(config, server, reader, stats, snapshot, chunks, transactions,
+        WalCapture capture = new WalCapture(config, server, reader, stats, snapshot, chunks, transactions,
                 tables.stream().filter(t -> plans.containsKey(t.id())).toList(), partitions, connections, plans);
+        capture.markTableRecord = markTableRecord;
+        return capture;
     }
 
     /** The watch over the captured partitioned tables' partitions (null when none is captured). */
@@ -235,8 +242,8 @@ public final class WalCapture implements AutoCloseable {
         if (snapshot != null) {
             if (!snapshot.finished()) {
                 List<SourceRecord> batch = snapshot.poll();
-                if (batch != null && partitions != null) {
-                    batch.replaceAll(partitions::withPartitions);
+                if (batch != null) {
+                    batch.replaceAll(markTableRecord);
                 }
                 if (batch != null && transactions != null) {
                     transactions.commitTransaction(batch.get(batch.size() - 1));
@@ -412,6 +419,50 @@ public final class WalCapture implements AutoCloseable {
                         + "PRIVILEGES), since partition maintenance is not in the WAL and is looked for there.", e);
             }
             throw e;
+        }
+    }
+
+    /**
+     * What a table snapshot's record ({@code {"table": ...}}) carries in its offset besides its
+     * position: the OID of the relation it was read from ({@link RelationOid}), and for a watched
+     * partitioned table its partitions ({@code PartitionWatch.withPartitions}).
+     */
+    private static java.util.function.UnaryOperator<SourceRecord> markTableRecords(Map<TableId, TablePlan> plans,
+                                                                                    PartitionWatch partitions) {
+        Map<String, Long> oids = new java.util.HashMap<>();
+        plans.values().stream().filter(plan -> plan.oid() != 0).forEach(plan -> oids.put(plan.id().toString(),
+                plan.oid()));
+        return record -> {
+            SourceRecord marked = partitions == null ? record : partitions.withPartitions(record);
+            Object table = marked.sourcePartition() == null ? null
+                    : marked.sourcePartition().get(dev.pgkeyset.connect.offset.TablePartition.TABLE);
+            Long oid = table == null || marked.sourceOffset() == null ? null : oids.get(table.toString());
+            return oid == null ? marked : RelationOid.mark(marked, oid);
+        };
+    }
+
+    /**
+     * A table whose committed offset names another relation than the one its name holds now was
+     * swapped for another (RENAME) or dropped and made again while no task read its changes: its
+     * topic holds the old relation's rows, none of the new one's from before. Fails, naming it.
+     */
+    private static void failIfReplaced(Map<TableId, TablePlan> plans,
+                                       Map<Map<String, Object>, Map<String, Object>> tableOffsets) {
+        for (TablePlan plan : plans.values()) {
+            Long copiedFrom;
+            try {
+                copiedFrom = RelationOid.of(tableOffsets.get(plan.partition()));
+            } catch (IllegalArgumentException e) {
+                throw new ConnectException("The committed offset of table " + plan.id() + " is malformed (" + e.getMessage()
+                        + "). Correct or delete it with PATCH/DELETE /connectors/<name>/offsets.");
+            }
+            if (copiedFrom != null && plan.oid() != 0 && copiedFrom != plan.oid()) {
+                throw new ConnectException("Table " + plan.id() + " is now another relation (OID " + plan.oid()
+                        + ") than the one this connector copied (OID " + copiedFrom + "): it was swapped for another "
+                        + "(RENAME) or dropped and made again while no task read its changes. The topic holds the "
+                        + "old relation's rows, and none of the new one's from before. " + RelationOid.REMEDY
+                        .replace("<table>", plan.id().toString()));
+            }
         }
     }
 

@@ -185,6 +185,75 @@ class TableRenameIT {
         }
     }
 
+    /**
+     * A swap (review 2: 250 keys left live, no failure) or a drop and create of the table (400)
+     * while no task ran: nothing in the WAL the next run reads can tell, so the table's offsets
+     * carry the OID of the relation its snapshot read, compared at the start.
+     */
+    @Test
+    void walTableSwappedWhileNoTaskRan() throws Exception {
+        replacedWhileStopped("stopswap", "INSERT INTO a_new SELECT id, id + 10000 FROM generate_series(1, 250) id",
+                "BEGIN; ALTER TABLE a RENAME TO a_old; ALTER TABLE a_new RENAME TO a; COMMIT",
+                "UPDATE a SET n = n + 1 WHERE id <= 5");
+    }
+
+    @Test
+    void walTableDroppedAndMadeAgainWhileNoTaskRan() throws Exception {
+        replacedWhileStopped("stopdrop", "DROP TABLE a", "CREATE TABLE a (id int PRIMARY KEY, n int NOT NULL)",
+                "INSERT INTO a SELECT g, -g FROM generate_series(1, 100) g");
+    }
+
+    /**
+     * Table a snapshotted and streamed, its offsets committed, the task stopped, {@code ddl} run,
+     * the task started: it fails naming a and the remedy; after the remedy (offset deleted) every
+     * row of a arrives with its value. The rows of the old relation the new one lacks stay live:
+     * the remedy says so (the topic's records are to be deleted, or the snapshot taken as a reload).
+     */
+    private static void replacedWhileStopped(String purpose, String... ddl) throws Exception {
+        TestDatabase db = PostgresFixture.createDatabase("rename_" + purpose);
+        String name = WalFixture.uniqueName(purpose);
+        String topic = purpose + ".public.a";
+        try {
+            db.execute("CREATE TABLE a (id int PRIMARY KEY, n int NOT NULL)",
+                    "INSERT INTO a SELECT g, g FROM generate_series(1, 500) g",
+                    "CREATE TABLE a_new (id int PRIMARY KEY, n int NOT NULL)",
+                    "CREATE PUBLICATION " + name + " FOR ALL TABLES WITH (publish_via_partition_root = true)");
+            Map<String, String> props = WalFixture.walConfig(db, purpose, "public\\.a", name, "initial");
+            props.put("publication.autocreate", "disabled");
+            List<SourceRecord> records = new ArrayList<>();
+            try (TaskHarness task = new TaskHarness(props).start()) {
+                pollAcking(task, records, 60_000, r -> live(r, topic).size() == 500);
+                db.execute("UPDATE a SET n = n + 1 WHERE id <= 10");
+                pollAcking(task, records, 30_000, r -> Integer.valueOf(2).equals(live(r, topic).get(1)));
+                pollAcking(task, records, 1_000, null);
+                task.stop();
+                db.execute(ddl);
+                Exception failure = null;
+                try {
+                    task.start();
+                    pollAcking(task, records, 3_000, null);
+                } catch (Exception e) {
+                    failure = e;
+                }
+                System.out.printf("TableRenameIT %s: %s%n", purpose, failure);
+                assertTrue(failure != null && failure.getMessage().contains("public.a")
+                        && failure.getMessage().contains("Snapshot the table again"),
+                        "the start fails naming the table and the remedy: " + failure);
+                task.stop();
+                task.committed().remove(Map.of("table", "public.a"));
+                task.start();
+                Map<Integer, Integer> a = rows(db, "a");
+                pollAcking(task, records, 60_000, r -> live(r, topic).entrySet().containsAll(a.entrySet()));
+                Map<Integer, Integer> live = live(records, topic);
+                assertTrue(live.entrySet().containsAll(a.entrySet()), "after the remedy every row of a arrived: "
+                        + diff(a, live));
+            }
+        } finally {
+            WalFixture.dropSlotAndPublication(db, name);
+            db.close();
+        }
+    }
+
     /** Polls (acknowledging) for {@code millis}; the task's failure, or null. */
     private static Exception failureWithin(TaskHarness task, List<SourceRecord> into, long millis) {
         return failureWithin(task, into, millis, null);

@@ -19,6 +19,7 @@ import dev.pgkeyset.connect.pg.Catalog;
 import dev.pgkeyset.connect.pg.ColumnInfo;
 import dev.pgkeyset.connect.pg.PgType;
 import dev.pgkeyset.connect.pg.PgTypeResolver;
+import dev.pgkeyset.connect.offset.RelationOid;
 import dev.pgkeyset.connect.pg.TableId;
 import dev.pgkeyset.connect.record.ColumnChanges;
 import dev.pgkeyset.connect.record.TablePlan;
@@ -126,12 +127,22 @@ final class RelationPlans {
         TablePlan current;
         if (captured.containsKey(named)) {
             current = captured.get(named);
+            Long before = holder.get(named);
+            if (before != null && before != oid) {
+                if (coveredBySnapshot(named, commitLsn)) {
+                    // An earlier relation of that name (the task's start found the holder): the
+                    // snapshot of the table, from the start, reads it after this change.
+                    log.warn("Table {}: relation OID {} came with its name at a point of the WAL this run's snapshot "
+                            + "of the table (from the start) reads after; the table is OID {} now, and OID {}'s "
+                            + "changes are passed over", named, oid, before, oid);
+                    forget(relation.oid());
+                    return;
+                }
+                handOver(named, before, oid);
+            }
             // A relation holds one name: one renamed from one captured name to another is the latter's.
             holder.entrySet().removeIf(e -> e.getValue() == oid && !e.getKey().equals(named));
-            Long before = holder.put(named, oid);
-            if (before != null && before != oid) {
-                handOver(named, before, oid, commitLsn);
-            }
+            holder.put(named, oid);
         } else {
             TableId heldName = holder.entrySet().stream().filter(e -> e.getValue() == oid).map(Map.Entry::getKey)
                     .findFirst().orElse(null);
@@ -148,10 +159,7 @@ final class RelationPlans {
                                 + "another relation (OID " + owner + "): the names were swapped, or the table was "
                                 + "dropped and made again. Which of OID " + oid + "'s changes from here were made "
                                 + "while it was still the table cannot be told from the WAL, so none is guessed. "
-                                + "Snapshot the table again: stop the connector, delete the table's offset (PATCH "
-                                + "/connectors/<name>/offsets with {\"partition\": {\"table\": \"" + heldName
-                                + "\"}, \"offset\": null}), start it; the snapshot reads the table as it is, and "
-                                + "these changes are then passed over.");
+                                + RelationOid.REMEDY.replace("<table>", heldName.toString()));
                     }
                     log.warn("Table {}: its relation (OID {}) is named {} at this point of the WAL, and the name is "
                             + "now another relation's (OID {}); this run's snapshot of the table, from the start, reads "
@@ -216,26 +224,15 @@ final class RelationPlans {
 
     /**
      * Relation {@code to} came with {@code table}'s name, which relation {@code from} held (a swap
-     * of names, or the table dropped and made again): {@code to} is the table from here on, and
-     * {@code from}'s changes are passed over until a Relation message gives it the name back. The
-     * topic then holds {@code from}'s rows, which got no tombstones, and lacks the rows {@code to}
-     * held before its first change here, which were never in the WAL: the task fails, saying to
-     * snapshot the table again, unless this run's snapshot from the start reads the table after it.
+     * of names, or the table dropped and made again). The topic holds {@code from}'s rows, which
+     * got no tombstones, and lacks the rows {@code to} held before its first change here, which
+     * were never in the WAL: the task fails, saying to snapshot the table again.
      */
-    private void handOver(TableId table, long from, long to, long commitLsn) {
-        if (!coveredBySnapshot(table, commitLsn)) {
-            throw new ConnectException("Table " + table + ": from this point of the WAL its name is held by another "
-                    + "relation (OID " + to + ", before it OID " + from + "): the names were swapped, or the table was "
-                    + "dropped and made again. The topic holds the rows of OID " + from + " (those no longer in the "
-                    + "table got no tombstones), and the rows OID " + to + " held before this were never in the WAL. "
-                    + "Snapshot the table again: stop the connector, delete the table's offset (PATCH "
-                    + "/connectors/<name>/offsets with {\"partition\": {\"table\": \"" + table
-                    + "\"}, \"offset\": null}), start it.");
-        }
-        forget((int) from);
-        log.warn("Table {}: from this point of the WAL its name is held by relation OID {}, no longer by OID {}; this "
-                + "run's snapshot of the table, from the start, reads it after this point, and OID {}'s changes are "
-                + "passed over", table, to, from, from);
+    private static void handOver(TableId table, long from, long to) {
+        throw new ConnectException("Table " + table + ": from this point of the WAL its name is held by another "
+                + "relation (OID " + to + ", before it OID " + from + "): the names were swapped, or the table was "
+                + "dropped and made again. The topic holds the rows of OID " + from + ", and the rows OID " + to
+                + " held before this were never in the WAL. " + RelationOid.REMEDY.replace("<table>", table.toString()));
     }
 
     /** Passes over a relation's changes from here on (until a Relation message of it makes it a table's again). */
