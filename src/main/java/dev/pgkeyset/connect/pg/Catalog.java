@@ -125,6 +125,17 @@ public final class Catalog {
         }
     }
 
+    /** The OID of the relation named {@code table} now; 0 when none is. */
+    public static long oidOf(Connection connection, TableId table) throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement(
+                "SELECT CAST(pg_catalog.to_regclass(?) AS pg_catalog.oid)")) {
+            st.setString(1, table.quoted());
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0;
+            }
+        }
+    }
+
     /**
      * The current columns of the relation with OID {@code oid}, whatever it is named now (the WAL
      * names relations by OID, and a rename keeps it); empty when it is gone.

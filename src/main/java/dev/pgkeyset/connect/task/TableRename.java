@@ -49,13 +49,7 @@ final class TableRename {
         if (oid != 0) {
             return;
         }
-        try (PreparedStatement st = connection.prepareStatement(
-                "SELECT CAST(pg_catalog.to_regclass(?) AS pg_catalog.oid)")) {
-            st.setString(1, table.quoted());
-            try (ResultSet rs = st.executeQuery()) {
-                oid = rs.next() ? rs.getLong(1) : 0;
-            }
-        }
+        oid = dev.pgkeyset.connect.pg.Catalog.oidOf(connection, table);
     }
 
     /**

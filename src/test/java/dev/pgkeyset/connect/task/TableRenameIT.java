@@ -143,17 +143,8 @@ class TableRenameIT {
         String name = WalFixture.uniqueName(purpose);
         String topic = purpose + ".public.a";
         try {
-            db.execute("CREATE TABLE a (id int PRIMARY KEY, n int NOT NULL)",
-                    "INSERT INTO a SELECT g, g FROM generate_series(1, 500) g",
-                    "CREATE TABLE a_new (id int PRIMARY KEY, n int NOT NULL)",
-                    "CREATE PUBLICATION " + name + " FOR ALL TABLES WITH (publish_via_partition_root = true)");
-            Map<String, String> props = WalFixture.walConfig(db, purpose, "public\\.a", name, "initial");
-            props.put("publication.autocreate", "disabled");
             List<SourceRecord> records = new ArrayList<>();
-            try (TaskHarness task = new TaskHarness(props).start()) {
-                pollAcking(task, records, 60_000, r -> live(r, topic).size() == 500);
-                db.execute("UPDATE a SET n = n + 1 WHERE id <= 10");
-                pollAcking(task, records, 30_000, r -> Integer.valueOf(2).equals(live(r, topic).get(1)));
+            try (TaskHarness task = snapshottedAndStreamed(db, purpose, name, records)) {
                 Exception failure = null;
                 for (List<String> group : steps) {
                     db.execute(group.toArray(String[]::new));
@@ -171,9 +162,7 @@ class TableRenameIT {
                     assertTrue(failure.getMessage().contains("public.a") && failure.getMessage().contains(
                             "Snapshot the table again"), "the failure names the table and the remedy: " + failure);
                     // The remedy: the table's offset deleted, the task started again.
-                    task.stop();
-                    task.committed().remove(Map.of("table", "public.a"));
-                    task.start();
+                    remedy(task);
                     pollAcking(task, records, 60_000, r -> live(r, topic).equals(a));
                     pollAcking(task, records, 1_000, null);
                 }
@@ -214,17 +203,8 @@ class TableRenameIT {
         String name = WalFixture.uniqueName(purpose);
         String topic = purpose + ".public.a";
         try {
-            db.execute("CREATE TABLE a (id int PRIMARY KEY, n int NOT NULL)",
-                    "INSERT INTO a SELECT g, g FROM generate_series(1, 500) g",
-                    "CREATE TABLE a_new (id int PRIMARY KEY, n int NOT NULL)",
-                    "CREATE PUBLICATION " + name + " FOR ALL TABLES WITH (publish_via_partition_root = true)");
-            Map<String, String> props = WalFixture.walConfig(db, purpose, "public\\.a", name, "initial");
-            props.put("publication.autocreate", "disabled");
             List<SourceRecord> records = new ArrayList<>();
-            try (TaskHarness task = new TaskHarness(props).start()) {
-                pollAcking(task, records, 60_000, r -> live(r, topic).size() == 500);
-                db.execute("UPDATE a SET n = n + 1 WHERE id <= 10");
-                pollAcking(task, records, 30_000, r -> Integer.valueOf(2).equals(live(r, topic).get(1)));
+            try (TaskHarness task = snapshottedAndStreamed(db, purpose, name, records)) {
                 pollAcking(task, records, 1_000, null);
                 task.stop();
                 db.execute(ddl);
@@ -239,9 +219,7 @@ class TableRenameIT {
                 assertTrue(failure != null && failure.getMessage().contains("public.a")
                         && failure.getMessage().contains("Snapshot the table again"),
                         "the start fails naming the table and the remedy: " + failure);
-                task.stop();
-                task.committed().remove(Map.of("table", "public.a"));
-                task.start();
+                remedy(task);
                 Map<Integer, Integer> a = rows(db, "a");
                 pollAcking(task, records, 60_000, r -> live(r, topic).entrySet().containsAll(a.entrySet()));
                 Map<Integer, Integer> live = live(records, topic);
@@ -252,6 +230,33 @@ class TableRenameIT {
             WalFixture.dropSlotAndPublication(db, name);
             db.close();
         }
+    }
+
+    /**
+     * Table a (500 rows) and an empty a_new under a publication FOR ALL TABLES; a task started,
+     * a's snapshot arrived and an update of it streamed.
+     */
+    private static TaskHarness snapshottedAndStreamed(TestDatabase db, String purpose, String name,
+                                                      List<SourceRecord> records) throws Exception {
+        String topic = purpose + ".public.a";
+        db.execute("CREATE TABLE a (id int PRIMARY KEY, n int NOT NULL)",
+                "INSERT INTO a SELECT g, g FROM generate_series(1, 500) g",
+                "CREATE TABLE a_new (id int PRIMARY KEY, n int NOT NULL)",
+                "CREATE PUBLICATION " + name + " FOR ALL TABLES WITH (publish_via_partition_root = true)");
+        Map<String, String> props = WalFixture.walConfig(db, purpose, "public\\.a", name, "initial");
+        props.put("publication.autocreate", "disabled");
+        TaskHarness task = new TaskHarness(props).start();
+        pollAcking(task, records, 60_000, r -> live(r, topic).size() == 500);
+        db.execute("UPDATE a SET n = n + 1 WHERE id <= 10");
+        pollAcking(task, records, 30_000, r -> Integer.valueOf(2).equals(live(r, topic).get(1)));
+        return task;
+    }
+
+    /** The remedy a failure names: the table's offset deleted, the task started again. */
+    private static void remedy(TaskHarness task) {
+        task.stop();
+        task.committed().remove(Map.of("table", "public.a"));
+        task.start();
     }
 
     /** Polls (acknowledging) for {@code millis}; the task's failure, or null. */

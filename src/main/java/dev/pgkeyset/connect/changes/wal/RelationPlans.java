@@ -148,7 +148,8 @@ final class RelationPlans {
                     .findFirst().orElse(null);
             current = heldName == null ? null : captured.get(heldName);
             if (current != null) {
-                long owner = ownerOfName(heldName, connection);
+                long owner = Catalog.oidOf(connection, heldName);
+                connection.commit();
                 if (owner != 0 && owner != oid) {
                     // The name is another relation's now (a swap, or the table made again), and no
                     // Relation message of that one has come yet: whether this relation's changes
@@ -206,20 +207,6 @@ final class RelationPlans {
             identityProblems.put(relation.oid(), identityProblem.getMessage());
         }
         byOid.put(relation.oid(), current);
-    }
-
-    /** The OID of the relation named {@code id} now; 0 when none is. */
-    private static long ownerOfName(TableId id, Connection connection) throws SQLException {
-        long owner;
-        try (PreparedStatement st = connection.prepareStatement(
-                "SELECT CAST(pg_catalog.to_regclass(?) AS pg_catalog.oid)")) {
-            st.setString(1, id.quoted());
-            try (ResultSet rs = st.executeQuery()) {
-                owner = rs.next() ? rs.getLong(1) : 0;
-            }
-        }
-        connection.commit();
-        return owner;
     }
 
     /**
